@@ -1,6 +1,49 @@
 // Package config reads inetd.conf into an immutable Snapshot: one Service per
 // good line, and one error per bad line, naming file:line. A bad line skips
 // that service only (classic inetd behaviour); every good line still loads.
+//
+// A line is
+//
+//	[addr:]service socket_type protocol wait|nowait[.N][/max-child[/max-conn-per-ip-per-minute[/max-child-per-ip]]] user[:group] server_program [argv0 args...]
+//
+// with fields separated by spaces or tabs. A line whose first word starts
+// with "#" is a comment; blank lines are ignored. service is a name from
+// /etc/services (looked up for the protocol's transport), a port 1-65535, or
+// for protocol unix an absolute socket path. socket_type is stream (with
+// tcp* or unix) or dgram (with udp* or unix). user.group is accepted for
+// user:group when the whole word is not itself a user name; without a
+// group the user's primary group is used. server_program is an absolute
+// path to an existing executable, or "internal" for a built-in (echo,
+// discard, chargen, daytime, time) named by the service or, on a numeric
+// port, by the word after "internal"; built-ins must be nowait. Without
+// arguments argv[0] is the program's base name. OpenBSD's nowait.N sets N
+// invocations per minute; a bare "addr:" line sets the address of the
+// lines after it, and "*:" goes back to the default.
+//
+// Addresses and families. addr is an IPv4 address, an IPv6 address (in
+// brackets, or bare since service names hold no colon), a host name or
+// "*". A line without addr takes the last bare "addr:" line's address, or
+// the -a address (Options.DefaultAddr); "*" always means the -a address,
+// which is itself "any" when -a is not given. Then, as on FreeBSD:
+// tcp/udp bind IPv4 (FamilyInet, "any" = 0.0.0.0) unless the address is
+// IPv6, which gives FamilyInet6; tcp4/udp4 are IPv4 only; tcp6/udp6 are an
+// IPv6 socket with IPV6_V6ONLY set ("any" = ::); tcp46/udp46 are one IPv6
+// socket with IPV6_V6ONLY cleared (FamilyDual, "any" = ::). An address of
+// the wrong family for the protocol is an error. A host name is resolved
+// at parse time and its first address of the needed family is used (for
+// plain tcp/udp: the first IPv4 address, else the first IPv6 one); a
+// service binds one address, never all of a name's addresses.
+//
+// Divergences from other inetds, all on the side of failing loudly: socket
+// types other than stream and dgram, RPC services and tcpmux are refused;
+// limits must be at least 1 (FreeBSD reads 0 as "no limit": leave the
+// field out instead); per-client limits are refused with wait, where the
+// server accepts clients itself; built-ins must be nowait; the program
+// must exist when the file is loaded; an IPv4-mapped IPv6 address is
+// refused; "#" starts a comment only as the first word of a line; control
+// characters other than tab are an error, and a CR before the newline is
+// ignored. Two lines with the same Service.Key are an error on the later
+// one.
 package config
 
 import (
@@ -60,7 +103,8 @@ type Service struct {
 // and a listener whose key is unchanged survives a reload.
 func (s *Service) Key() string {
 	if s.Family == FamilyUnix {
-		return "unix " + s.SocketType + " " + s.Path
+		// One path is one socket file, whatever its socket type.
+		return "unix " + s.Path
 	}
 	// tcp on an IPv4 address and tcp4 are the same socket: key on the
 	// transport and the family, not on the protocol word as written.
