@@ -62,24 +62,40 @@ const (
 type Family int
 
 const (
-	FamilyInet  Family = iota + 1 // tcp4/udp4, and plain tcp/udp on an IPv4 or '*' address
-	FamilyInet6                   // tcp6/udp6: an IPv6 socket with IPV6_V6ONLY=1
+	FamilyInet  Family = iota + 1 // tcp4/udp4, and plain tcp/udp on an IPv4 address or "any"
+	FamilyInet6                   // tcp6/udp6, and plain tcp/udp on an IPv6 address: IPV6_V6ONLY=1
 	FamilyDual                    // tcp46/udp46: one IPv6 socket with IPV6_V6ONLY=0
 	FamilyUnix                    // unix: service field is a socket path
 )
+
+// String returns the protocol suffix the family stands for: "4", "6", "46"
+// or "unix"; "invalid" for the zero value.
+func (f Family) String() string {
+	switch f {
+	case FamilyInet:
+		return "4"
+	case FamilyInet6:
+		return "6"
+	case FamilyDual:
+		return "46"
+	case FamilyUnix:
+		return "unix"
+	}
+	return "invalid"
+}
 
 // Service is one inetd.conf line. The zero value is not a valid service.
 type Service struct {
 	File string // the file the line came from
 	Line int    // its line number, for errors and logs
 
-	Name       string // service field as written ("echo", "7007", "/run/x.sock")
-	Addr       string // host part as written ("" or "*" means the -a default)
-	BindAddr   netip.Addr
-	Port       uint16 // 0 for unix
-	Path       string // unix socket path
-	SocketType string // Stream or Dgram
-	Protocol   string // as written: tcp, tcp4, tcp6, tcp46, udp, udp4, udp6, udp46, unix
+	Name       string     // service field as written ("echo", "7007", "/run/x.sock")
+	Addr       string     // host part as written: "" = last bare "addr:" line or -a, "*" = -a
+	BindAddr   netip.Addr // resolved address; invalid (zero) for unix
+	Port       uint16     // 0 for unix
+	Path       string     // unix socket path
+	SocketType string     // Stream or Dgram
+	Protocol   string     // as written: tcp, tcp4, tcp6, tcp46, udp, udp4, udp6, udp46, unix
 	Family     Family
 	Wait       bool
 
@@ -112,8 +128,7 @@ func (s *Service) Key() string {
 	if s.SocketType == Dgram {
 		transport = "udp"
 	}
-	fam := map[Family]string{FamilyInet: "4", FamilyInet6: "6", FamilyDual: "46"}[s.Family]
-	return transport + fam + " " + netip.AddrPortFrom(s.BindAddr, s.Port).String()
+	return transport + s.Family.String() + " " + netip.AddrPortFrom(s.BindAddr, s.Port).String()
 }
 
 // Snapshot is a parsed configuration. It is never modified after Parse.
