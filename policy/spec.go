@@ -16,6 +16,7 @@ type Spec struct {
 	Argv []string // argv, argv[0] included
 	Env  []string // the whole environment, "K=V"
 
+	User   string // user name, for logs and the exposure report ("" if none)
 	UID    int
 	GID    int
 	Groups []int // supplementary groups, as initgroups would give them
@@ -35,6 +36,18 @@ type Spec struct {
 	// instruction, native byte order). Empty means no filter: only a policy
 	// that says so explicitly can produce that.
 	Seccomp []byte
+	// NoSeccomp is the opt-out of the filter, set only by "seccomp off".
+	// A Spec with an empty Seccomp and NoSeccomp false is invalid: the
+	// spawner must refuse it rather than run the service unfiltered.
+	NoSeccomp bool
+	// What the filter was built from, for logs and hinetd-check: the base
+	// groups, the syscalls and groups added and removed, and the action on
+	// a violation ("kill", "log", "errno EPERM"). The @spawner group is
+	// always included and is not listed.
+	SeccompGroups []string
+	SeccompAllow  []string
+	SeccompDeny   []string
+	SeccompAction string
 	// AllowNewPrivs opts out of PR_SET_NO_NEW_PRIVS. Only for a policy that
 	// says so; the default keeps it off.
 	AllowNewPrivs bool

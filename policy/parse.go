@@ -1,0 +1,514 @@
+package policy
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/moby/sys/capability"
+	seccomp "github.com/seccomp/libseccomp-golang"
+	"golang.org/x/sys/unix"
+)
+
+// rlimitNames maps the names a policy uses to RLIMIT_* numbers.
+var rlimitNames = map[string]int{
+	"as":         unix.RLIMIT_AS,
+	"core":       unix.RLIMIT_CORE,
+	"cpu":        unix.RLIMIT_CPU,
+	"data":       unix.RLIMIT_DATA,
+	"fsize":      unix.RLIMIT_FSIZE,
+	"locks":      unix.RLIMIT_LOCKS,
+	"memlock":    unix.RLIMIT_MEMLOCK,
+	"msgqueue":   unix.RLIMIT_MSGQUEUE,
+	"nice":       unix.RLIMIT_NICE,
+	"nofile":     unix.RLIMIT_NOFILE,
+	"nproc":      unix.RLIMIT_NPROC,
+	"rss":        unix.RLIMIT_RSS,
+	"rtprio":     unix.RLIMIT_RTPRIO,
+	"rttime":     unix.RLIMIT_RTTIME,
+	"sigpending": unix.RLIMIT_SIGPENDING,
+	"stack":      unix.RLIMIT_STACK,
+}
+
+// RlimitName returns the policy name of an RLIMIT_* number ("nofile").
+func RlimitName(resource int) string {
+	for n, r := range rlimitNames {
+		if r == resource {
+			return n
+		}
+	}
+	return "rlimit" + strconv.Itoa(resource)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// capByName maps "CAP_NET_BIND_SERVICE" to its number, from
+// moby/sys/capability's list of known capabilities.
+var capByName = func() map[string]capability.Cap {
+	m := map[string]capability.Cap{}
+	for _, c := range capability.ListKnown() {
+		m["CAP_"+strings.ToUpper(c.String())] = c
+	}
+	return m
+}()
+
+// CapName returns "CAP_NET_BIND_SERVICE" for a capability number.
+func CapName(c int) string {
+	return "CAP_" + strings.ToUpper(capability.Cap(c).String())
+}
+
+// errnoByName maps "EPERM" to its number.
+var errnoByName = func() map[string]syscall.Errno {
+	m := map[string]syscall.Errno{}
+	for e := syscall.Errno(1); e < 4096; e++ {
+		if n := unix.ErrnoName(e); n != "" {
+			m[n] = e
+		}
+	}
+	return m
+}()
+
+// knownSyscall reports whether libseccomp knows name on any architecture.
+func knownSyscall(name string) bool {
+	_, err := seccomp.GetSyscallFromName(name)
+	return err == nil
+}
+
+// keys lists the settings, for error messages.
+var keys = []string{"user", "group", "groups", "caps", "seccomp", "seccomp-groups",
+	"seccomp-allow", "seccomp-deny", "seccomp-action", "no-new-privs", "rlimit",
+	"nice", "umask", "env", "pass", "dir", "chroot"}
+
+// parser holds the state of one file.
+type parser struct {
+	file string
+	set  *Set
+	errs []error
+	cur  *Profile
+	seen map[string]int // key → line, per section, for scalar duplicates
+}
+
+func (p *parser) errorf(line int, format string, args ...any) {
+	p.errs = append(p.errs, fmt.Errorf("%s:%d: %s", p.file, line, fmt.Sprintf(format, args...)))
+}
+
+// Parse reads one policy file's text. file names it in errors. Every
+// error in the file is reported (errors.Join), each as "file:line: msg".
+func Parse(file string, data []byte) (*Set, error) {
+	s := &Set{}
+	if err := s.parse(file, data); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// parse adds file's sections to s.
+func (s *Set) parse(file string, data []byte) error {
+	p := &parser{file: file, set: s}
+	s.Files = append(s.Files, file)
+	for i, raw := range strings.Split(string(data), "\n") {
+		line := i + 1
+		text := strings.TrimSpace(raw)
+		if text == "" || strings.HasPrefix(text, "#") {
+			continue
+		}
+		if strings.ContainsRune(text, 0) {
+			p.errorf(line, "NUL byte in line")
+			continue
+		}
+		if strings.HasPrefix(text, "[") {
+			p.header(line, text)
+			continue
+		}
+		if p.cur == nil {
+			p.errorf(line, "setting %q outside a section; start with [default] or [service NAME]", firstWord(text))
+			continue
+		}
+		p.setting(line, text)
+	}
+	return errors.Join(p.errs...)
+}
+
+func firstWord(s string) string {
+	if f := strings.Fields(s); len(f) > 0 {
+		return f[0]
+	}
+	return ""
+}
+
+// header - [default] or [service NAME ...]
+func (p *parser) header(line int, text string) {
+	p.cur = nil
+	if !strings.HasSuffix(text, "]") {
+		p.errorf(line, "section header %q lacks a closing \"]\"", text)
+		return
+	}
+	f := strings.Fields(text[1 : len(text)-1])
+	pos := Pos{p.file, line}
+	switch {
+	case len(f) == 1 && f[0] == "default":
+		if p.set.Default.Pos.File != "" {
+			p.errorf(line, "duplicate section [default] (first at %s)", p.set.Default.Pos)
+			// Parse its settings anyway, into a scratch profile, so that
+			// their errors are reported too.
+			p.cur = &Profile{Name: "default", Pos: pos}
+		} else {
+			p.set.Default = Profile{Name: "default", Pos: pos}
+			p.cur = &p.set.Default
+		}
+	case len(f) >= 2 && f[0] == "service":
+		prof := &Profile{Name: f[1], Pos: pos}
+		if p.set.Services == nil {
+			p.set.Services = map[string]*Profile{}
+		}
+		for _, name := range f[1:] {
+			if old, ok := p.set.Services[name]; ok {
+				p.errorf(line, "duplicate section for service %q (first at %s)", name, old.Pos)
+				continue
+			}
+			if name == "default" || strings.ContainsAny(name, "[]") {
+				p.errorf(line, "bad service name %q", name)
+				continue
+			}
+			p.set.Services[name] = prof
+		}
+		p.cur = prof
+	case len(f) == 1 && f[0] == "service":
+		p.errorf(line, "section [service] needs a service name")
+	default:
+		p.errorf(line, "unknown section %q; expect [default] or [service NAME]", text)
+	}
+	p.seen = map[string]int{}
+}
+
+// scalar records a single-valued key and reports a duplicate.
+func (p *parser) scalar(line int, key string) bool {
+	if first, ok := p.seen[key]; ok {
+		p.errorf(line, "duplicate %q (first at line %d)", key, first)
+		return false
+	}
+	p.seen[key] = line
+	return true
+}
+
+func (p *parser) setting(line int, text string) {
+	var key, rest string
+	if i := strings.IndexAny(text, " \t"); i >= 0 {
+		key, rest = text[:i], strings.TrimSpace(text[i+1:])
+	} else {
+		key, rest = text, ""
+	}
+	args := strings.Fields(rest)
+	pos := Pos{p.file, line}
+	pr := p.cur
+
+	one := func() (string, bool) {
+		if len(args) != 1 {
+			p.errorf(line, "%q takes one value, got %d", key, len(args))
+			return "", false
+		}
+		return args[0], p.scalar(line, key)
+	}
+	some := func() bool {
+		if len(args) == 0 {
+			p.errorf(line, "%q needs at least one value", key)
+			return false
+		}
+		return true
+	}
+	onOff := func() (bool, bool) {
+		v, ok := one()
+		if !ok {
+			return false, false
+		}
+		switch v {
+		case "on":
+			return true, true
+		case "off":
+			return false, true
+		}
+		p.errorf(line, "bad %s value %q; expect on or off", key, v)
+		return false, false
+	}
+
+	switch key {
+	case "user":
+		if v, ok := one(); ok {
+			pr.User = Field[string]{true, v, pos}
+		}
+	case "group":
+		if v, ok := one(); ok {
+			pr.Group = Field[string]{true, v, pos}
+		}
+	case "groups":
+		if !some() || !p.scalar(line, key) {
+			return
+		}
+		if len(args) == 1 && args[0] == "none" {
+			args = []string{}
+		}
+		pr.Groups = Field[[]string]{true, args, pos}
+	case "caps":
+		if !some() || !p.scalar(line, key) {
+			return
+		}
+		var caps []string
+		if !(len(args) == 1 && args[0] == "none") {
+			for _, a := range args {
+				name := strings.ToUpper(a)
+				if !strings.HasPrefix(name, "CAP_") {
+					name = "CAP_" + name
+				}
+				if _, ok := capByName[name]; !ok {
+					p.errorf(line, "unknown capability %q", a)
+					continue
+				}
+				if !slices.Contains(caps, name) {
+					caps = append(caps, name)
+				}
+			}
+		}
+		if caps == nil {
+			caps = []string{}
+		}
+		pr.Caps = Field[[]string]{true, caps, pos}
+	case "seccomp":
+		if on, ok := onOff(); ok {
+			pr.SeccompOff = Field[bool]{true, !on, pos}
+		}
+	case "no-new-privs":
+		if on, ok := onOff(); ok {
+			pr.AllowNewPrivs = Field[bool]{true, !on, pos}
+		}
+	case "seccomp-groups":
+		if !some() || !p.scalar(line, key) {
+			return
+		}
+		for _, a := range args {
+			if !strings.HasPrefix(a, "@") {
+				p.errorf(line, "seccomp-groups takes groups (\"@name\"), got %q; use seccomp-allow for single syscalls", a)
+			} else if _, ok := groups[a]; !ok {
+				p.errorf(line, "unknown syscall group %q", a)
+			}
+		}
+		pr.SeccompGroups = Field[[]string]{true, args, pos}
+	case "seccomp-allow", "seccomp-deny":
+		if !some() {
+			return
+		}
+		for _, a := range args {
+			if strings.HasPrefix(a, "@") {
+				if _, ok := groups[a]; !ok {
+					p.errorf(line, "unknown syscall group %q", a)
+				}
+			} else if !knownSyscall(a) {
+				p.errorf(line, "unknown syscall %q", a)
+			}
+		}
+		f := &pr.SeccompAllow
+		if key == "seccomp-deny" {
+			f = &pr.SeccompDeny
+			for _, a := range args {
+				set := map[string]bool{}
+				expand(a, set)
+				for _, s := range groups[SpawnerGroup].Syscalls {
+					if set[s] {
+						p.errorf(line, "cannot deny %q: the spawner needs %q (%s)", a, s, SpawnerGroup)
+						break
+					}
+				}
+			}
+		}
+		// Repeated lines add to the list.
+		if !f.Set {
+			*f = Field[[]string]{true, nil, pos}
+		}
+		f.Value = append(f.Value, args...)
+	case "seccomp-action":
+		if len(args) == 0 || !p.scalar(line, key) {
+			if len(args) == 0 {
+				p.errorf(line, "%q needs a value; expect kill, log or errno NAME", key)
+			}
+			return
+		}
+		var a Action
+		switch {
+		case len(args) == 1 && args[0] == "kill":
+		case len(args) == 1 && args[0] == "log":
+			a.Log = true
+		case len(args) == 2 && args[0] == "errno":
+			if _, ok := errnoByName[args[1]]; !ok {
+				p.errorf(line, "unknown errno %q", args[1])
+				return
+			}
+			a.Errno = args[1]
+		default:
+			p.errorf(line, "bad seccomp-action %q; expect kill, log or errno NAME", rest)
+			return
+		}
+		pr.SeccompAction = Field[Action]{true, a, pos}
+	case "rlimit":
+		p.rlimit(line, args)
+	case "nice":
+		if v, ok := one(); ok {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < -20 || n > 19 {
+				p.errorf(line, "bad nice %q; expect -20 to 19", v)
+				return
+			}
+			pr.Nice = Field[int]{true, n, pos}
+		}
+	case "umask":
+		if v, ok := one(); ok {
+			n, err := strconv.ParseUint(v, 8, 32)
+			if err != nil || n > 0o777 {
+				p.errorf(line, "bad umask %q; expect octal 000 to 777", v)
+				return
+			}
+			pr.Umask = Field[int]{true, int(n), pos}
+		}
+	case "env":
+		// The value is the rest of the line, spaces included.
+		name, val, ok := strings.Cut(rest, "=")
+		if !ok || !validEnvName(name) {
+			p.errorf(line, "bad env %q; expect NAME=VALUE", rest)
+			return
+		}
+		if pr.Env == nil {
+			pr.Env = map[string]Field[string]{}
+		}
+		if old, dup := pr.Env[name]; dup {
+			p.errorf(line, "duplicate env %q (first at line %d)", name, old.Pos.Line)
+			return
+		}
+		pr.Env[name] = Field[string]{true, val, pos}
+	case "pass":
+		if !some() || !p.scalar(line, key) {
+			return
+		}
+		for _, a := range args {
+			if !validEnvName(a) {
+				p.errorf(line, "bad variable name %q", a)
+			}
+		}
+		pr.Pass = Field[[]string]{true, args, pos}
+	case "dir", "chroot":
+		v, ok := one()
+		if !ok {
+			return
+		}
+		if key == "chroot" && v == "none" {
+			v = ""
+		} else if !strings.HasPrefix(v, "/") {
+			p.errorf(line, "%s must be an absolute path, got %q", key, v)
+			return
+		}
+		if key == "dir" {
+			pr.Dir = Field[string]{true, v, pos}
+		} else {
+			pr.Chroot = Field[string]{true, v, pos}
+		}
+	default:
+		p.errorf(line, "unknown setting %q; expect %s", key, strings.Join(keys, ", "))
+	}
+}
+
+// validEnvName - a shell-style variable name.
+func validEnvName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, c := range s {
+		switch {
+		case c == '_', c >= 'A' && c <= 'Z', c >= 'a' && c <= 'z':
+		case c >= '0' && c <= '9' && i > 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// rlimit NAME SOFT [HARD]
+func (p *parser) rlimit(line int, args []string) {
+	if len(args) != 2 && len(args) != 3 {
+		p.errorf(line, "rlimit takes NAME SOFT [HARD], got %d values", len(args))
+		return
+	}
+	res, ok := rlimitNames[args[0]]
+	if !ok {
+		p.errorf(line, "unknown rlimit %q; expect %s", args[0], strings.Join(sortedKeys(rlimitNames), ", "))
+		return
+	}
+	cur, err1 := parseLimit(args[1])
+	if err1 != nil {
+		p.errorf(line, "bad rlimit value %q; %v", args[1], err1)
+	}
+	max := cur
+	var err2 error
+	if len(args) == 3 {
+		max, err2 = parseLimit(args[2])
+		if err2 != nil {
+			p.errorf(line, "bad rlimit value %q; %v", args[2], err2)
+		}
+	}
+	if err1 != nil || err2 != nil {
+		return
+	}
+	if cur > max {
+		p.errorf(line, "rlimit %s: soft limit %q above hard limit %q", args[0], args[1], args[2])
+		return
+	}
+	if p.cur.Rlimits == nil {
+		p.cur.Rlimits = map[string]Field[Limit]{}
+	}
+	if old, dup := p.cur.Rlimits[args[0]]; dup {
+		p.errorf(line, "duplicate rlimit %q (first at line %d)", args[0], old.Pos.Line)
+		return
+	}
+	p.cur.Rlimits[args[0]] = Field[Limit]{true, Limit{res, cur, max}, Pos{p.file, line}}
+}
+
+// Infinity is RLIM_INFINITY.
+const Infinity = math.MaxUint64
+
+// parseLimit - a number, a number with a binary suffix K, M, G or T, or
+// "infinity".
+func parseLimit(s string) (uint64, error) {
+	if s == "infinity" || s == "unlimited" {
+		return Infinity, nil
+	}
+	mult := uint64(1)
+	num := s
+	if n := len(s); n > 1 {
+		switch s[n-1] {
+		case 'K', 'k':
+			mult = 1 << 10
+		case 'M', 'm':
+			mult = 1 << 20
+		case 'G', 'g':
+			mult = 1 << 30
+		case 'T', 't':
+			mult = 1 << 40
+		}
+		if mult != 1 {
+			num = s[:n-1]
+		}
+	}
+	v, err := strconv.ParseUint(num, 10, 64)
+	if err != nil || v > math.MaxUint64/mult || v*mult == Infinity {
+		return 0, errors.New("expect a number, optionally with K, M, G or T, or infinity")
+	}
+	return v * mult, nil
+}
