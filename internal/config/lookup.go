@@ -2,6 +2,7 @@ package config
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/netip"
 	"os/user"
@@ -23,6 +24,11 @@ func systemUser(name string) (uid, gid int, err error) {
 	u, err := user.Lookup(name)
 	if err != nil && isDigits(name) {
 		u, err = user.LookupId(name)
+		// getpwuid takes a 32-bit uid_t: "4294967296" wraps to 0 and
+		// finds root. Accept a number only if it comes back unchanged.
+		if err == nil && u.Uid != name {
+			err = fmt.Errorf("uid %s out of range", name)
+		}
 	}
 	if err != nil {
 		return 0, 0, err
@@ -40,6 +46,10 @@ func systemGroup(name string) (gid int, err error) {
 	g, err := user.LookupGroup(name)
 	if err != nil && isDigits(name) {
 		g, err = user.LookupGroupId(name)
+		// As for uids: a gid that wraps must not find group 0.
+		if err == nil && g.Gid != name {
+			err = fmt.Errorf("gid %s out of range", name)
+		}
 	}
 	if err != nil {
 		return 0, err

@@ -78,14 +78,16 @@ func parseText(t *testing.T, conf string, opts Options) (*Snapshot, []error) {
 }
 
 // A plain file without execute permission, and a directory, for the
-// server-program checks; created once per test binary.
-var noexec, aDir string
+// server-program checks, and a scratch directory for the fuzz target;
+// created once per test binary (fuzz workers included).
+var noexec, aDir, scratch string
 
 func TestMain(m *testing.M) {
 	d, err := os.MkdirTemp("", "config-test")
 	if err != nil {
 		panic(err)
 	}
+	scratch = d
 	noexec = filepath.Join(d, "noexec")
 	aDir = filepath.Join(d, "dir")
 	if err := os.WriteFile(noexec, []byte("#!/bin/sh\n"), 0o644); err != nil {
@@ -541,6 +543,17 @@ func TestParse(t *testing.T) {
 				`inetd.conf:3:21: empty user name in ":root"`,
 				`inetd.conf:4:22: empty group name in "root:"`,
 				`inetd.conf:5:22: unknown user "nosuchuser"`,
+			},
+		},
+		// A numeric id must come back from the passwd/group database
+		// unchanged: 2^32 would wrap to 0 (root) in getpwuid.
+		{
+			name: "numeric ids that wrap",
+			conf: "7 stream tcp nowait 4294967296 /bin/cat\n8 stream tcp nowait nobody:4294967296 /bin/cat\n9 stream tcp nowait 00 /bin/cat\n",
+			wantErr: []string{
+				`inetd.conf:1:21: unknown user "4294967296"`,
+				`inetd.conf:2:21: unknown group "4294967296"`,
+				`inetd.conf:3:21: unknown user "00"`,
 			},
 		},
 		// Built-in problems: unknown name, missing name on a numeric port or
