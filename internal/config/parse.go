@@ -216,7 +216,7 @@ func (p *parser) line(n int, text string) (*Service, *Error) {
 		return nil, p.defaultLine(n, fs[0])
 	}
 	if len(fs) < 6 {
-		return nil, p.errAt(n, 0, "%d fields; expect [addr:]service socket_type protocol wait|nowait user[:group] server_program [args]", len(fs))
+		return nil, p.errAt(n, 0, "too few fields (%d); expect [addr:]service socket_type protocol wait|nowait user[:group] server_program [args]", len(fs))
 	}
 	s := &Service{File: p.file, Line: n}
 
@@ -275,10 +275,14 @@ func (p *parser) line(n int, text string) (*Service, *Error) {
 		if !strings.HasPrefix(svc, "/") {
 			return nil, p.errAt(n, fs[0].col, "unix socket path %q must be absolute", svc)
 		}
+		if strings.HasSuffix(svc, "/") {
+			return nil, p.errAt(n, fs[0].col, "unix socket path %q names a directory", svc)
+		}
 		if len(svc) > maxUnixPath {
 			return nil, p.errAt(n, fs[0].col, "unix socket path is %d bytes; at most %d fit", len(svc), maxUnixPath)
 		}
-		s.Path = svc
+		// Clean, so that "/run//x" and "/run/x" are seen as one socket.
+		s.Path = filepath.Clean(svc)
 		s.Family = FamilyUnix
 	} else {
 		port, e := p.port(svc, transport)
@@ -460,6 +464,11 @@ func (p *parser) checkHost(h string, bracketed bool) string {
 	}
 	if bracketed {
 		return fmt.Sprintf("bad IPv6 address %q", h)
+	}
+	if strings.Trim(h, "0123456789.") == "" {
+		// inet_aton would read "127.1" as 127.0.0.1; say what we need
+		// instead of sending it to a resolver.
+		return fmt.Sprintf("bad IPv4 address %q; expect four decimal numbers", h)
 	}
 	if !isHostName(h) {
 		return fmt.Sprintf("bad address %q; expect an IPv4 address, [IPv6 address], host name or *", h)

@@ -362,7 +362,7 @@ func TestParse(t *testing.T) {
 			name:    "too few fields",
 			conf:    "echo stream tcp nowait root\necho stream tcp nowait root internal\n",
 			want:    []string{"2 tcp4 0.0.0.0:7 stream/tcp nowait root 0:0 internal=echo"},
-			wantErr: []string{"inetd.conf:1: 5 fields; expect [addr:]service socket_type protocol wait|nowait user[:group] server_program [args]"},
+			wantErr: []string{"inetd.conf:1: too few fields (5); expect [addr:]service socket_type protocol wait|nowait user[:group] server_program [args]"},
 		},
 		// A misspelt socket type.
 		{
@@ -421,17 +421,18 @@ func TestParse(t *testing.T) {
 		// unix paths must be absolute, take no address, and fit sun_path.
 		{
 			name: "bad unix",
-			conf: "run/x.sock stream unix nowait root internal echo\n127.0.0.1:/run/x.sock stream unix nowait root internal echo\n" + long + " stream unix nowait root internal echo\n",
+			conf: "run/x.sock stream unix nowait root internal echo\n127.0.0.1:/run/x.sock stream unix nowait root internal echo\n" + long + " stream unix nowait root internal echo\n/run/x/ stream unix nowait root internal echo\n",
 			wantErr: []string{
 				`inetd.conf:1:1: unix socket path "run/x.sock" must be absolute`,
 				`inetd.conf:2:1: unix service "127.0.0.1:/run/x.sock" takes no address`,
 				`inetd.conf:3:1: unix socket path is 108 bytes; at most 107 fit`,
+				`inetd.conf:4:1: unix socket path "/run/x/" names a directory`,
 			},
 		},
 		// Malformed address parts.
 		{
 			name: "bad address syntax",
-			conf: ":echo stream tcp nowait root internal\n127.0.0.1: stream tcp nowait root internal\n[::1echo stream tcp nowait root internal\n[]:echo stream tcp nowait root internal\n[127.0.0.1]:echo stream tcp nowait root internal\n[zz]:echo stream tcp nowait root internal\nbad!host:echo stream tcp nowait root internal\n[*]:echo stream tcp nowait root internal\n",
+			conf: ":echo stream tcp nowait root internal\n127.0.0.1: stream tcp nowait root internal\n[::1echo stream tcp nowait root internal\n[]:echo stream tcp nowait root internal\n[127.0.0.1]:echo stream tcp nowait root internal\n[zz]:echo stream tcp nowait root internal\nbad!host:echo stream tcp nowait root internal\n[*]:echo stream tcp nowait root internal\n127.1:echo stream tcp nowait root internal\n1.2.3.4.5:echo stream tcp nowait root internal\n",
 			wantErr: []string{
 				`inetd.conf:1:1: empty address in ":echo"`,
 				`inetd.conf:2:1: missing service after address in "127.0.0.1:"`,
@@ -441,6 +442,8 @@ func TestParse(t *testing.T) {
 				`inetd.conf:6:1: bad IPv6 address "zz"`,
 				`inetd.conf:7:1: bad address "bad!host"; expect an IPv4 address, [IPv6 address], host name or *`,
 				`inetd.conf:8:1: bad IPv6 address "*"`,
+				`inetd.conf:9:1: bad IPv4 address "127.1"; expect four decimal numbers`,
+				`inetd.conf:10:1: bad IPv4 address "1.2.3.4.5"; expect four decimal numbers`,
 			},
 		},
 		// IPv4-mapped IPv6 addresses are refused: write the IPv4 address.
@@ -595,7 +598,7 @@ func TestParse(t *testing.T) {
 		// is one socket whatever its type.
 		{
 			name: "duplicates",
-			conf: "echo stream tcp nowait root internal\n# x\necho stream tcp4 nowait root internal\n0.0.0.0:7 stream tcp nowait root /bin/cat\n/run/s stream unix nowait root internal echo\n/run/s dgram unix nowait root internal echo\n[::1]:7 stream tcp nowait root internal echo\n::1:7 stream tcp6 nowait root internal echo\n",
+			conf: "echo stream tcp nowait root internal\n# x\necho stream tcp4 nowait root internal\n0.0.0.0:7 stream tcp nowait root /bin/cat\n/run/s stream unix nowait root internal echo\n/run//s dgram unix nowait root internal echo\n[::1]:7 stream tcp nowait root internal echo\n::1:7 stream tcp6 nowait root internal echo\n",
 			want: []string{
 				"1 tcp4 0.0.0.0:7 stream/tcp nowait root 0:0 internal=echo",
 				"5 unix /run/s stream/unix nowait root 0:0 internal=echo",
