@@ -15,7 +15,9 @@
 // group the user's primary group is used. server_program is an absolute
 // path to an existing executable, or "internal" for a built-in (echo,
 // discard, chargen, daytime, time) named by the service or, on a numeric
-// port, by the word after "internal"; built-ins must be nowait. Without
+// port, by the word after "internal"; stream built-ins must be nowait, and
+// the classic "dgram udp wait root internal" is read as nowait (as
+// FreeBSD does), since built-ins run inside hinetd. Without
 // arguments argv[0] is the program's base name. OpenBSD's nowait.N sets N
 // invocations per minute; a bare "addr:" line sets the address of the
 // lines after it, and "*:" goes back to the default.
@@ -38,7 +40,7 @@
 // types other than stream and dgram, RPC services and tcpmux are refused;
 // limits must be at least 1 (FreeBSD reads 0 as "no limit": leave the
 // field out instead); per-client limits are refused with wait, where the
-// server accepts clients itself; built-ins must be nowait; the program
+// server accepts clients itself; stream built-ins must be nowait; the program
 // must exist when the file is loaded; an IPv4-mapped IPv6 address is
 // refused; "#" starts a comment only as the first word of a line; control
 // characters other than tab are an error, and a CR before the newline is
@@ -97,7 +99,7 @@ type Service struct {
 	SocketType string     // Stream or Dgram
 	Protocol   string     // as written: tcp, tcp4, tcp6, tcp46, udp, udp4, udp6, udp46, unix
 	Family     Family
-	Wait       bool
+	Wait       bool // always false for built-ins
 
 	// Limits from the wait/nowait field; 0 means "use the daemon default".
 	MaxChild        int // wait|nowait/max-child: concurrent children

@@ -41,3 +41,18 @@ func TestGolden(t *testing.T) {
 		t.Errorf("output differs from %s (run with -update if intended):\n%s", golden, got)
 	}
 }
+
+// The shipped example (make run) and the test configurations load without
+// a single error.
+func TestCleanConfigs(t *testing.T) {
+	for _, path := range []string{"../../examples/inetd.conf", "testdata/basic.conf"} {
+		if _, err := os.Stat(path); err != nil {
+			t.Errorf("%s: %v", path, err)
+			continue
+		}
+		snap, errs := Parse(path, Options{LookupHost: testHosts})
+		if len(errs) != 0 || snap == nil || len(snap.Services) == 0 {
+			t.Errorf("%s: snapshot %v, errors %v", path, snap != nil, errs)
+		}
+	}
+}

@@ -332,9 +332,15 @@ func (p *parser) line(n int, text string) (*Service, *Error) {
 		if !isBuiltin(name) {
 			return nil, p.errAt(n, col, "unknown built-in %q; expect %s", name, builtinList())
 		}
-		if s.Wait {
+		// Built-ins run inside hinetd, so wait (hand the socket to a
+		// program) means nothing for them. Classic configurations (Debian's
+		// inetd.conf, BSD manuals) write datagram built-ins as "wait"; as
+		// FreeBSD does, read that as nowait. A stream built-in with wait
+		// is a mistake and refused.
+		if s.Wait && s.SocketType == Stream {
 			return nil, p.errAt(n, fs[3].col, "built-in %q must be nowait; built-ins run inside hinetd", name)
 		}
+		s.Wait = false
 		s.Internal = name
 	} else {
 		if !filepath.IsAbs(prog.s) {

@@ -343,6 +343,16 @@ func TestParse(t *testing.T) {
 			}},
 			want: []string{"1 tcp4 0.0.0.0:7777 stream/tcp nowait root 0:0 internal=echo"},
 		},
+		// Classic configurations write datagram built-ins with wait; they
+		// run inside hinetd either way, so Wait is false.
+		{
+			name: "dgram builtin with wait",
+			conf: "echo dgram udp wait root internal\n127.0.0.1:7013 dgram udp wait.60 root internal daytime\n",
+			want: []string{
+				"1 udp4 0.0.0.0:7 dgram/udp nowait root 0:0 internal=echo",
+				"2 udp4 127.0.0.1:7013 dgram/udp nowait rate=60 lim=0/0/0 root 0:0 internal=daytime",
+			},
+		},
 		// The same port on tcp and udp, or on two addresses, is no duplicate.
 		{
 			name: "not duplicates",
