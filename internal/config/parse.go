@@ -129,6 +129,7 @@ func fields(line string) []field {
 type hostSpec struct {
 	text   string // without brackets; "" means wildcard
 	origin string // for messages: `address "x"`, `default address "x" (-a)`, ...
+	isDef  bool   // a default (-a or a bare line), not the line's own address
 	bad    string // non-empty: the default this came from was invalid
 }
 
@@ -189,7 +190,7 @@ func newParser(file string, opts Options) *parser {
 		a = ""
 	}
 	a = strings.TrimSuffix(strings.TrimPrefix(a, "["), "]")
-	p.defFlag = hostSpec{text: a, origin: fmt.Sprintf("default address %q (-a)", a)}
+	p.defFlag = hostSpec{text: a, origin: fmt.Sprintf("default address %q (-a)", a), isDef: true}
 	p.def = p.defFlag
 	return p
 }
@@ -275,14 +276,16 @@ func (p *parser) line(n int, text string) (*Service, *Error) {
 		if !strings.HasPrefix(svc, "/") {
 			return nil, p.errAt(n, fs[0].col, "unix socket path %q must be absolute", svc)
 		}
-		if strings.HasSuffix(svc, "/") {
-			return nil, p.errAt(n, fs[0].col, "unix socket path %q names a directory", svc)
+		// A clean path is one spelling per socket file, so duplicates
+		// and unchanged listeners are recognised by Key. Refuse rather than
+		// clean: "a/link/.." is not "a" when link is a symbolic link.
+		if c := filepath.Clean(svc); c != svc {
+			return nil, p.errAt(n, fs[0].col, "unix socket path %q is not clean; write %q", svc, c)
 		}
 		if len(svc) > maxUnixPath {
 			return nil, p.errAt(n, fs[0].col, "unix socket path is %d bytes; at most %d fit", len(svc), maxUnixPath)
 		}
-		// Clean, so that "/run//x" and "/run/x" are seen as one socket.
-		s.Path = filepath.Clean(svc)
+		s.Path = svc
 		s.Family = FamilyUnix
 	} else {
 		port, e := p.port(svc, transport)
@@ -387,7 +390,7 @@ func (p *parser) defaultLine(n int, f field) *Error {
 		p.def = hostSpec{bad: fmt.Sprintf("default address set on line %d is invalid", n)}
 		return p.errAt(n, f.col, "empty address in %q", f.s)
 	}
-	spec := hostSpec{text: h, origin: fmt.Sprintf("default address %q (line %d)", h, n)}
+	spec := hostSpec{text: h, origin: fmt.Sprintf("default address %q (line %d)", h, n), isDef: true}
 	// Check now that the address means something, so the error points at
 	// this line; which of its addresses a service uses depends on its
 	// protocol.
@@ -517,7 +520,8 @@ func (p *parser) bindAddr(spec hostSpec, bracketed bool, proto, variant string) 
 		}
 	}
 	if e := p.checkHost(spec.text, bracketed); e != "" {
-		if spec.origin != "" && !strings.HasPrefix(spec.origin, "address ") {
+		// The line's own address is named in e; a default is not.
+		if spec.isDef {
 			return netip.Addr{}, 0, spec.origin + ": " + e
 		}
 		return netip.Addr{}, 0, e

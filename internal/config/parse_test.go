@@ -431,12 +431,13 @@ func TestParse(t *testing.T) {
 		// unix paths must be absolute, take no address, and fit sun_path.
 		{
 			name: "bad unix",
-			conf: "run/x.sock stream unix nowait root internal echo\n127.0.0.1:/run/x.sock stream unix nowait root internal echo\n" + long + " stream unix nowait root internal echo\n/run/x/ stream unix nowait root internal echo\n",
+			conf: "run/x.sock stream unix nowait root internal echo\n127.0.0.1:/run/x.sock stream unix nowait root internal echo\n" + long + " stream unix nowait root internal echo\n/run/x/ stream unix nowait root internal echo\n/run//x/../y stream unix nowait root internal echo\n",
 			wantErr: []string{
 				`inetd.conf:1:1: unix socket path "run/x.sock" must be absolute`,
 				`inetd.conf:2:1: unix service "127.0.0.1:/run/x.sock" takes no address`,
 				`inetd.conf:3:1: unix socket path is 108 bytes; at most 107 fit`,
-				`inetd.conf:4:1: unix socket path "/run/x/" names a directory`,
+				`inetd.conf:4:1: unix socket path "/run/x/" is not clean; write "/run/x"`,
+				`inetd.conf:5:1: unix socket path "/run//x/../y" is not clean; write "/run/y"`,
 			},
 		},
 		// Malformed address parts.
@@ -608,7 +609,7 @@ func TestParse(t *testing.T) {
 		// is one socket whatever its type.
 		{
 			name: "duplicates",
-			conf: "echo stream tcp nowait root internal\n# x\necho stream tcp4 nowait root internal\n0.0.0.0:7 stream tcp nowait root /bin/cat\n/run/s stream unix nowait root internal echo\n/run//s dgram unix nowait root internal echo\n[::1]:7 stream tcp nowait root internal echo\n::1:7 stream tcp6 nowait root internal echo\n",
+			conf: "echo stream tcp nowait root internal\n# x\necho stream tcp4 nowait root internal\n0.0.0.0:7 stream tcp nowait root /bin/cat\n/run/s stream unix nowait root internal echo\n/run/s dgram unix nowait root internal echo\n[::1]:7 stream tcp nowait root internal echo\n::1:7 stream tcp6 nowait root internal echo\n",
 			want: []string{
 				"1 tcp4 0.0.0.0:7 stream/tcp nowait root 0:0 internal=echo",
 				"5 unix /run/s stream/unix nowait root 0:0 internal=echo",
