@@ -1,0 +1,424 @@
+package audit
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// Options configure a Log. The zero value is usable: RFC 5424, facility
+// daemon, spill files in a private directory under os.TempDir, and the
+// default sizes below.
+type Options struct {
+	Format   Format   // default format of the syslog sinks (--log-format)
+	Facility Facility // FacDefault: daemon
+	Hostname string   // "": os.Hostname()
+	AppName  string   // "": "hinetd"
+	ProcID   string   // "": this process's pid
+	SDID     string   // "": SDID ("hinetd@32473")
+
+	// QueueLen is the Emit queue, shared by all sinks, in events
+	// (default 16384). When it is full Emit drops and counts.
+	QueueLen int
+	// MemBytes is each sink's in-memory backlog (default 1 MiB); beyond
+	// it records go to the sink's spill file.
+	MemBytes int
+	// SpillDir holds one spill file per sink (default
+	// $TMPDIR/hinetd-audit-<uid>, created 0700). It must not be a
+	// symlink and must belong to this user.
+	SpillDir string
+	// SpillBytes caps each spill file (default 64 MiB); beyond it records
+	// are dropped and a drop record says how many. Negative: no spill
+	// file, drop as soon as memory is full.
+	SpillBytes int64
+	// ResendBytes: after a stream connection breaks, the last ResendBytes
+	// of records written on it are sent again, because the collector may
+	// not have read them (syslog over TCP has no acknowledgements).
+	// Default 256 KiB; negative disables. Duplicates carry the same meta
+	// sequenceId.
+	ResendBytes int
+
+	RetryMin     time.Duration // first reconnect delay (default 100ms)
+	RetryMax     time.Duration // backoff cap (default 10s)
+	DialTimeout  time.Duration // default 3s
+	WriteTimeout time.Duration // a write blocked longer breaks the connection (default 5s)
+
+	// DenyPerSecond: deny and limit records written one per connection
+	// per service per second before they are summarised (default 100).
+	DenyPerSecond int
+	// SummaryKeys caps the distinct (client, rule) pairs counted per
+	// service per second (default 1000); the rest are counted together.
+	SummaryKeys int
+}
+
+func (o *Options) setDefaults() {
+	if o.QueueLen <= 0 {
+		o.QueueLen = 16384
+	}
+	if o.MemBytes <= 0 {
+		o.MemBytes = 1 << 20
+	}
+	if o.SpillBytes == 0 {
+		o.SpillBytes = 64 << 20
+	}
+	if o.ResendBytes == 0 {
+		o.ResendBytes = 256 << 10
+	}
+	if o.RetryMin <= 0 {
+		o.RetryMin = 100 * time.Millisecond
+	}
+	if o.RetryMax <= 0 {
+		o.RetryMax = 10 * time.Second
+	}
+	if o.RetryMax < o.RetryMin {
+		o.RetryMax = o.RetryMin
+	}
+	if o.DialTimeout <= 0 {
+		o.DialTimeout = 3 * time.Second
+	}
+	if o.WriteTimeout <= 0 {
+		o.WriteTimeout = 5 * time.Second
+	}
+	if o.DenyPerSecond <= 0 {
+		o.DenyPerSecond = 100
+	}
+	if o.SummaryKeys <= 0 {
+		o.SummaryKeys = 1000
+	}
+	if o.Hostname == "" {
+		o.Hostname, _ = os.Hostname()
+	}
+	if o.ProcID == "" {
+		o.ProcID = strconv.Itoa(os.Getpid())
+	}
+}
+
+// SinkStats are one sink's counters. After Close, Emitted = Delivered +
+// Dropped + Pending: every record is delivered, dropped with a drop
+// record, or still in the spill file for the next run.
+type SinkStats struct {
+	URL         string
+	Emitted     uint64 // events offered to this sink (Emit calls, including those the queue dropped)
+	Delivered   uint64 // records written to the sink (first time)
+	Resent      uint64 // records written again after a broken connection
+	Spilled     uint64 // records that went through the spill file
+	Dropped     uint64 // records lost, each counted in a drop record
+	DropRecords uint64 // drop records written
+	Pending     int    // records still queued (or, after Close, in the spill file)
+	Up          bool   // connected now
+	LastError   string // last dial or write error
+}
+
+// Log is the audit log: Emit hands events to every sink. The zero Log is
+// not usable; call Open. All methods are safe for concurrent use.
+type Log struct {
+	opts  Options
+	ch    chan queued
+	sinks []*sink
+	fmts  []Formatter // distinct formatters; sink.fmt indexes it
+	seq   atomic.Uint64
+
+	closed    atomic.Bool
+	qDropped  atomic.Uint64 // Emit found the queue full
+	qFirst    atomic.Int64  // unix ns of the first such drop since the last report
+	qLast     atomic.Int64
+	emitted   atomic.Uint64
+	afterStop atomic.Uint64 // Emit after Close
+
+	sum *Summariser
+
+	stop     chan struct{} // closed by Close: dispatcher drains and ends
+	dispDone chan struct{}
+	wg       sync.WaitGroup // senders
+}
+
+type queued struct {
+	ev  Event
+	seq uint64
+}
+
+// Open starts a Log writing to the sinks named by urls (see parseTarget
+// for the URL forms). Sinks that are down are retried in the background;
+// only malformed URLs and an unusable spill directory are errors.
+func Open(urls []string, opts Options) (*Log, error) {
+	opts.setDefaults()
+	l := &Log{
+		opts:     opts,
+		ch:       make(chan queued, opts.QueueLen),
+		stop:     make(chan struct{}),
+		dispDone: make(chan struct{}),
+	}
+	l.sum = NewSummariser(opts.DenyPerSecond, opts.SummaryKeys)
+	var errs []error
+	var targets []*target
+	for _, u := range urls {
+		t, err := parseTarget(u, opts.Format)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		targets = append(targets, t)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	dir := ""
+	if opts.SpillBytes > 0 && len(targets) > 0 {
+		var err error
+		if dir, err = spillDir(opts.SpillDir); err != nil {
+			return nil, err
+		}
+	}
+	for _, t := range targets {
+		f := Formatter{Format: t.format, Facility: opts.Facility, Hostname: opts.Hostname,
+			AppName: opts.AppName, ProcID: opts.ProcID, SDID: opts.SDID}
+		if t.scheme == "unix" && t.format == FormatRFC3164 {
+			f.Hostname = "" // /dev/log messages carry no host (as glibc's syslog(3))
+		}
+		fi := -1
+		for i := range l.fmts {
+			if l.fmts[i] == f {
+				fi = i
+			}
+		}
+		if fi < 0 {
+			fi = len(l.fmts)
+			l.fmts = append(l.fmts, f)
+		}
+		path := ""
+		if dir != "" {
+			sum := sha256.Sum256([]byte(t.url))
+			path = filepath.Join(dir, "spill-"+hex.EncodeToString(sum[:8]))
+		}
+		sp, err := newSpool(path, opts.MemBytes, opts.SpillBytes)
+		if err != nil {
+			for _, s := range l.sinks {
+				s.spool.closeFile()
+			}
+			return nil, fmt.Errorf("log sink %q: %w", t.url, err)
+		}
+		l.sinks = append(l.sinks, &sink{log: l, t: t, fmt: fi, spool: sp, abort: make(chan struct{})})
+	}
+	go l.dispatch()
+	for _, s := range l.sinks {
+		l.wg.Add(1)
+		go s.run()
+	}
+	return l, nil
+}
+
+// spillDir makes sure the spill directory exists, is a real directory
+// owned by us and not writable by others: a spill file in a directory
+// someone else controls could be swapped (xinetd's dump-file attack).
+func spillDir(dir string) (string, error) {
+	if dir == "" {
+		dir = filepath.Join(os.TempDir(), "hinetd-audit-"+strconv.Itoa(os.Geteuid()))
+	}
+	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
+		return "", fmt.Errorf("spill directory: %w", err)
+	}
+	fi, err := os.Lstat(dir)
+	if err != nil {
+		return "", fmt.Errorf("spill directory: %w", err)
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !fi.IsDir() || !ok || int(st.Uid) != os.Geteuid() || fi.Mode().Perm()&0o022 != 0 {
+		return "", fmt.Errorf("spill directory %s: must be a directory owned by uid %d, not writable by others", dir, os.Geteuid())
+	}
+	return dir, nil
+}
+
+// Emit queues ev for every sink and returns at once: it never waits on a
+// sink, a lock held by a sink, or the disk. When the queue is full the
+// event is dropped and counted; a drop record follows on every sink.
+func (l *Log) Emit(ev Event) {
+	if ev.Time.IsZero() {
+		ev.Time = time.Now()
+	}
+	l.emitted.Add(1)
+	if l.closed.Load() {
+		l.afterStop.Add(1)
+		return
+	}
+	// RFC 5424 7.3.1: sequenceId runs 1..2147483647, then wraps to 1.
+	seq := (l.seq.Add(1)-1)%2147483647 + 1
+	select {
+	case l.ch <- queued{ev, seq}:
+	default:
+		ns := ev.Time.UnixNano()
+		l.qFirst.CompareAndSwap(0, ns)
+		l.qLast.Store(ns)
+		l.qDropped.Add(1)
+	}
+}
+
+// dispatch formats each event once per distinct format and hands it to
+// the sinks' spools.
+func (l *Log) dispatch() {
+	defer close(l.dispDone)
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	bufs := make([][]byte, len(l.fmts))
+	handle := func(q queued) {
+		for i := range l.fmts {
+			bufs[i] = l.fmts[i].Append(make([]byte, 0, 384), &q.ev, q.seq)
+		}
+		now := time.Now()
+		for _, s := range l.sinks {
+			s.emitted.Add(1)
+			s.spool.push(bufs[s.fmt], now)
+		}
+	}
+	drain := func() {
+		for range 4096 {
+			select {
+			case q := <-l.ch:
+				handle(q)
+			default:
+				return
+			}
+		}
+	}
+	for {
+		select {
+		case q := <-l.ch:
+			handle(q)
+			drain()
+			l.reportQueueDrops()
+			for _, s := range l.sinks {
+				s.spool.flush()
+			}
+		case now := <-tick.C:
+			l.reportQueueDrops()
+			for _, ev := range l.sum.Flush(now) {
+				l.Emit(ev)
+			}
+		case <-l.stop:
+			for {
+				select {
+				case q := <-l.ch:
+					handle(q)
+					continue
+				default:
+				}
+				break
+			}
+			for _, ev := range l.sum.Flush(time.Now().Add(time.Hour)) {
+				l.emitDirect(ev, handle)
+			}
+			l.reportQueueDrops()
+			for _, s := range l.sinks {
+				s.spool.flush()
+			}
+			return
+		}
+	}
+}
+
+// emitDirect is Emit for the dispatcher itself after Close: straight to
+// the spools, since nobody reads the queue any more.
+func (l *Log) emitDirect(ev Event, handle func(queued)) {
+	if ev.Time.IsZero() {
+		ev.Time = time.Now()
+	}
+	l.emitted.Add(1)
+	handle(queued{ev, (l.seq.Add(1)-1)%2147483647 + 1})
+}
+
+// reportQueueDrops turns the Emit-side drop counter into a pending drop
+// record on every sink.
+func (l *Log) reportQueueDrops() {
+	n := l.qDropped.Swap(0)
+	if n == 0 {
+		return
+	}
+	first := time.Unix(0, l.qFirst.Swap(0))
+	last := time.Unix(0, l.qLast.Load())
+	if last.Before(first) {
+		last = first
+	}
+	for _, s := range l.sinks {
+		s.emitted.Add(n)
+		s.spool.drop(n, first, last)
+	}
+}
+
+// Close stops the Log: queued events are handed to the sinks, which get
+// until ctx is done to deliver them; what is left stays in the spill
+// files for the next Open with the same SpillDir (or, without one, is
+// counted as dropped). Emit after Close does nothing.
+func (l *Log) Close(ctx context.Context) error {
+	if l.closed.Swap(true) {
+		return nil
+	}
+	close(l.stop)
+	<-l.dispDone
+	for _, s := range l.sinks {
+		s.spool.close()
+	}
+	done := make(chan struct{})
+	go func() { l.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		for _, s := range l.sinks {
+			s.kill()
+		}
+		<-done
+	}
+	var errs []error
+	for _, s := range l.sinks {
+		var extra [][]byte
+		if n, first, last := s.spool.takeDrops(); n > 0 {
+			extra = append(extra, s.dropRecord(n, first, last))
+		}
+		if s.spool.len() == 0 && len(extra) == 0 {
+			s.spool.closeFile()
+			continue
+		}
+		if lost, err := s.spool.persist(extra); err != nil {
+			s.spool.mu.Lock()
+			s.spool.dropped += uint64(lost)
+			s.spool.mu.Unlock()
+			errs = append(errs, fmt.Errorf("log sink %s: %d records lost at close: %w", s.t.name, lost, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Stats returns every sink's counters, in the order of the URLs.
+func (l *Log) Stats() []SinkStats {
+	out := make([]SinkStats, len(l.sinks))
+	for i, s := range l.sinks {
+		s.spool.mu.Lock()
+		st := SinkStats{
+			URL:       s.t.url,
+			Spilled:   s.spool.spilled,
+			Dropped:   s.spool.dropped,
+			Pending:   s.spool.lenLocked(),
+			Delivered: s.delivered.Load(),
+			Resent:    s.resent.Load(),
+		}
+		s.spool.mu.Unlock()
+		st.Emitted = s.emitted.Load()
+		st.DropRecords = s.dropRecords.Load()
+		st.Up = s.up.Load()
+		if e := s.lastErr.Load(); e != nil {
+			st.LastError = *e
+		}
+		out[i] = st
+	}
+	return out
+}
+
+// Emitted is the number of Emit calls (after Close too).
+func (l *Log) Emitted() uint64 { return l.emitted.Load() }

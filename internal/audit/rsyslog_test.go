@@ -1,0 +1,224 @@
+package audit
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+const rsyslogd = "/usr/sbin/rsyslogd"
+
+// rsyslog is a private rsyslogd started by a test: its own config, work
+// directory, pid file and sockets in a temp dir, inputs on 127.0.0.1 only,
+// and every message written raw (%rawmsg%) to out. It never touches the
+// system's rsyslog or /dev/log (imuxsock's system socket is off).
+type rsyslog struct {
+	t        *testing.T
+	dir, out string
+	conf     string
+	sock     string // imuxsock datagram socket, when asked for
+	udpPort  int
+	tcpPort  int
+	tlsPort  int
+	cmd      *exec.Cmd
+	waitErr  chan error
+}
+
+type rsyslogOpts struct {
+	unix, udp, tcp bool
+	tls            *testPKI // TLS input with this CA and server cert
+	tlsClientAuth  bool     // require a client certificate signed by the CA
+}
+
+func needRsyslog(t *testing.T) {
+	t.Helper()
+	if _, err := os.Stat(rsyslogd); err != nil {
+		t.Skip("rsyslogd not installed (make test installs rsyslog)")
+	}
+}
+
+// freePort finds a port free on 127.0.0.1 for network ("tcp" or "udp").
+func freePort(t *testing.T, network string) int {
+	t.Helper()
+	if network == "udp" {
+		c, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		return c.LocalAddr().(*net.UDPAddr).Port
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func startRsyslog(t *testing.T, o rsyslogOpts) *rsyslog {
+	t.Helper()
+	needRsyslog(t)
+	dir := t.TempDir()
+	r := &rsyslog{t: t, dir: dir, out: filepath.Join(dir, "out.log"), conf: filepath.Join(dir, "rsyslog.conf")}
+	var c strings.Builder
+	fmt.Fprintf(&c, "global(workDirectory=%q maxMessageSize=\"64k\"", filepath.Join(dir, "work"))
+	if o.tls != nil {
+		fmt.Fprintf(&c, " defaultNetstreamDriver=\"gtls\" defaultNetstreamDriverCAFile=%q defaultNetstreamDriverCertFile=%q defaultNetstreamDriverKeyFile=%q",
+			o.tls.caFile, o.tls.serverCert, o.tls.serverKey)
+	}
+	c.WriteString(")\n")
+	os.Mkdir(filepath.Join(dir, "work"), 0o700)
+	if o.unix {
+		r.sock = filepath.Join(dir, "log.sock")
+		c.WriteString("module(load=\"imuxsock\" SysSock.Use=\"off\")\n")
+		fmt.Fprintf(&c, "input(type=\"imuxsock\" Socket=%q UseSpecialParser=\"off\" RateLimit.Interval=\"0\")\n", r.sock)
+	}
+	if o.udp {
+		r.udpPort = freePort(t, "udp")
+		c.WriteString("module(load=\"imudp\")\n") // rcvbufSize: a burst on loopback outruns the default buffer
+		fmt.Fprintf(&c, "input(type=\"imudp\" address=\"127.0.0.1\" port=\"%d\" rcvbufSize=\"16m\")\n", r.udpPort)
+	}
+	if o.tcp || o.tls != nil {
+		if o.tls != nil {
+			mode := "anon"
+			if o.tlsClientAuth {
+				mode = "x509/certvalid"
+			}
+			fmt.Fprintf(&c, "module(load=\"imtcp\" StreamDriver.Name=\"gtls\" StreamDriver.Mode=\"1\" StreamDriver.AuthMode=%q)\n", mode)
+			r.tlsPort = freePort(t, "tcp")
+			fmt.Fprintf(&c, "input(type=\"imtcp\" address=\"127.0.0.1\" port=\"%d\")\n", r.tlsPort)
+		} else {
+			c.WriteString("module(load=\"imtcp\")\n")
+			r.tcpPort = freePort(t, "tcp")
+			fmt.Fprintf(&c, "input(type=\"imtcp\" address=\"127.0.0.1\" port=\"%d\")\n", r.tcpPort)
+		}
+	}
+	c.WriteString("template(name=\"raw\" type=\"string\" string=\"%rawmsg%\\n\")\n")
+	fmt.Fprintf(&c, "action(type=\"omfile\" file=%q template=\"raw\")\n", r.out)
+	if err := os.WriteFile(r.conf, []byte(c.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r.start()
+	t.Cleanup(r.stop)
+	return r
+}
+
+// start runs rsyslogd in the foreground and waits until its inputs are
+// bound.
+func (r *rsyslog) start() {
+	t := r.t
+	t.Helper()
+	cmd := exec.Command(rsyslogd, "-n", "-f", r.conf, "-i", filepath.Join(r.dir, "pid"))
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	r.cmd = cmd
+	r.waitErr = make(chan error, 1)
+	go func() { r.waitErr <- cmd.Wait() }()
+	deadline := time.Now().Add(20 * time.Second)
+	for !r.ready() {
+		if time.Now().After(deadline) {
+			t.Fatalf("rsyslogd did not come up; config:\n%s", readFile(r.conf))
+		}
+		select {
+		case err := <-r.waitErr:
+			t.Fatalf("rsyslogd exited: %v; config:\n%s", err, readFile(r.conf))
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+func (r *rsyslog) ready() bool {
+	if r.sock != "" {
+		if _, err := os.Stat(r.sock); err != nil {
+			return false
+		}
+	}
+	for _, p := range []int{r.tcpPort, r.tlsPort} {
+		if p == 0 {
+			continue
+		}
+		c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(p), time.Second)
+		if err != nil {
+			return false
+		}
+		c.Close()
+	}
+	if r.udpPort != 0 && !udpBound(r.udpPort) {
+		return false
+	}
+	return true
+}
+
+// udpBound reads /proc/net/udp for a socket bound to 127.0.0.1:port.
+func udpBound(port int) bool {
+	f, err := os.Open("/proc/net/udp")
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	want := fmt.Sprintf("0100007F:%04X", port)
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fs := strings.Fields(sc.Text())
+		if len(fs) > 1 && fs[1] == want {
+			return true
+		}
+	}
+	return false
+}
+
+// stop ends rsyslogd with SIGTERM (it flushes its queue and the file).
+func (r *rsyslog) stop() {
+	if r.cmd == nil {
+		return
+	}
+	r.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-r.waitErr:
+	case <-time.After(15 * time.Second):
+		r.cmd.Process.Kill()
+		<-r.waitErr
+	}
+	r.cmd = nil
+}
+
+// lines returns the records rsyslog wrote so far.
+func (r *rsyslog) lines() []string {
+	b, err := os.ReadFile(r.out)
+	if err != nil {
+		return nil
+	}
+	s := strings.TrimRight(string(b), "\n")
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, "\n")
+}
+
+// waitLines polls until pred holds for the records written, or 20s pass.
+func (r *rsyslog) waitLines(pred func([]string) bool) []string {
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		ls := r.lines()
+		if pred(ls) || time.Now().After(deadline) {
+			return ls
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func readFile(p string) string {
+	b, _ := os.ReadFile(p)
+	return string(b)
+}

@@ -1,0 +1,175 @@
+package audit
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// sink is one destination: its spool, and the sender goroutine that
+// connects, writes, and reconnects with backoff.
+type sink struct {
+	log   *Log
+	t     *target
+	fmt   int // index in log.fmts
+	spool *spool
+	abort chan struct{} // closed when Close gives up waiting
+
+	mu  sync.Mutex
+	cur conn // the open connection, closed by kill to end a blocked write
+
+	emitted, delivered, resent, dropRecords atomic.Uint64
+	up                                      atomic.Bool
+	lastErr                                 atomic.Pointer[string]
+}
+
+const maxBatchBytes = 64 << 10
+
+// run sends until the spool is closed and empty, or Close aborts it.
+func (s *sink) run() {
+	defer s.log.wg.Done()
+	o := &s.log.opts
+	var (
+		c       conn
+		window  []record // written on c, resent if c breaks
+		wbytes  int
+		batch   []record
+		backoff = o.RetryMin
+	)
+	resend := o.ResendBytes
+	if s.t.scheme == "file" || s.t.scheme == "stderr" {
+		resend = 0 // a local write that returned is in the file
+	}
+	defer func() {
+		s.setConn(nil)
+		s.up.Store(false)
+		if c != nil {
+			c.close()
+		}
+	}()
+	for s.spool.wait() {
+		if s.aborted() {
+			return
+		}
+		if c == nil {
+			nc, err := s.t.dial(o.DialTimeout)
+			if err != nil {
+				s.setErr(err)
+				if !s.sleep(backoff) {
+					return
+				}
+				backoff = min(backoff*2, o.RetryMax)
+				continue
+			}
+			c = nc
+			s.setConn(c)
+			s.up.Store(true)
+		}
+		batch = batch[:0]
+		if n, first, last := s.spool.takeDrops(); n > 0 {
+			batch = append(batch, record{b: s.dropRecord(n, first, last), drop: true})
+		}
+		batch = s.spool.take(batch, maxBatchBytes)
+		n, err := c.write(batch, time.Now().Add(o.WriteTimeout))
+		for i := range batch[:n] {
+			switch {
+			case batch[i].sent:
+				s.resent.Add(1)
+			case batch[i].drop:
+				s.dropRecords.Add(1)
+			default:
+				s.delivered.Add(1)
+			}
+			batch[i].sent = true
+		}
+		if err == nil {
+			backoff = o.RetryMin
+			if resend > 0 {
+				for _, r := range batch {
+					window = append(window, r)
+					wbytes += len(r.b)
+				}
+				for wbytes > resend && len(window) > 0 {
+					wbytes -= len(window[0].b)
+					window[0] = record{}
+					window = window[1:]
+				}
+			}
+			continue
+		}
+		// The connection is broken: what the collector may not have read
+		// yet goes back to the head of the spool, in order.
+		s.setErr(err)
+		s.setConn(nil)
+		c.close()
+		c = nil
+		s.up.Store(false)
+		back := make([]record, 0, len(window)+len(batch))
+		back = append(append(back, window...), batch...)
+		s.spool.unget(back)
+		window, wbytes = nil, 0
+		if !s.sleep(backoff) {
+			return
+		}
+		backoff = min(backoff*2, o.RetryMax)
+	}
+}
+
+// dropRecord formats the record that accounts for n lost records.
+func (s *sink) dropRecord(n uint64, first, last time.Time) []byte {
+	ev := Event{
+		Kind: KindDrop,
+		Time: time.Now(),
+		Msg:  "audit records dropped",
+		Fields: []Field{
+			{KeySink, s.t.name},
+			Uint(KeyCount, n),
+			{KeyFirst, first.UTC().Format(time.RFC3339Nano)},
+			{KeyLast, last.UTC().Format(time.RFC3339Nano)},
+		},
+	}
+	seq := (s.log.seq.Add(1)-1)%2147483647 + 1
+	return s.log.fmts[s.fmt].Append(nil, &ev, seq)
+}
+
+func (s *sink) setErr(err error) {
+	msg := err.Error()
+	s.lastErr.Store(&msg)
+}
+
+func (s *sink) setConn(c conn) {
+	s.mu.Lock()
+	s.cur = c
+	s.mu.Unlock()
+}
+
+// kill aborts the sender: Close has waited long enough.
+func (s *sink) kill() {
+	close(s.abort)
+	s.mu.Lock()
+	if s.cur != nil {
+		s.cur.close() // ends a write blocked on a peer that does not read
+	}
+	s.mu.Unlock()
+}
+
+func (s *sink) aborted() bool {
+	select {
+	case <-s.abort:
+		return true
+	default:
+		return false
+	}
+}
+
+// sleep waits d, or less if Close aborts; it reports whether to go on.
+func (s *sink) sleep(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-s.abort:
+		return false
+	}
+}

@@ -1,0 +1,348 @@
+package audit
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// record is one formatted record waiting for a sink. sent says it was
+// already written once (it is being resent after its connection broke),
+// so that it is not counted as delivered twice.
+type record struct {
+	b    []byte
+	sent bool
+	drop bool // a drop record, counted apart
+}
+
+// spool is the queue of one sink, oldest first: records to resend, then
+// records in memory (up to memMax bytes), then records in the spill file
+// (up to fileMax bytes). New records go to memory only while the file is
+// empty, so that order is kept. Beyond both caps records are dropped and
+// counted; the sender writes a drop record for them as soon as it can.
+type spool struct {
+	mu   sync.Mutex
+	cond sync.Cond
+
+	retry    []record
+	mem      []record
+	memBytes int
+	memMax   int
+
+	path    string // "" disables the spill file
+	fileMax int64
+	f       *os.File
+	w       *bufio.Writer
+	fileR   int64 // next record to read
+	fileW   int64 // end of written data (buffered included)
+	flushed int64 // end of data on disk
+	fileN   int   // records in the file
+	fileErr error
+
+	dropN               uint64
+	dropFirst, dropLast time.Time
+
+	closing bool
+
+	spilled, dropped uint64 // counters, under mu
+}
+
+const spillHeader = 4 // big-endian length before each record in the spill file
+
+func newSpool(path string, memMax int, fileMax int64) (*spool, error) {
+	s := &spool{path: path, memMax: memMax, fileMax: fileMax}
+	s.cond.L = &s.mu
+	if path != "" {
+		if err := s.openFile(); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// openFile opens (or creates) the spill file and takes over the records a
+// previous run left in it, so that they are replayed first.
+func (s *spool) openFile() error {
+	f, err := os.OpenFile(s.path, os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW, 0o600)
+	if err != nil {
+		return fmt.Errorf("spill file: %w", err)
+	}
+	// Count the whole records; a torn tail (a crash mid-write) is cut off.
+	var off int64
+	var hdr [spillHeader]byte
+	for {
+		if _, err := f.ReadAt(hdr[:], off); err != nil {
+			break
+		}
+		n := int64(binary.BigEndian.Uint32(hdr[:]))
+		st, err := f.Stat()
+		if err != nil || off+spillHeader+n > st.Size() {
+			break
+		}
+		off += spillHeader + n
+		s.fileN++
+	}
+	if err := f.Truncate(off); err != nil {
+		f.Close()
+		return fmt.Errorf("spill file: %w", err)
+	}
+	s.f = f
+	s.fileW, s.flushed = off, off
+	s.w = bufio.NewWriterSize(&offsetWriter{f: f, off: &s.flushed}, 32<<10)
+	return nil
+}
+
+// offsetWriter writes at the end of the spill file's data, keeping track
+// of what is on disk.
+type offsetWriter struct {
+	f   *os.File
+	off *int64
+}
+
+func (o *offsetWriter) Write(p []byte) (int, error) {
+	n, err := o.f.WriteAt(p, *o.off)
+	*o.off += int64(n)
+	return n, err
+}
+
+// push queues one record; it never blocks on the sink.
+func (s *spool) push(b []byte, now time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fileN == 0 && s.memBytes+len(b) <= s.memMax {
+		s.mem = append(s.mem, record{b: b})
+		s.memBytes += len(b)
+		s.cond.Signal()
+		return
+	}
+	if s.f != nil && s.fileErr == nil && s.fileW+spillHeader+int64(len(b)) <= s.fileMax {
+		var hdr [spillHeader]byte
+		binary.BigEndian.PutUint32(hdr[:], uint32(len(b)))
+		s.w.Write(hdr[:])
+		_, err := s.w.Write(b)
+		if err == nil {
+			s.fileW += spillHeader + int64(len(b))
+			s.fileN++
+			s.spilled++
+			s.cond.Signal()
+			return
+		}
+		s.fileErr = err
+	}
+	s.dropLocked(1, now, now)
+}
+
+func (s *spool) dropLocked(n uint64, first, last time.Time) {
+	if s.dropN == 0 || first.Before(s.dropFirst) {
+		s.dropFirst = first
+	}
+	if last.After(s.dropLast) {
+		s.dropLast = last
+	}
+	s.dropN += n
+	s.dropped += n
+	s.cond.Signal()
+}
+
+// drop accounts for n records lost before they reached the spool (the
+// Emit queue was full).
+func (s *spool) drop(n uint64, first, last time.Time) {
+	s.mu.Lock()
+	s.dropLocked(n, first, last)
+	s.mu.Unlock()
+}
+
+// takeDrops returns and clears the pending drop count.
+func (s *spool) takeDrops() (n uint64, first, last time.Time) {
+	s.mu.Lock()
+	n, first, last = s.dropN, s.dropFirst, s.dropLast
+	s.dropN = 0
+	s.mu.Unlock()
+	return
+}
+
+// flush writes buffered spill data to the file.
+func (s *spool) flush() {
+	s.mu.Lock()
+	if s.w != nil && s.w.Buffered() > 0 {
+		if err := s.w.Flush(); err != nil && s.fileErr == nil {
+			s.fileErr = err
+		}
+	}
+	s.mu.Unlock()
+}
+
+// wait blocks until there is something to send (records or a pending drop
+// record), or the spool is closing; it reports whether there is.
+func (s *spool) wait() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for !s.closing && s.lenLocked() == 0 && s.dropN == 0 {
+		s.cond.Wait()
+	}
+	return s.lenLocked() > 0 || s.dropN > 0
+}
+
+func (s *spool) lenLocked() int { return len(s.retry) + len(s.mem) + s.fileN }
+
+func (s *spool) len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lenLocked()
+}
+
+// take removes up to maxBytes (at least one record) from the head.
+func (s *spool) take(dst []record, maxBytes int) []record {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	size := 0
+	for len(s.retry) > 0 && (size == 0 || size+len(s.retry[0].b) <= maxBytes) {
+		size += len(s.retry[0].b)
+		dst = append(dst, s.retry[0])
+		s.retry[0] = record{}
+		s.retry = s.retry[1:]
+	}
+	for len(s.retry) == 0 && len(s.mem) > 0 && (size == 0 || size+len(s.mem[0].b) <= maxBytes) {
+		size += len(s.mem[0].b)
+		s.memBytes -= len(s.mem[0].b)
+		dst = append(dst, s.mem[0])
+		s.mem[0] = record{}
+		s.mem = s.mem[1:]
+	}
+	if len(s.mem) == 0 {
+		s.mem = s.mem[:0:0] // let the backing array go
+	}
+	for len(s.retry) == 0 && len(s.mem) == 0 && s.fileN > 0 && size < maxBytes {
+		b, err := s.readLocked()
+		if err != nil {
+			// An unreadable spill file loses what is in it: say so.
+			s.fileErr = err
+			now := time.Now()
+			s.dropLocked(uint64(s.fileN), now, now)
+			s.resetFileLocked()
+			break
+		}
+		size += len(b)
+		dst = append(dst, record{b: b})
+	}
+	return dst
+}
+
+func (s *spool) readLocked() ([]byte, error) {
+	if s.fileR+spillHeader > s.flushed || s.w.Buffered() > 0 {
+		if err := s.w.Flush(); err != nil {
+			return nil, err
+		}
+	}
+	var hdr [spillHeader]byte
+	if _, err := s.f.ReadAt(hdr[:], s.fileR); err != nil {
+		return nil, err
+	}
+	n := binary.BigEndian.Uint32(hdr[:])
+	b := make([]byte, n)
+	if _, err := s.f.ReadAt(b, s.fileR+spillHeader); err != nil {
+		return nil, err
+	}
+	s.fileR += spillHeader + int64(n)
+	s.fileN--
+	if s.fileN == 0 {
+		s.resetFileLocked()
+	}
+	return b, nil
+}
+
+// resetFileLocked empties the spill file once everything in it was read.
+func (s *spool) resetFileLocked() {
+	s.w.Reset(&offsetWriter{f: s.f, off: &s.flushed})
+	s.f.Truncate(0)
+	s.fileR, s.fileW, s.flushed, s.fileN = 0, 0, 0, 0
+}
+
+// unget puts records back at the head, in order, to be sent again.
+func (s *spool) unget(recs []record) {
+	if len(recs) == 0 {
+		return
+	}
+	s.mu.Lock()
+	s.retry = append(append(make([]record, 0, len(recs)+len(s.retry)), recs...), s.retry...)
+	s.cond.Signal()
+	s.mu.Unlock()
+}
+
+func (s *spool) close() {
+	s.mu.Lock()
+	s.closing = true
+	s.cond.Broadcast()
+	s.mu.Unlock()
+}
+
+// persist writes everything still queued (resend, memory, then the rest
+// of the spill file, then extra) to the spill file, so that the next run
+// replays it, and closes the file. Without a spill file it returns how
+// many records are lost.
+func (s *spool) persist(extra [][]byte) (lost int, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.f == nil {
+		return s.lenLocked() + len(extra), errors.New("no spill file")
+	}
+	if err := s.w.Flush(); err != nil {
+		return s.lenLocked() + len(extra), err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(s.path), ".spill-*")
+	if err != nil {
+		return s.lenLocked() + len(extra), err
+	}
+	bw := bufio.NewWriter(tmp)
+	put := func(b []byte) {
+		var hdr [spillHeader]byte
+		binary.BigEndian.PutUint32(hdr[:], uint32(len(b)))
+		bw.Write(hdr[:])
+		bw.Write(b)
+	}
+	for _, r := range s.retry {
+		put(r.b)
+	}
+	for _, r := range s.mem {
+		put(r.b)
+	}
+	if _, err := io.Copy(bw, io.NewSectionReader(s.f, s.fileR, s.flushed-s.fileR)); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return s.lenLocked() + len(extra), err
+	}
+	for _, b := range extra {
+		put(b)
+	}
+	if err := bw.Flush(); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return s.lenLocked() + len(extra), err
+	}
+	tmp.Sync()
+	tmp.Close()
+	if err := os.Rename(tmp.Name(), s.path); err != nil {
+		os.Remove(tmp.Name())
+		return s.lenLocked() + len(extra), err
+	}
+	s.f.Close()
+	s.f = nil
+	return 0, nil
+}
+
+// closeFile closes the spill file when nothing is left to persist.
+func (s *spool) closeFile() {
+	s.mu.Lock()
+	if s.f != nil {
+		s.f.Close()
+		s.f = nil
+	}
+	s.mu.Unlock()
+}
