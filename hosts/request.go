@@ -1,0 +1,254 @@
+package hosts
+
+import (
+	"context"
+	"net/netip"
+	"strconv"
+	"strings"
+)
+
+// Resolver looks host names and addresses up for name patterns. The hosts
+// package never resolves anything itself; a table with address patterns
+// only never calls it.
+type Resolver interface {
+	// LookupAddr returns the names for addr (PTR); the first is used.
+	LookupAddr(ctx context.Context, addr netip.Addr) ([]string, error)
+	// LookupHost returns the addresses of a host name (forward lookup).
+	LookupHost(ctx context.Context, name string) ([]netip.Addr, error)
+}
+
+// Ident looks up the user name of the client of a connection (RFC 931,
+// RFC 1413). It is called only when a user@host pattern's host part has
+// matched, or for the %u and %c expansions.
+type Ident interface {
+	LookupUser(ctx context.Context, client, server netip.AddrPort) (string, error)
+}
+
+// Netgroups answers whether a host is a member of an NIS netgroup
+// (innetgr(3) with no user and the default domain).
+type Netgroups interface {
+	InNetgroup(group, host string) bool
+}
+
+// Request describes one connection or datagram to decide on. The zero
+// value is a request from an unknown client to an unknown daemon; with no
+// Resolver, names are "unknown", with no Ident, the user is "unknown".
+type Request struct {
+	Daemon     string     // process name as written in rules (argv[0] or service name)
+	ServerAddr netip.Addr // local address; invalid if not known
+	ServerPort uint16
+	ClientAddr netip.Addr // peer address; IPv4-mapped IPv6 is matched as IPv4
+	ClientPort uint16
+	PID        int // daemon process id, for %p
+
+	// Names and user: "" means not looked up yet (then looked up through
+	// Resolver or Ident when a pattern or expansion needs them). Set them
+	// to Unknown to forbid a lookup, or to a name that is already verified.
+	ClientName string
+	ServerName string
+	User       string
+
+	Resolver  Resolver
+	Ident     Ident
+	Netgroups Netgroups
+}
+
+// VerifiedName returns the host name of addr as libwrap's sock_hostname
+// decides it: the reverse lookup's first name if a forward lookup of that
+// name gives addr back; "paranoid" if it does not (or the forward lookup
+// fails, or the "name" is a numeric address: a PTR record pretending to be
+// an address); "unknown" when there is no address, no resolver or no
+// reverse name.
+func VerifiedName(ctx context.Context, r Resolver, addr netip.Addr) string {
+	addr = addr.Unmap()
+	if r == nil || !addr.IsValid() {
+		return Unknown
+	}
+	names, err := r.LookupAddr(ctx, addr)
+	if err != nil || len(names) == 0 {
+		return Unknown
+	}
+	name := strings.TrimSuffix(names[0], ".")
+	if name == "" {
+		return Unknown
+	}
+	if _, err := netip.ParseAddr(name); err == nil {
+		return Paranoid
+	}
+	addrs, err := r.LookupHost(ctx, name)
+	if err != nil {
+		return Paranoid
+	}
+	for _, a := range addrs {
+		if a.Unmap() == addr {
+			return name
+		}
+	}
+	return Paranoid
+}
+
+// hostKnown is libwrap's HOSTNAME_KNOWN.
+func hostKnown(name string) bool {
+	return !equalFold(name, Unknown) && !equalFold(name, Paranoid)
+}
+
+// AddrString formats an address as glibc's inet_ntop does, which is the
+// text libwrap matches string patterns against and expands for %a: IPv4
+// dotted quad, IPv6 in RFC 5952 form except that IPv4-compatible addresses
+// (::/96) end in a dotted quad. IPv4-mapped addresses are shown as IPv4
+// (libwrap strips "::ffff:" before matching). An invalid address is
+// "unknown".
+func AddrString(a netip.Addr) string {
+	a = a.Unmap()
+	if !a.IsValid() {
+		return Unknown
+	}
+	if a.Is6() {
+		b := a.As16()
+		compat := true
+		for _, x := range b[:12] {
+			if x != 0 {
+				compat = false
+				break
+			}
+		}
+		if compat && (b[12] != 0 || b[13] != 0) {
+			return "::" + strconv.Itoa(int(b[12])) + "." + strconv.Itoa(int(b[13])) + "." +
+				strconv.Itoa(int(b[14])) + "." + strconv.Itoa(int(b[15]))
+		}
+		return a.WithZone("").String()
+	}
+	return a.String()
+}
+
+// hostInfo is one end of the connection as patterns see it.
+type hostInfo struct {
+	addr     netip.Addr // unmapped
+	addrText string
+	name     *string // points into the Request: "" until looked up
+}
+
+// evalCtx carries the lazily evaluated facts of one decision.
+type evalCtx struct {
+	ctx            context.Context
+	req            *Request
+	client, server hostInfo
+	noLookup       bool // DecideNoLookup: give up instead of looking up
+	aborted        bool // a lookup was needed under noLookup
+}
+
+func newEvalCtx(ctx context.Context, req *Request) evalCtx {
+	e := evalCtx{ctx: ctx, req: req}
+	e.client = hostInfo{addr: req.ClientAddr.Unmap(), name: &req.ClientName}
+	e.client.addrText = AddrString(e.client.addr)
+	e.server = hostInfo{addr: req.ServerAddr.Unmap(), name: &req.ServerName}
+	e.server.addrText = AddrString(e.server.addr)
+	return e
+}
+
+// hostName returns the verified name of one end, looking it up once.
+func (e *evalCtx) hostName(h *hostInfo) string {
+	if *h.name == "" {
+		if !h.addr.IsValid() || e.req.Resolver == nil {
+			*h.name = Unknown
+		} else if e.noLookup {
+			e.aborted = true
+			return Unknown
+		} else {
+			*h.name = VerifiedName(e.ctx, e.req.Resolver, h.addr)
+		}
+	}
+	return *h.name
+}
+
+// user returns the client user name, looking it up once.
+func (e *evalCtx) user() string {
+	if e.req.User == "" {
+		if e.req.Ident == nil || !e.client.addr.IsValid() {
+			e.req.User = Unknown
+		} else if e.noLookup {
+			e.aborted = true
+			return Unknown
+		} else {
+			u, err := e.req.Ident.LookupUser(e.ctx,
+				netip.AddrPortFrom(e.req.ClientAddr, e.req.ClientPort),
+				netip.AddrPortFrom(e.req.ServerAddr, e.req.ServerPort))
+			if err != nil || u == "" {
+				u = Unknown
+			}
+			e.req.User = u
+		}
+	}
+	return e.req.User
+}
+
+// matchList - list_match: match a list of patterns with exceptions.
+func (e *evalCtx) matchList(l *list, f func(*evalCtx, *item) bool) bool {
+	for i := range l.items {
+		if f(e, &l.items[i]) {
+			return l.except == nil || !e.matchList(l.except, f)
+		}
+		if e.aborted {
+			return false
+		}
+	}
+	return false
+}
+
+// matchServer - server_match: daemon or daemon@host against the request.
+func matchServer(e *evalCtx, it *item) bool {
+	if !it.name.match(e.req.Daemon) {
+		return false
+	}
+	return it.host == nil || e.matchHost(it.host, &e.server)
+}
+
+// matchClient - client_match: host or user@host against the request. The
+// user is looked up only when the host part matched.
+func matchClient(e *evalCtx, it *item) bool {
+	if !e.matchHost(it.host, &e.client) {
+		return false
+	}
+	return !it.hasName || it.name.match(e.user())
+}
+
+// matchHost - host_match: one host pattern against one end.
+func (e *evalCtx) matchHost(h *hostPat, hi *hostInfo) bool {
+	switch h.kind {
+	case hAll:
+		return true
+	case hKnown:
+		return hi.addr.IsValid() && hostKnown(e.hostName(hi))
+	case hLocal:
+		n := e.hostName(hi)
+		return strings.IndexByte(n, '.') < 0 && hostKnown(n)
+	case hString:
+		if h.str.match(hi.addrText) {
+			return true
+		}
+		return h.nameToo && h.str.match(e.hostName(hi))
+	case hPrefix:
+		return hi.addr.IsValid() && h.prefix.Contains(hi.addr)
+	case hNetMask:
+		return hi.addr.Is4() && v4u(hi.addr)&h.mask == h.net
+	case hNetgroup:
+		n := e.hostName(hi)
+		return e.req.Netgroups != nil && e.req.Netgroups.InNetgroup(h.group, n)
+	case hFile:
+		for _, s := range h.sub {
+			if e.matchHost(s, hi) {
+				return true
+			}
+			if e.aborted {
+				return false
+			}
+		}
+	}
+	return false
+}
+
+// matchRule is the slow path: a rule against the request, in libwrap's
+// order (daemon list first, then client list).
+func (e *evalCtx) matchRule(r *Rule) bool {
+	return e.matchList(r.daemons, matchServer) && e.matchList(r.clients, matchClient)
+}
