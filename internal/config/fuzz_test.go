@@ -112,7 +112,7 @@ func checkService(s *Service) error {
 	}
 	switch s.Family {
 	case FamilyUnix:
-		if s.Protocol != "unix" || !filepath.IsAbs(s.Path) || len(s.Path) > maxUnixPath || s.Port != 0 || s.BindAddr.IsValid() {
+		if s.Protocol != "unix" || !filepath.IsAbs(s.Path) || filepath.Clean(s.Path) != s.Path || len(s.Path) > maxUnixPath || s.Port != 0 || s.BindAddr.IsValid() {
 			return errors.New("bad unix service")
 		}
 	case FamilyInet, FamilyInet6, FamilyDual:
