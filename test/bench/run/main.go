@@ -40,10 +40,13 @@ import (
 // that says why it cannot run here (the mode then goes on without it).
 type server struct {
 	name   string
-	expect string // what the load counts as success: "hello" or "empty"
-	spread int    // client source addresses (load -spread)
-	nMul   int    // connections per measurement: this times the mode's n (0 = 1)
+	expect string  // what the load counts as success: "hello" or "empty"
+	spread int     // client source addresses (load -spread)
+	nMul   float64 // connections per measurement: this times the mode's n (0 = 1)
 	start  func(e *env, dir string, port int) (*exec.Cmd, error)
+	// aux starts helper processes (e.g. a local rsyslogd) before the server;
+	// they run in their own process groups and stop after it.
+	aux func(e *env, dir string) ([]*exec.Cmd, error)
 	// after runs once the server answers, before any measurement (e.g. to
 	// hold a connection open); the returned func undoes it before stop.
 	after func(addr string) (func(), error)
@@ -60,8 +63,9 @@ type mode struct {
 	n         int      // connections per measurement (full run)
 	baselines []string // server names the ratio columns divide by
 	notes     []string // printed under the table
-	// extra runs after the rounds, with the servers still up, and returns
-	// more lines for the report (e.g. an RSS reading under a flood).
+	// extra runs after the rounds (a mode with no conc has only this), with
+	// the servers still up, and returns more lines for the report (e.g. an
+	// RSS reading under a flood).
 	extra func(e *env, live map[string]*proc) []string
 }
 
@@ -87,6 +91,7 @@ type hinetdFlags struct {
 type proc struct {
 	srv    server
 	cmd    *exec.Cmd
+	aux    []*exec.Cmd
 	addr   string
 	dir    string
 	undo   func()
@@ -246,8 +251,16 @@ func startServer(e *env, s server) (*proc, error) {
 	if err != nil {
 		return nil, err
 	}
+	var aux []*exec.Cmd
+	if s.aux != nil {
+		if aux, err = s.aux(e, dir); err != nil {
+			os.RemoveAll(dir)
+			return nil, err
+		}
+	}
 	cmd, err := s.start(e, dir, port)
 	if err != nil {
+		stopAux(aux)
 		os.RemoveAll(dir)
 		return nil, err
 	}
@@ -261,10 +274,11 @@ func startServer(e *env, s server) (*proc, error) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		logf.Close()
+		stopAux(aux)
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	p := &proc{srv: s, cmd: cmd, addr: fmt.Sprintf("127.0.0.1:%d", port), dir: dir, logf: logf, waited: make(chan struct{})}
+	p := &proc{srv: s, cmd: cmd, aux: aux, addr: fmt.Sprintf("127.0.0.1:%d", port), dir: dir, logf: logf, waited: make(chan struct{})}
 	go func() { _ = cmd.Wait(); close(p.waited) }()
 	if err := waitReady(p, 10*time.Second); err != nil {
 		tail := logTail(p, 15)
@@ -355,7 +369,34 @@ func (p *proc) stop() {
 		<-p.waited
 	}
 	p.logf.Close()
+	stopAux(p.aux)
 	os.RemoveAll(p.dir)
+}
+
+// stopAux - SIGTERM to each helper we started, SIGKILL after 3 s; the
+// helpers were started with Setpgid, so their group is theirs alone.
+func stopAux(cmds []*exec.Cmd) {
+	for _, c := range cmds {
+		if c.Process == nil {
+			continue
+		}
+		done := make(chan struct{})
+		go func() { _ = c.Wait(); close(done) }()
+		_ = syscall.Kill(-c.Process.Pid, syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(3 * time.Second):
+			_ = syscall.Kill(-c.Process.Pid, syscall.SIGKILL)
+			<-done
+		}
+	}
+}
+
+func scaled(n int, f float64) int {
+	if f <= 0 {
+		return n
+	}
+	return max(int(float64(n)*f), 20)
 }
 
 // loadResult mirrors load.Result.
@@ -425,18 +466,20 @@ func runMode(e *env, m mode) []string {
 	}
 	// Warm up: page cache, the first fork of each server, its allocator.
 	for _, p := range live {
-		_, _ = runLoad(e, p.addr, 200, 4, p.srv.expect, p.srv.spread)
+		if len(m.conc) > 0 {
+			_, _ = runLoad(e, p.addr, scaled(200, p.srv.nMul), 4, p.srv.expect, p.srv.spread)
+		}
 	}
 
 	samples := map[string]map[int][]sample{} // server -> conc -> samples
 	for _, p := range live {
 		samples[p.srv.name] = map[int][]sample{}
 	}
-	for r := 0; r < e.rounds; r++ {
+	for r := 0; r < e.rounds && len(m.conc) > 0; r++ {
 		for _, c := range m.conc {
 			for i := range live {
 				p := live[(i+r)%len(live)]
-				res, err := runLoad(e, p.addr, n*max(p.srv.nMul, 1), c, p.srv.expect, p.srv.spread)
+				res, err := runLoad(e, p.addr, scaled(n, p.srv.nMul), c, p.srv.expect, p.srv.spread)
 				if err != nil {
 					fmt.Fprintf(os.Stderr, "   %s c=%d: %v\n", p.srv.name, c, err)
 					continue
@@ -451,7 +494,10 @@ func runMode(e *env, m mode) []string {
 		fmt.Fprintf(os.Stderr, "   round %d/%d done\n", r+1, e.rounds)
 	}
 
-	lines := []string{head, tableFor(m, live, samples)}
+	lines := []string{head}
+	if len(m.conc) > 0 {
+		lines = append(lines, tableFor(m, live, samples))
+	}
 	var misses []string
 	for _, p := range live {
 		for _, b := range m.baselines {

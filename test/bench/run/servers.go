@@ -77,21 +77,30 @@ service hello-bench
 // that write cannot touch the host's.
 func obsdServer() server {
 	return server{name: "OpenBSD inetd", expect: "hello", start: func(e *env, dir string, port int) (*exec.Cmd, error) {
-		if e.obsd == "" {
-			return nil, errors.New("openbsd-inetd not unpacked (make -C test/bench fetches it with apt-get download)")
-		}
-		unshare, err := exec.LookPath("unshare")
-		if err != nil {
-			return nil, errors.New("unshare(1) missing")
-		}
-		conf := fmt.Sprintf("127.0.0.1:%d stream tcp nowait.100000000 root %s hello\n", port, filepath.Join(dir, "hello"))
-		if err := os.WriteFile(filepath.Join(dir, "inetd.conf"), []byte(conf), 0o644); err != nil {
-			return nil, err
-		}
-		return exec.Command(unshare, "--mount", "--propagation", "private", "sh", "-c",
-			`mount -t tmpfs none /run && exec "$@"`, "sh",
-			e.obsd, "-i", "-R", "100000000", "-q", "1024", filepath.Join(dir, "inetd.conf")), nil
+		return obsdCmd(e, dir, port, "", nil)
 	}}
+}
+
+// obsdCmd - the OpenBSD inetd command line, in its mount namespace; mounts
+// are more shell commands run there first, flags more inetd flags.
+func obsdCmd(e *env, dir string, port int, mounts string, flags []string) (*exec.Cmd, error) {
+	if e.obsd == "" {
+		return nil, errors.New("openbsd-inetd not unpacked (make -C test/bench fetches it with apt-get download)")
+	}
+	unshare, err := exec.LookPath("unshare")
+	if err != nil {
+		return nil, errors.New("unshare(1) missing")
+	}
+	conf := fmt.Sprintf("127.0.0.1:%d stream tcp nowait.100000000 root %s hello\n", port, filepath.Join(dir, "hello"))
+	if err := os.WriteFile(filepath.Join(dir, "inetd.conf"), []byte(conf), 0o644); err != nil {
+		return nil, err
+	}
+	args := []string{"--mount", "--propagation", "private", "sh", "-c",
+		`mount -t tmpfs none /run && ` + mounts + `exec "$@"`, "sh",
+		e.obsd, "-i", "-R", "100000000", "-q", "1024"}
+	args = append(args, flags...)
+	args = append(args, filepath.Join(dir, "inetd.conf"))
+	return exec.Command(unshare, args...), nil
 }
 
 // tcpserver: -c concurrency, -b backlog; -R no ident lookup, -H no DNS

@@ -1,0 +1,97 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestMedian(t *testing.T) {
+	for _, tc := range []struct {
+		in   []float64
+		want float64
+	}{
+		{nil, 0},
+		{[]float64{3}, 3},
+		{[]float64{5, 1, 3}, 3},
+		{[]float64{4, 1, 3, 2}, 2.5},
+	} {
+		if got := median(tc.in); got != tc.want {
+			t.Errorf("median(%v) = %v, want %v", tc.in, got, tc.want)
+		}
+	}
+}
+
+// A ratio pairs measurements of the same round only: a round the baseline
+// lacks gives no ratio rather than one against another round's figure.
+func TestRoundRatios(t *testing.T) {
+	s := func(round int, cps float64) sample { return sample{round: round, r: loadResult{ConnPerSec: cps}} }
+	a := []sample{s(0, 90), s(1, 50), s(2, 80)}
+	b := []sample{s(0, 100), s(2, 100)}
+	got := roundRatios(a, b)
+	if len(got) != 2 || got[0] != 0.9 || got[1] != 0.8 {
+		t.Errorf("roundRatios = %v, want [0.9 0.8]", got)
+	}
+}
+
+// New sections go before older ones, after the preamble; nothing is lost.
+func TestWriteResultsKeepsOlderSections(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "RESULTS.md")
+	e := &env{rounds: 5}
+	t1 := time.Date(2026, 1, 2, 3, 4, 0, 0, time.UTC)
+	t2 := t1.Add(time.Hour)
+	if err := writeResults(path, "make bench", e, t1, []string{"first table"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeResults(path, "make bench", e, t2, []string{"second table"}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(b)
+	i1 := strings.Index(text, "## 2026-01-02 03:04 UTC")
+	i2 := strings.Index(text, "## 2026-01-02 04:04 UTC")
+	if !strings.HasPrefix(text, "# Benchmark results") || i1 < 0 || i2 < 0 || i2 > i1 {
+		t.Fatalf("want preamble, then the newer section, then the older:\n%s", text)
+	}
+	if !strings.Contains(text, "first table") || !strings.Contains(text, "second table") || !strings.Contains(text, "Command: `make bench`") {
+		t.Errorf("a section lost its content:\n%s", text)
+	}
+}
+
+// No generated rule may match the benchmark's client, 127.0.0.1: the
+// benchmark measures rules that must all be scanned, not a deny.
+func TestHostsDenyRulesNeverMatchLoopback(t *testing.T) {
+	text := hostsDenyRules(100000)
+	lines := strings.Split(strings.TrimSpace(text), "\n")
+	if len(lines) != 100001 { // a comment, then the rules
+		t.Fatalf("got %d lines, want 100001", len(lines))
+	}
+	seen := map[string]bool{}
+	for _, l := range lines[1:] {
+		pat, ok := strings.CutPrefix(l, "ALL: ")
+		if !ok || strings.HasPrefix(pat, "127.") {
+			t.Fatalf("bad rule %q", l)
+		}
+		if seen[pat] {
+			t.Fatalf("duplicate rule %q", l)
+		}
+		seen[pat] = true
+	}
+}
+
+func TestScaled(t *testing.T) {
+	if got := scaled(5000, 0); got != 5000 {
+		t.Errorf("scaled(5000, 0) = %d", got)
+	}
+	if got := scaled(5000, 4); got != 20000 {
+		t.Errorf("scaled(5000, 4) = %d", got)
+	}
+	if got := scaled(500, 0.01); got != 20 { // never fewer than 20
+		t.Errorf("scaled(500, 0.01) = %d", got)
+	}
+}
