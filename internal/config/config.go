@@ -41,7 +41,8 @@
 // limits must be at least 1 (FreeBSD reads 0 as "no limit": leave the
 // field out instead); per-client limits are refused with wait, where the
 // server accepts clients itself; stream built-ins must be nowait; the program
-// must exist when the file is loaded; an IPv4-mapped IPv6 address is
+// must exist when the file is loaded; an IPv4-mapped IPv6 address, an
+// inet_aton form such as "127.1" and an unclean unix path ("/run//x") are
 // refused; "#" starts a comment only as the first word of a line; control
 // characters other than tab are an error, and a CR before the newline is
 // ignored. Two lines with the same Service.Key are an error on the later
