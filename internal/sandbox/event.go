@@ -1,0 +1,64 @@
+// Package sandbox starts services confined: a per-service spawner process,
+// written in C and embedded in the hinetd binary, confines itself once as
+// the service's policy.Spec says (ids, capabilities, securebits,
+// no_new_privs, rlimits, umask, nice, chroot, seccomp), then forks and
+// execs a child per connection it is handed. The Go side starts spawners,
+// hands them sockets, and turns what they report into Events. It also
+// drops the daemon's own capabilities (DropParentCaps).
+package sandbox
+
+import (
+	"syscall"
+	"time"
+)
+
+// EventKind says what happened to one connection's child.
+type EventKind int
+
+const (
+	// Started: the child exec'd the service; PID is set.
+	Started EventKind = iota + 1
+	// Failed: nothing was run for the connection; Step and Errno say why.
+	// No Exited follows.
+	Failed
+	// Exited: a Started child was reaped; Status, Signal, Duration set.
+	Exited
+	// Lost: the spawner went away while this Started child still ran; its
+	// exit will never be reported (it was reparented to init).
+	Lost
+)
+
+func (k EventKind) String() string {
+	switch k {
+	case Started:
+		return "started"
+	case Failed:
+		return "failed"
+	case Exited:
+		return "exited"
+	case Lost:
+		return "lost"
+	}
+	return "unknown"
+}
+
+// Event is one report from a spawner about one connection. The zero value
+// is no event.
+type Event struct {
+	Kind   EventKind
+	ConnID uint64
+	PID    int
+	// Step names the failed step ("setresuid", "execve", "chroot" …), for
+	// Failed events.
+	Step  string
+	Errno syscall.Errno
+	// Status is the wait status of an Exited child; Signal is the signal
+	// that killed it, or 0.
+	Status syscall.WaitStatus
+	Signal syscall.Signal
+	// Syscall names the system call that a seccomp filter killed the child
+	// for (Signal == SIGSYS), read from the kernel's audit record; "" when
+	// the record could not be found.
+	Syscall  string
+	Duration time.Duration
+}

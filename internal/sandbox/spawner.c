@@ -1,0 +1,1071 @@
+//go:build linux
+
+/*
+ * spawner.c - the per-service spawner: a single-threaded C process that
+ * confines itself once, then forks a child per connection and execs the
+ * service.
+ *
+ * It lives inside the hinetd binary and is entered from a constructor, before
+ * the Go runtime starts, when the binary is re-executed with HS_ENV set (the
+ * way runc's nsexec is entered). Why a spawner and not a helper per
+ * connection: every step that every child of a service shares (ids,
+ * capabilities, no_new_privs, rlimits, chroot, and above all the seccomp
+ * filter, which costs 50-210 us to load) is paid once per service, and each
+ * child inherits it for the price of a fork. See issue 4 for the figures.
+ *
+ * It never writes to stdout or stderr: those are /dev/null here and the
+ * client's socket in the child. Everything it has to say goes to the
+ * control socket as a struct hs_msg.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <grp.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <linux/audit.h>
+#include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <linux/securebits.h>
+
+#include "spawner.h"
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+#ifndef PR_CAP_AMBIENT
+#define PR_CAP_AMBIENT 47
+#define PR_CAP_AMBIENT_IS_SET 1
+#define PR_CAP_AMBIENT_RAISE 2
+#define PR_CAP_AMBIENT_CLEAR_ALL 4
+#endif
+
+#if defined(__x86_64__)
+#define HS_AUDIT_ARCH AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define HS_AUDIT_ARCH AUDIT_ARCH_AARCH64
+#elif defined(__i386__)
+#define HS_AUDIT_ARCH AUDIT_ARCH_I386
+#else
+#error "unsupported architecture: add its AUDIT_ARCH_ value"
+#endif
+
+#define HS_STEP_NAME(id, name) name,
+static const char *const hs_step_names[] = {HS_STEPS(HS_STEP_NAME)};
+#undef HS_STEP_NAME
+
+const char *hs_step_name(int step)
+{
+	if (step < 0 || step >= HS_STEP_COUNT)
+		return "unknown";
+	return hs_step_names[step];
+}
+
+/* The decoded Spec. Strings and arrays point into the received blob, which
+ * lives as long as the spawner. */
+struct hs_rlim {
+	uint32_t resource;
+	uint32_t pad;
+	uint64_t cur, max;
+};
+
+static struct {
+	uint32_t flags;
+	uint32_t uid, gid;
+	uint32_t ngroups;
+	gid_t *groups;
+	uint64_t keep;
+	uint32_t umask;
+	int32_t nice;
+	uint32_t nrlim;
+	struct hs_rlim *rlim;
+	char *chroot, *dir, *path;
+	char **argv, **envp;
+	struct sock_fprog prog;
+
+	/* Derived at confinement time. */
+	int have_cpu;          /* RLIMIT_CPU is set per child: it counts the spawner's own CPU time otherwise */
+	struct rlimit cpu;
+	int child_seccomp;     /* the filter would forbid the spawner's own loop: install it in each child */
+	uid_t ruid, euid, suid; /* what the read-back found, for the child's re-check */
+	gid_t rgid, egid, sgid;
+} spec;
+
+static int ctl = -1; /* control socket */
+
+static void send_msg(const struct hs_msg *m)
+{
+	/* MSG_NOSIGNAL: a parent that went away must not kill us with SIGPIPE;
+	 * we keep reaping our children regardless. Retry on EINTR only. */
+	while (send(ctl, m, sizeof *m, MSG_NOSIGNAL) < 0 && errno == EINTR)
+		;
+}
+
+static void __attribute__((noreturn)) fail_init(int step, int err)
+{
+	struct hs_msg m;
+
+	memset(&m, 0, sizeof m);
+	m.kind = HS_MSG_INIT_FAILED;
+	m.step = step;
+	m.err = err;
+	m.pid = getpid();
+	if (ctl >= 0)
+		send_msg(&m);
+	_exit(HS_EXIT_BASE + step);
+}
+
+/* ---- Spec decoding ---------------------------------------------------- */
+
+struct rd {
+	uint8_t *p, *end;
+};
+
+static int rd_u32(struct rd *r, uint32_t *v)
+{
+	if (r->end - r->p < 4)
+		return -1;
+	memcpy(v, r->p, 4);
+	r->p += 4;
+	return 0;
+}
+
+static int rd_u64(struct rd *r, uint64_t *v)
+{
+	if (r->end - r->p < 8)
+		return -1;
+	memcpy(v, r->p, 8);
+	r->p += 8;
+	return 0;
+}
+
+/* rd_str - a u32 length that counts a terminating NUL, then the bytes; no
+ * NUL may appear before the last byte (a truncated path must not pass). */
+static int rd_str(struct rd *r, char **s)
+{
+	uint32_t n;
+
+	if (rd_u32(r, &n) || n == 0 || (uint64_t)(r->end - r->p) < n)
+		return -1;
+	if (r->p[n - 1] != 0 || strlen((char *)r->p) != n - 1)
+		return -1;
+	*s = (char *)r->p;
+	r->p += n;
+	return 0;
+}
+
+static int rd_strv(struct rd *r, char ***v)
+{
+	uint32_t n, i;
+
+	if (rd_u32(r, &n) || n > 65536)
+		return -1;
+	*v = calloc(n + 1, sizeof(char *));
+	if (*v == NULL)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (rd_str(r, &(*v)[i]))
+			return -1;
+	return 0;
+}
+
+/*
+ * hs_parse_spec - decode the Spec blob (all integers native-endian):
+ *   u32 magic, u32 flags, u32 uid, u32 gid,
+ *   u32 ngroups, u32 groups[ngroups],
+ *   u64 keep (capability bit mask),
+ *   u32 umask, i32 nice,
+ *   u32 nrlim, {u32 resource, u32 pad, u64 cur, u64 max}[nrlim],
+ *   str chroot, str dir, str path, strv argv, strv env,
+ *   u32 nbytes, seccomp program (struct sock_filter[nbytes/8])
+ * where str is u32 length (counting the NUL) + bytes + NUL, and strv is
+ * u32 count + str[count]. An empty chroot or dir is the string "".
+ */
+static int hs_parse_spec(uint8_t *buf, size_t len)
+{
+	struct rd r = {buf, buf + len};
+	uint32_t magic, i, n;
+
+	if (rd_u32(&r, &magic) || magic != HS_SPEC_MAGIC)
+		return -1;
+	if (rd_u32(&r, &spec.flags) || rd_u32(&r, &spec.uid) || rd_u32(&r, &spec.gid))
+		return -1;
+	if (rd_u32(&r, &spec.ngroups) || spec.ngroups > 65536)
+		return -1;
+	spec.groups = calloc(spec.ngroups + 1, sizeof(gid_t));
+	if (spec.groups == NULL)
+		return -1;
+	for (i = 0; i < spec.ngroups; i++) {
+		uint32_t g;
+		if (rd_u32(&r, &g))
+			return -1;
+		spec.groups[i] = g;
+	}
+	if (rd_u64(&r, &spec.keep) || rd_u32(&r, &spec.umask) || rd_u32(&r, (uint32_t *)&spec.nice))
+		return -1;
+	if (rd_u32(&r, &spec.nrlim) || spec.nrlim > 64)
+		return -1;
+	spec.rlim = calloc(spec.nrlim + 1, sizeof *spec.rlim);
+	if (spec.rlim == NULL)
+		return -1;
+	for (i = 0; i < spec.nrlim; i++) {
+		if (rd_u32(&r, &spec.rlim[i].resource) || rd_u32(&r, &spec.rlim[i].pad) ||
+		    rd_u64(&r, &spec.rlim[i].cur) || rd_u64(&r, &spec.rlim[i].max))
+			return -1;
+		if (spec.rlim[i].resource >= RLIM_NLIMITS || spec.rlim[i].cur > spec.rlim[i].max)
+			return -1;
+	}
+	if (rd_str(&r, &spec.chroot) || rd_str(&r, &spec.dir) || rd_str(&r, &spec.path))
+		return -1;
+	if (spec.path[0] == 0)
+		return -1;
+	if (rd_strv(&r, &spec.argv) || spec.argv[0] == NULL || rd_strv(&r, &spec.envp))
+		return -1;
+	if (rd_u32(&r, &n) || n % sizeof(struct sock_filter) != 0 ||
+	    n / sizeof(struct sock_filter) > BPF_MAXINSNS || (uint64_t)(r.end - r.p) < n)
+		return -1;
+	if (n > 0) {
+		spec.prog.len = n / sizeof(struct sock_filter);
+		spec.prog.filter = malloc(n);
+		if (spec.prog.filter == NULL)
+			return -1;
+		memcpy(spec.prog.filter, r.p, n);
+		r.p += n;
+	}
+	if (r.p != r.end)
+		return -1;
+	return 0;
+}
+
+/* ---- seccomp program evaluation --------------------------------------- */
+
+/*
+ * bpf_eval - run a classic BPF seccomp program on one seccomp_data, as the
+ * kernel would. Used only to ask "would this filter let the spawner's own
+ * loop run?" before installing it; the kernel's verifier has the last word
+ * when it is installed. Returns the filter's return value, or
+ * SECCOMP_RET_KILL_PROCESS for anything malformed.
+ */
+static uint32_t bpf_eval(const struct sock_fprog *prog, const struct seccomp_data *d)
+{
+	uint32_t A = 0, X = 0, M[BPF_MEMWORDS] = {0};
+	unsigned pc, steps;
+
+	for (pc = 0, steps = 0; pc < prog->len && steps < 65536; pc++, steps++) {
+		const struct sock_filter *f = &prog->filter[pc];
+		uint32_t k = f->k, src;
+
+		switch (BPF_CLASS(f->code)) {
+		case BPF_LD:
+			switch (BPF_MODE(f->code)) {
+			case BPF_ABS:
+				if (BPF_SIZE(f->code) != BPF_W || k % 4 || k + 4 > sizeof *d)
+					return SECCOMP_RET_KILL_PROCESS;
+				memcpy(&A, (const uint8_t *)d + k, 4);
+				break;
+			case BPF_LEN:
+				A = sizeof *d;
+				break;
+			case BPF_IMM:
+				A = k;
+				break;
+			case BPF_MEM:
+				if (k >= BPF_MEMWORDS)
+					return SECCOMP_RET_KILL_PROCESS;
+				A = M[k];
+				break;
+			default:
+				return SECCOMP_RET_KILL_PROCESS;
+			}
+			break;
+		case BPF_LDX:
+			switch (BPF_MODE(f->code)) {
+			case BPF_LEN:
+				X = sizeof *d;
+				break;
+			case BPF_IMM:
+				X = k;
+				break;
+			case BPF_MEM:
+				if (k >= BPF_MEMWORDS)
+					return SECCOMP_RET_KILL_PROCESS;
+				X = M[k];
+				break;
+			default:
+				return SECCOMP_RET_KILL_PROCESS;
+			}
+			break;
+		case BPF_ST:
+		case BPF_STX:
+			if (k >= BPF_MEMWORDS)
+				return SECCOMP_RET_KILL_PROCESS;
+			M[k] = BPF_CLASS(f->code) == BPF_ST ? A : X;
+			break;
+		case BPF_ALU:
+			src = BPF_SRC(f->code) == BPF_X ? X : k;
+			switch (BPF_OP(f->code)) {
+			case BPF_ADD: A += src; break;
+			case BPF_SUB: A -= src; break;
+			case BPF_MUL: A *= src; break;
+			case BPF_DIV: if (src == 0) return SECCOMP_RET_KILL_PROCESS; A /= src; break;
+			case BPF_MOD: if (src == 0) return SECCOMP_RET_KILL_PROCESS; A %= src; break;
+			case BPF_OR: A |= src; break;
+			case BPF_AND: A &= src; break;
+			case BPF_XOR: A ^= src; break;
+			case BPF_LSH: A = src >= 32 ? 0 : A << src; break;
+			case BPF_RSH: A = src >= 32 ? 0 : A >> src; break;
+			case BPF_NEG: A = -A; break;
+			default: return SECCOMP_RET_KILL_PROCESS;
+			}
+			break;
+		case BPF_JMP:
+			src = BPF_SRC(f->code) == BPF_X ? X : k;
+			switch (BPF_OP(f->code)) {
+			case BPF_JA: pc += k; break;
+			case BPF_JEQ: pc += A == src ? f->jt : f->jf; break;
+			case BPF_JGT: pc += A > src ? f->jt : f->jf; break;
+			case BPF_JGE: pc += A >= src ? f->jt : f->jf; break;
+			case BPF_JSET: pc += (A & src) ? f->jt : f->jf; break;
+			default: return SECCOMP_RET_KILL_PROCESS;
+			}
+			break;
+		case BPF_RET:
+			return BPF_RVAL(f->code) == BPF_A ? A : k;
+		case BPF_MISC:
+			if (BPF_MISCOP(f->code) == BPF_TAX)
+				X = A;
+			else
+				A = X;
+			break;
+		default:
+			return SECCOMP_RET_KILL_PROCESS;
+		}
+	}
+	return SECCOMP_RET_KILL_PROCESS;
+}
+
+#define HS_CLONE_FLAGS (CLONE_VM | CLONE_VFORK | SIGCHLD)
+
+/*
+ * The system calls the spawner makes after its filter is installed, with the
+ * arguments a filter might look at (pointers and fds are left 0). Keep this
+ * list in step with the loop below and with the report to the policy
+ * engineer: every service filter should allow these so that the filter can
+ * be inherited for free; if one does not, the filter is installed in each
+ * child instead (slower, same confinement).
+ */
+static const struct {
+	int nr;
+	uint64_t a[4];
+} hs_needed[] = {
+	{SYS_ppoll, {0, 2, 0, 0}},
+	{SYS_recvmsg, {0, 0, MSG_CMSG_CLOEXEC, 0}},
+	{SYS_sendmsg, {0, 0, MSG_NOSIGNAL, 0}},
+	{SYS_read, {0, 0, 0, 0}},
+	{SYS_close, {0, 0, 0, 0}},
+	{SYS_wait4, {(uint64_t)-1, 0, WNOHANG, 0}},
+	{SYS_wait4, {0, 0, 0, 0}},
+	{SYS_clone, {HS_CLONE_FLAGS, 0, 0, 0}},
+	{SYS_dup3, {0, 0, 0, 0}},
+	{SYS_dup3, {0, 1, 0, 0}},
+	{SYS_dup3, {0, 2, 0, 0}},
+	{SYS_close_range, {3, ~0U, 0, 0}},
+	{SYS_rt_sigprocmask, {SIG_SETMASK, 0, 0, 8}},
+	{SYS_setsid, {0, 0, 0, 0}},
+	{SYS_getresuid, {0, 0, 0, 0}},
+	{SYS_getresgid, {0, 0, 0, 0}},
+	{SYS_prlimit64, {0, RLIMIT_CPU, 0, 0}},
+	{SYS_execve, {0, 0, 0, 0}},
+	{SYS_exit_group, {0, 0, 0, 0}},
+	{SYS_clock_gettime, {CLOCK_MONOTONIC, 0, 0, 0}},
+	{SYS_brk, {0, 0, 0, 0}},
+	{SYS_mmap, {0, 0, 0, 0}},
+	{SYS_munmap, {0, 0, 0, 0}},
+};
+
+static int filter_allows_spawner(void)
+{
+	size_t i;
+	for (i = 0; i < sizeof hs_needed / sizeof hs_needed[0]; i++) {
+		struct seccomp_data d;
+		memset(&d, 0, sizeof d);
+		d.nr = hs_needed[i].nr;
+		d.arch = HS_AUDIT_ARCH;
+		memcpy(d.args, hs_needed[i].a, sizeof hs_needed[i].a);
+		if ((bpf_eval(&spec.prog, &d) & SECCOMP_RET_ACTION_FULL) != SECCOMP_RET_ALLOW)
+			return 0;
+	}
+	return 1;
+}
+
+/* ---- capabilities ------------------------------------------------------ */
+
+static int capget2(uint64_t *eff, uint64_t *prm, uint64_t *inh)
+{
+	struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+	struct __user_cap_data_struct d[2];
+
+	memset(d, 0, sizeof d);
+	if (syscall(SYS_capget, &h, d) < 0)
+		return -1;
+	*eff = d[0].effective | (uint64_t)d[1].effective << 32;
+	*prm = d[0].permitted | (uint64_t)d[1].permitted << 32;
+	*inh = d[0].inheritable | (uint64_t)d[1].inheritable << 32;
+	return 0;
+}
+
+static int capset2(uint64_t eff, uint64_t prm, uint64_t inh)
+{
+	struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+	struct __user_cap_data_struct d[2];
+
+	d[0].effective = (uint32_t)eff;
+	d[1].effective = (uint32_t)(eff >> 32);
+	d[0].permitted = (uint32_t)prm;
+	d[1].permitted = (uint32_t)(prm >> 32);
+	d[0].inheritable = (uint32_t)inh;
+	d[1].inheritable = (uint32_t)(inh >> 32);
+	return (int)syscall(SYS_capset, &h, d);
+}
+
+/* last_cap - the highest capability this kernel knows (PR_CAPBSET_READ
+ * answers EINVAL past it); read without opening a file. */
+static int last_cap(void)
+{
+	int c;
+	for (c = 0; c < 64; c++)
+		if (prctl(PR_CAPBSET_READ, c, 0, 0, 0) < 0)
+			break;
+	return c - 1;
+}
+
+static int cmp_gid(const void *a, const void *b)
+{
+	gid_t x = *(const gid_t *)a, y = *(const gid_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * hs_confine - apply, once and in DESIGN.md section 3 order, everything every
+ * child of this service shares, then read it all back. Fails the whole
+ * spawner on the first error: nothing is ever exec'd with less confinement
+ * than the Spec asks for.
+ */
+static void hs_confine(void)
+{
+	uint64_t eff, prm, inh, all;
+	int lc, c, privileged;
+	uint32_t i;
+
+	/* Signals: a handler or SIG_IGN inherited from the daemon's parent
+	 * (nohup leaves SIGHUP ignored) would survive execve in the service;
+	 * reset every disposition once here, so that children inherit defaults.
+	 * SIGCHLD stays blocked in the spawner for its signalfd; each child
+	 * empties its mask before execve. */
+	{
+		struct sigaction sa;
+		sigset_t set;
+
+		memset(&sa, 0, sizeof sa);
+		sa.sa_handler = SIG_DFL;
+		for (c = 1; c < _NSIG; c++) {
+			if (c == SIGKILL || c == SIGSTOP)
+				continue;
+			/* glibc reserves 32 and 33 and answers EINVAL. */
+			if (sigaction(c, &sa, NULL) < 0 && errno != EINVAL)
+				fail_init(HS_STEP_SIGNALS, errno);
+		}
+		sigemptyset(&set);
+		sigaddset(&set, SIGCHLD);
+		if (sigprocmask(SIG_SETMASK, &set, NULL) < 0)
+			fail_init(HS_STEP_SIGNALS, errno);
+	}
+
+	/* Resource limits, while still privileged so that a hard limit may be
+	 * raised (CAP_SYS_RESOURCE). RLIMIT_CPU is per process and cumulative:
+	 * on the long-lived spawner it would count the spawner's own CPU, so
+	 * it is set in each child instead (lowering needs no privilege). */
+	for (i = 0; i < spec.nrlim; i++) {
+		struct rlimit rl = {spec.rlim[i].cur, spec.rlim[i].max};
+		if (spec.rlim[i].resource == RLIMIT_CPU) {
+			spec.have_cpu = 1;
+			spec.cpu = rl;
+			continue;
+		}
+		if (setrlimit(spec.rlim[i].resource, &rl) < 0)
+			fail_init(HS_STEP_RLIMIT, errno);
+	}
+
+	umask(spec.umask & 0777);
+
+	/* Nice is absolute. Only set when it differs: lowering it needs
+	 * CAP_SYS_NICE, and a daemon run without root may already be niced. */
+	errno = 0;
+	c = getpriority(PRIO_PROCESS, 0);
+	if (errno != 0)
+		fail_init(HS_STEP_NICE, errno);
+	if (c != spec.nice && setpriority(PRIO_PROCESS, 0, spec.nice) < 0)
+		fail_init(HS_STEP_NICE, errno);
+
+	/* chroot needs CAP_SYS_CHROOT, so it comes before the capability drop;
+	 * the chdir after it is what makes the chroot hold (a cwd outside the
+	 * new root is the classic escape). No Dir means "/", never the
+	 * daemon's cwd. */
+	if (spec.chroot[0] != 0 && chroot(spec.chroot) < 0)
+		fail_init(HS_STEP_CHROOT, errno);
+	if (chdir(spec.dir[0] != 0 ? spec.dir : "/") < 0)
+		fail_init(HS_STEP_CHDIR, errno);
+
+	if (capget2(&eff, &prm, &inh) < 0)
+		fail_init(HS_STEP_CAPGET, errno);
+	lc = last_cap();
+	if (lc < 0)
+		fail_init(HS_STEP_CAPGET, EINVAL);
+	all = lc >= 63 ? ~0ULL : (1ULL << (lc + 1)) - 1;
+	if (spec.keep & ~all)
+		fail_init(HS_STEP_SPEC, EINVAL);
+	/* Capabilities can only be kept if we hold them. */
+	if ((spec.keep & ~prm) != 0)
+		fail_init(HS_STEP_PRIVILEGE, EPERM);
+	/* Without CAP_SETPCAP (hinetd run without root) the bounding set and
+	 * the securebits cannot be changed; no_new_privs then keeps the service
+	 * from gaining anything by execve. */
+	privileged = (eff >> CAP_SETPCAP) & 1;
+
+	/* Bounding set first, while CAP_SETPCAP is still effective: it caps
+	 * what any later execve (a setuid-root or file-capability binary) can
+	 * grant (capabilities(7), "Capability bounding set"). */
+	if (privileged) {
+		for (c = 0; c <= lc; c++) {
+			if ((spec.keep >> c) & 1)
+				continue;
+			if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0)
+				fail_init(HS_STEP_CAPBSET, errno);
+		}
+	}
+
+	/* Securebits, also needing CAP_SETPCAP, so before the uid switch.
+	 * SECBIT_NOROOT (locked): uid 0 gets no capabilities from execve, so a
+	 * service whose user is root, or a setuid-root binary run with
+	 * AllowNewPrivs, keeps uid 0 and nothing else (capabilities(7),
+	 * "The securebits flags"). */
+	if (privileged) {
+		int bits = SECBIT_NOROOT | SECBIT_NOROOT_LOCKED;
+		if (prctl(PR_SET_SECUREBITS, bits, 0, 0, 0) < 0)
+			fail_init(HS_STEP_SECUREBITS, errno);
+	}
+
+	/* KEEPCAPS so that setresuid away from 0 does not clear the permitted
+	 * set we want to keep; it is cleared again by execve. */
+	if (spec.keep != 0 && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+		fail_init(HS_STEP_KEEPCAPS, errno);
+
+	/* Groups, then gid, then uid: each needs the privilege the next one
+	 * gives up. Real, effective and saved ids all, so there is no way
+	 * back. */
+	if (spec.flags & HS_FLAG_SWITCH_IDS) {
+		if (setgroups(spec.ngroups, spec.groups) < 0)
+			fail_init(HS_STEP_SETGROUPS, errno);
+		if (setresgid(spec.gid, spec.gid, spec.gid) < 0)
+			fail_init(HS_STEP_SETRESGID, errno);
+		if (setresuid(spec.uid, spec.uid, spec.uid) < 0)
+			fail_init(HS_STEP_SETRESUID, errno);
+	}
+
+	/* Clear every capability set but for the kept ones. The kept ones go
+	 * in inheritable and then ambient, since only ambient capabilities
+	 * survive execve of an ordinary binary as non-root (capabilities(7),
+	 * "Transformation of capabilities during execve()"). */
+	if (capset2(spec.keep, spec.keep, spec.keep) < 0)
+		fail_init(HS_STEP_CAPSET, errno);
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
+		fail_init(HS_STEP_AMBIENT, errno);
+	for (c = 0; c <= lc; c++) {
+		if (!((spec.keep >> c) & 1))
+			continue;
+		if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0)
+			fail_init(HS_STEP_AMBIENT, errno);
+	}
+	if (spec.keep != 0 && prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
+		fail_init(HS_STEP_KEEPCAPS, errno);
+
+	/* no_new_privs: execve can no longer grant anything (setuid bits and
+	 * file capabilities are ignored); also what lets an unprivileged
+	 * process install a seccomp filter. */
+	if (!(spec.flags & HS_FLAG_ALLOW_NEW_PRIVS) && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		fail_init(HS_STEP_NNP, errno);
+
+	/*
+	 * Read everything back before accepting any work. A call that returned
+	 * 0 is not proof: xinetd once started services as root because one
+	 * launch path skipped the uid switch (CVE-2013-4342); here a missed or
+	 * partial switch stops the spawner instead.
+	 */
+	if (getresuid(&spec.ruid, &spec.euid, &spec.suid) < 0)
+		fail_init(HS_STEP_CHECK_UID, errno);
+	if (getresgid(&spec.rgid, &spec.egid, &spec.sgid) < 0)
+		fail_init(HS_STEP_CHECK_GID, errno);
+	if (spec.flags & HS_FLAG_SWITCH_IDS) {
+		gid_t got[65536 / 16];
+		int n;
+
+		if (spec.ruid != spec.uid || spec.euid != spec.uid || spec.suid != spec.uid)
+			fail_init(HS_STEP_CHECK_UID, EPERM);
+		if (spec.rgid != spec.gid || spec.egid != spec.gid || spec.sgid != spec.gid)
+			fail_init(HS_STEP_CHECK_GID, EPERM);
+		if (spec.ngroups > sizeof got / sizeof got[0])
+			fail_init(HS_STEP_CHECK_GROUPS, E2BIG);
+		n = getgroups(sizeof got / sizeof got[0], got);
+		if (n < 0)
+			fail_init(HS_STEP_CHECK_GROUPS, errno);
+		if ((uint32_t)n != spec.ngroups)
+			fail_init(HS_STEP_CHECK_GROUPS, EPERM);
+		qsort(got, n, sizeof got[0], cmp_gid);
+		qsort(spec.groups, spec.ngroups, sizeof spec.groups[0], cmp_gid);
+		if (n > 0 && memcmp(got, spec.groups, n * sizeof got[0]) != 0)
+			fail_init(HS_STEP_CHECK_GROUPS, EPERM);
+	}
+	if (capget2(&eff, &prm, &inh) < 0)
+		fail_init(HS_STEP_CHECK_CAPS, errno);
+	if (eff != spec.keep || prm != spec.keep || inh != spec.keep)
+		fail_init(HS_STEP_CHECK_CAPS, EPERM);
+	for (c = 0; c <= lc; c++) {
+		int want = (spec.keep >> c) & 1;
+		int r = prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, c, 0, 0);
+		if (r < 0)
+			fail_init(HS_STEP_CHECK_AMBIENT, errno);
+		if (r != want)
+			fail_init(HS_STEP_CHECK_AMBIENT, EPERM);
+		if (privileged) {
+			r = prctl(PR_CAPBSET_READ, c, 0, 0, 0);
+			if (r < 0)
+				fail_init(HS_STEP_CHECK_BOUNDING, errno);
+			if (r != want)
+				fail_init(HS_STEP_CHECK_BOUNDING, EPERM);
+		}
+	}
+	/* A uid 0 left anywhere, without SECBIT_NOROOT, would get every
+	 * capability back on execve. */
+	if (spec.ruid == 0 || spec.euid == 0 || spec.suid == 0) {
+		int b = prctl(PR_GET_SECUREBITS, 0, 0, 0, 0);
+		if (b < 0)
+			fail_init(HS_STEP_CHECK_SECUREBITS, errno);
+		if ((b & (SECBIT_NOROOT | SECBIT_NOROOT_LOCKED)) != (SECBIT_NOROOT | SECBIT_NOROOT_LOCKED))
+			fail_init(HS_STEP_CHECK_SECUREBITS, EPERM);
+	}
+	if (!(spec.flags & HS_FLAG_ALLOW_NEW_PRIVS)) {
+		int r = prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0);
+		if (r < 0)
+			fail_init(HS_STEP_CHECK_NNP, errno);
+		if (r != 1)
+			fail_init(HS_STEP_CHECK_NNP, EPERM);
+	}
+}
+
+/* ---- the loop ---------------------------------------------------------- */
+
+struct hs_child {
+	pid_t pid;
+	uint64_t conn;
+	struct timespec start;
+};
+
+static struct hs_child *children;
+static size_t nchildren, capchildren;
+
+/* The vfork child's report: written by the child (it shares our memory
+ * until it execs or exits), read by us once clone returns. volatile: the
+ * compiler cannot see the child write it behind clone(). */
+static volatile struct {
+	int fd;
+	int step;
+	int err;
+} child_arg;
+
+static char child_stack[64 * 1024] __attribute__((aligned(16)));
+
+static void __attribute__((noreturn)) child_fail(int step)
+{
+	child_arg.step = step;
+	child_arg.err = errno;
+	syscall(SYS_exit_group, HS_EXIT_BASE + step);
+	for (;;)
+		;
+}
+
+/*
+ * child_main - between clone and execve, in the child. Only what differs per
+ * connection happens here; it runs on the spawner's memory (CLONE_VM), so it
+ * uses raw system calls and touches nothing but child_arg.
+ */
+static int child_main(void *unused)
+{
+	uint64_t empty = 0;
+	uid_t r, e, s;
+	gid_t rg, eg, sg;
+	int i;
+
+	(void)unused;
+	/* The socket on 0, 1, 2; dup3 leaves them without FD_CLOEXEC. */
+	for (i = 0; i < 3; i++)
+		if (syscall(SYS_dup3, child_arg.fd, i, 0) < 0)
+			child_fail(HS_STEP_DUP);
+	/* Every other descriptor closed: the control socket, the signalfd,
+	 * our copy of the connection, anything else. */
+	if (syscall(SYS_close_range, 3, ~0U, 0) < 0)
+		child_fail(HS_STEP_CLOSE_RANGE);
+	/* Dispositions are already default (hs_confine); the mask is the
+	 * spawner's (SIGCHLD blocked) and survives execve, so empty it. */
+	if (syscall(SYS_rt_sigprocmask, SIG_SETMASK, &empty, NULL, sizeof empty) < 0)
+		child_fail(HS_STEP_SIGMASK);
+	if (syscall(SYS_setsid) < 0)
+		child_fail(HS_STEP_SETSID);
+	/* Cheap re-check: the ids the spawner verified are still ours. */
+	if (syscall(SYS_getresuid, &r, &e, &s) < 0 || syscall(SYS_getresgid, &rg, &eg, &sg) < 0)
+		child_fail(HS_STEP_CHECK_IDS);
+	if (r != spec.ruid || e != spec.euid || s != spec.suid || rg != spec.rgid ||
+	    eg != spec.egid || sg != spec.sgid) {
+		errno = EPERM;
+		child_fail(HS_STEP_CHECK_IDS);
+	}
+	if (spec.have_cpu && syscall(SYS_prlimit64, 0, RLIMIT_CPU, &spec.cpu, NULL) < 0)
+		child_fail(HS_STEP_RLIMIT_CPU);
+	/* Only when the service's filter would not let the spawner itself run:
+	 * then it is loaded here, last before execve. */
+	if (spec.child_seccomp &&
+	    syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &spec.prog) < 0)
+		child_fail(HS_STEP_SECCOMP_CHILD);
+	syscall(SYS_execve, spec.path, spec.argv, spec.envp);
+	child_fail(HS_STEP_EXECVE);
+	return 0;
+}
+
+static int64_t since_ns(const struct timespec *t0)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)(t.tv_sec - t0->tv_sec) * 1000000000 + (t.tv_nsec - t0->tv_nsec);
+}
+
+static void spawn_one(uint64_t conn, int fd)
+{
+	struct hs_msg m;
+	struct timespec t0;
+	pid_t pid;
+
+	memset(&m, 0, sizeof m);
+	m.conn = conn;
+	if (nchildren == capchildren) {
+		size_t n = capchildren ? capchildren * 2 : 256;
+		struct hs_child *p = realloc(children, n * sizeof *p);
+		if (p == NULL) {
+			m.kind = HS_MSG_FAILED;
+			m.step = HS_STEP_CLONE;
+			m.err = ENOMEM;
+			send_msg(&m);
+			return;
+		}
+		children = p;
+		capchildren = n;
+	}
+	child_arg.fd = fd;
+	child_arg.step = 0;
+	child_arg.err = 0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	/* CLONE_VM|CLONE_VFORK, as posix_spawn does: no page tables to copy,
+	 * and when clone returns the child has either exec'd or exited, so
+	 * its report in child_arg is final without a pipe. */
+	pid = clone(child_main, child_stack + sizeof child_stack, HS_CLONE_FLAGS, NULL);
+	if (pid < 0) {
+		m.kind = HS_MSG_FAILED;
+		m.step = HS_STEP_CLONE;
+		m.err = errno;
+		send_msg(&m);
+		return;
+	}
+	if (child_arg.step != 0) {
+		int st;
+		/* Reap it now: a failed start is one event, not two. */
+		while (waitpid(pid, &st, __WALL) < 0 && errno == EINTR)
+			;
+		m.kind = HS_MSG_FAILED;
+		m.pid = pid;
+		m.step = child_arg.step;
+		m.err = child_arg.err;
+		send_msg(&m);
+		return;
+	}
+	children[nchildren].pid = pid;
+	children[nchildren].conn = conn;
+	children[nchildren].start = t0;
+	nchildren++;
+	m.kind = HS_MSG_STARTED;
+	m.pid = pid;
+	send_msg(&m);
+}
+
+static void reap(void)
+{
+	for (;;) {
+		struct hs_msg m;
+		size_t i;
+		int st;
+		pid_t pid = wait4(-1, &st, WNOHANG, NULL);
+
+		if (pid < 0 && errno == EINTR)
+			continue;
+		if (pid <= 0)
+			return;
+		memset(&m, 0, sizeof m);
+		m.kind = HS_MSG_EXITED;
+		m.pid = pid;
+		m.status = st;
+		for (i = 0; i < nchildren; i++) {
+			if (children[i].pid != pid)
+				continue;
+			m.conn = children[i].conn;
+			m.dur_ns = since_ns(&children[i].start);
+			children[i] = children[--nchildren];
+			break;
+		}
+		send_msg(&m);
+	}
+}
+
+static void __attribute__((noreturn)) hs_loop(int sfd)
+{
+	struct pollfd pfd[2];
+	int closing = 0;
+
+	pfd[0].fd = ctl;
+	pfd[0].events = POLLIN;
+	pfd[1].fd = sfd;
+	pfd[1].events = POLLIN;
+	for (;;) {
+		if (closing && nchildren == 0)
+			_exit(0);
+		if (ppoll(pfd, 2, NULL, NULL) < 0) {
+			if (errno == EINTR)
+				continue;
+			_exit(HS_EXIT_BASE + HS_STEP_LOOP);
+		}
+		if (pfd[1].revents & POLLIN) {
+			struct signalfd_siginfo si[16];
+			while (read(sfd, si, sizeof si) > 0)
+				;
+			reap();
+		}
+		if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+			struct hs_req req;
+			union {
+				char buf[CMSG_SPACE(sizeof(int) * 4)];
+				struct cmsghdr align;
+			} cbuf;
+			struct iovec iov = {&req, sizeof req};
+			struct msghdr mh;
+			struct cmsghdr *cm;
+			int fds[4], nfd = 0, i;
+			ssize_t n;
+
+			memset(&mh, 0, sizeof mh);
+			mh.msg_iov = &iov;
+			mh.msg_iovlen = 1;
+			mh.msg_control = cbuf.buf;
+			mh.msg_controllen = sizeof cbuf.buf;
+			n = recvmsg(ctl, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+			if (n < 0 && (errno == EINTR || errno == EAGAIN))
+				continue;
+			if (n <= 0) {
+				/* End of work: the parent closed its end or went away. */
+				closing = 1;
+				pfd[0].fd = -1;
+				continue;
+			}
+			for (cm = CMSG_FIRSTHDR(&mh); cm != NULL; cm = CMSG_NXTHDR(&mh, cm)) {
+				if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+					continue;
+				for (i = 0; (size_t)i < (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int) && nfd < 4; i++)
+					memcpy(&fds[nfd++], CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+			}
+			if (n != sizeof req || req.kind != HS_REQ_SPAWN || nfd != 1 ||
+			    (mh.msg_flags & (MSG_CTRUNC | MSG_TRUNC))) {
+				struct hs_msg m;
+				memset(&m, 0, sizeof m);
+				m.kind = HS_MSG_FAILED;
+				m.conn = n == sizeof req ? req.conn : 0;
+				m.step = HS_STEP_RECV;
+				m.err = (mh.msg_flags & MSG_CTRUNC) ? EMFILE : EBADMSG;
+				send_msg(&m);
+			} else {
+				spawn_one(req.conn, fds[0]);
+			}
+			for (i = 0; i < nfd; i++)
+				close(fds[i]);
+		}
+	}
+}
+
+static void __attribute__((noreturn)) hs_main(int fd)
+{
+	uint8_t *buf;
+	ssize_t n;
+	int type = 0, sfd;
+	socklen_t tl = sizeof type;
+	struct hs_msg m;
+	sigset_t set;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) < 0 || type != SOCK_SEQPACKET)
+		_exit(HS_EXIT_BASE + HS_STEP_SOCKET);
+	ctl = fd;
+	if (fcntl(ctl, F_SETFD, FD_CLOEXEC) < 0)
+		fail_init(HS_STEP_FDS, errno);
+
+	/* 0, 1 and 2 must be open, so that a received connection never lands
+	 * on them; everything else but the control socket is closed. */
+	for (n = 0; n < 3; n++) {
+		if (fcntl((int)n, F_GETFD) < 0) {
+			int nul = open("/dev/null", O_RDWR);
+			if (nul < 0)
+				fail_init(HS_STEP_FDS, errno);
+			if (nul != n)
+				fail_init(HS_STEP_FDS, EBADF);
+		}
+	}
+	if (ctl > 3 && syscall(SYS_close_range, 3, ctl - 1, 0) < 0)
+		fail_init(HS_STEP_FDS, errno);
+	if (syscall(SYS_close_range, ctl + 1, ~0U, 0) < 0)
+		fail_init(HS_STEP_FDS, errno);
+
+	/* The Spec: one record; peek its size first. */
+	n = recv(ctl, NULL, 0, MSG_PEEK | MSG_TRUNC);
+	if (n <= 0 || (size_t)n > HS_SPEC_MAX)
+		fail_init(HS_STEP_SPEC, n < 0 ? errno : EMSGSIZE);
+	buf = malloc(n);
+	if (buf == NULL)
+		fail_init(HS_STEP_SPEC, ENOMEM);
+	if (recv(ctl, buf, n, 0) != n)
+		fail_init(HS_STEP_SPEC, EIO);
+	if (hs_parse_spec(buf, n) < 0)
+		fail_init(HS_STEP_SPEC, EINVAL);
+
+	hs_confine();
+
+	/* What the loop needs, made before the filter: it may forbid
+	 * signalfd4. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sfd < 0)
+		fail_init(HS_STEP_LOOP, errno);
+	children = malloc(256 * sizeof *children);
+	if (children == NULL)
+		fail_init(HS_STEP_LOOP, ENOMEM);
+	capchildren = 256;
+
+	/* seccomp last, as close to the work as possible: everything above
+	 * may use system calls the service may not. If the service's filter
+	 * would also stop the spawner's own loop, it goes into each child. */
+	if (spec.prog.len > 0) {
+		if (filter_allows_spawner()) {
+			if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &spec.prog) < 0)
+				fail_init(HS_STEP_SECCOMP, errno);
+		} else {
+			spec.child_seccomp = 1;
+		}
+	}
+
+	memset(&m, 0, sizeof m);
+	m.kind = HS_MSG_READY;
+	m.pid = getpid();
+	m.step = spec.child_seccomp;
+	send_msg(&m);
+	hs_loop(sfd);
+}
+
+/* ---- the parent's capability drop -------------------------------------- */
+
+int hs_parent_caps_done, hs_parent_caps_step, hs_parent_caps_errno;
+
+/*
+ * parent_caps - drop the daemon's capabilities to a kept set, before the Go
+ * runtime starts threads. Capabilities are per thread and Go with cgo has no
+ * way to change them on every thread (syscall.AllThreadsSyscall refuses
+ * with cgo), so this runs here, on the only thread there is; every thread
+ * Go starts later inherits the result.
+ */
+static void parent_caps(const char *v)
+{
+	uint64_t keep, eff, prm, inh;
+	char *end;
+	int c, lc;
+
+	hs_parent_caps_done = 1;
+	errno = 0;
+	keep = strtoull(v, &end, 16);
+	if (errno != 0 || *end != 0 || end == v) {
+		hs_parent_caps_step = HS_STEP_SPEC;
+		hs_parent_caps_errno = EINVAL;
+		return;
+	}
+	if (capget2(&eff, &prm, &inh) < 0) {
+		hs_parent_caps_step = HS_STEP_CAPGET;
+		hs_parent_caps_errno = errno;
+		return;
+	}
+	lc = last_cap();
+	if ((eff >> CAP_SETPCAP) & 1) {
+		for (c = 0; c <= lc; c++) {
+			if ((keep >> c) & 1)
+				continue;
+			if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0) {
+				hs_parent_caps_step = HS_STEP_CAPBSET;
+				hs_parent_caps_errno = errno;
+				return;
+			}
+		}
+	}
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0) {
+		hs_parent_caps_step = HS_STEP_AMBIENT;
+		hs_parent_caps_errno = errno;
+		return;
+	}
+	if (capset2(eff & keep, prm & keep, 0) < 0) {
+		hs_parent_caps_step = HS_STEP_CAPSET;
+		hs_parent_caps_errno = errno;
+		return;
+	}
+}
+
+__attribute__((constructor)) static void hs_constructor(void)
+{
+	const char *v = getenv(HS_ENV);
+
+	if (v != NULL) {
+		char *end;
+		long fd = strtol(v, &end, 10);
+		if (*v == 0 || *end != 0 || fd < 0 || fd > 1 << 20)
+			_exit(HS_EXIT_BASE + HS_STEP_SOCKET);
+		hs_main((int)fd);
+	}
+	v = getenv(HS_ENV_PARENT_CAPS);
+	if (v != NULL) {
+		parent_caps(v);
+		unsetenv(HS_ENV_PARENT_CAPS);
+	}
+}

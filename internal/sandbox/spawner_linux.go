@@ -1,0 +1,539 @@
+//go:build linux
+
+package sandbox
+
+/*
+#cgo CFLAGS: -O2 -Wall
+#include "spawner.h"
+*/
+import "C"
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/hinetd/hinetd/policy"
+)
+
+// ErrClosed is returned by Spawn after Close.
+var ErrClosed = errors.New("spawner closed")
+
+// StepError is a confinement or start-up step that failed, as reported by
+// the spawner: "spawn telnet: setresuid(1001): operation not permitted".
+type StepError struct {
+	Service string
+	Step    string // step name, as in Event.Step
+	Detail  string // the step with its argument, "setresuid(1001)"
+	Errno   syscall.Errno
+}
+
+func (e *StepError) Error() string {
+	return fmt.Sprintf("spawn %s: %s: %s", e.Service, e.Detail, e.Errno.Error())
+}
+
+func (e *StepError) Unwrap() error { return e.Errno }
+
+// StepName returns the name of the spawner step numbered n, as used in
+// Event.Step and in exit statuses (64+n).
+func StepName(n int) string { return C.GoString(C.hs_step_name(C.int(n))) }
+
+// exitStep maps a spawner's or a child's exit code to the step it names, or
+// "" when the code is not one of ours.
+func exitStep(code int) string {
+	n := code - C.HS_EXIT_BASE
+	if n <= 0 || n >= C.HS_STEP_COUNT {
+		return ""
+	}
+	return StepName(n)
+}
+
+// Spawner is a running spawner for one service. Its methods are safe for
+// concurrent use.
+type Spawner struct {
+	service string
+	spec    *policy.Spec
+	proc    *os.Process
+	conn    *net.UnixConn
+	raw     syscall.RawConn
+	onEvent func(Event)
+
+	// childSeccomp is true when the Spec's filter would have stopped the
+	// spawner's own loop, so each child installs it before execve.
+	childSeccomp bool
+
+	closed    atomic.Bool
+	closeOnce sync.Once
+
+	evMu    sync.Mutex // serialises onEvent calls
+	lookups sync.WaitGroup
+	lookSem chan struct{}
+
+	done    chan struct{}
+	waitErr error
+}
+
+// Start starts the spawner for spec and waits until it has confined itself
+// (or failed to). onEvent is called for every event, one call at a time,
+// from a goroutine of the Spawner; it must not block for long (the spawner
+// waits while its reports are not read).
+//
+// A confinement failure returns a *StepError naming the step and errno
+// (spawn telnet: setresuid(1001): operation not permitted); nothing has run.
+func Start(spec *policy.Spec, onEvent func(Event)) (*Spawner, error) {
+	if spec == nil {
+		return nil, errors.New("spawn: nil spec")
+	}
+	blob, err := encodeSpec(spec)
+	if err != nil {
+		return nil, fmt.Errorf("spawn %s: %w", spec.Service, err)
+	}
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("spawn %s: socketpair: %w", spec.Service, err)
+	}
+	parentEnd := os.NewFile(uintptr(fds[0]), "spawner-control")
+	childEnd := os.NewFile(uintptr(fds[1]), "spawner-control")
+	defer childEnd.Close()
+	defer parentEnd.Close()
+
+	// The Spec is queued before the spawner starts: one record, so the
+	// send buffer must hold it whole.
+	if len(blob) > 64<<10 {
+		if unix.SetsockoptInt(fds[0], unix.SOL_SOCKET, unix.SO_SNDBUFFORCE, 2*len(blob)) != nil {
+			_ = unix.SetsockoptInt(fds[0], unix.SOL_SOCKET, unix.SO_SNDBUF, 2*len(blob))
+		}
+	}
+	if err := unix.Sendmsg(fds[0], blob, nil, nil, unix.MSG_NOSIGNAL); err != nil {
+		return nil, fmt.Errorf("spawn %s: sending spec (%d bytes): %w", spec.Service, len(blob), err)
+	}
+
+	null, err := os.OpenFile("/dev/null", os.O_RDWR, 0)
+	if err != nil {
+		return nil, fmt.Errorf("spawn %s: %w", spec.Service, err)
+	}
+	defer null.Close()
+	// /proc/self/exe: the spawner is this very binary (hinetd, or a test
+	// binary), entered in C from a constructor before the Go runtime, so
+	// no Go code runs in it. Its own session: a terminal's ^C for a
+	// foreground hinetd -d must not hit the spawner.
+	proc, err := os.StartProcess("/proc/self/exe", []string{"hinetd-spawner: " + spec.Service}, &os.ProcAttr{
+		Dir:   "/",
+		Env:   []string{C.HS_ENV + "=3"},
+		Files: []*os.File{null, null, null, childEnd},
+		Sys:   &syscall.SysProcAttr{Setsid: true},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("spawn %s: starting spawner: %w", spec.Service, err)
+	}
+	childEnd.Close()
+
+	fc, err := net.FileConn(parentEnd)
+	if err != nil {
+		_ = proc.Kill()
+		_, _ = proc.Wait()
+		return nil, fmt.Errorf("spawn %s: %w", spec.Service, err)
+	}
+	conn := fc.(*net.UnixConn)
+	raw, err := conn.SyscallConn()
+	if err != nil {
+		conn.Close()
+		_ = proc.Kill()
+		_, _ = proc.Wait()
+		return nil, fmt.Errorf("spawn %s: %w", spec.Service, err)
+	}
+	s := &Spawner{
+		service: spec.Service,
+		spec:    spec,
+		proc:    proc,
+		conn:    conn,
+		raw:     raw,
+		onEvent: onEvent,
+		lookSem: make(chan struct{}, 4),
+		done:    make(chan struct{}),
+	}
+	if err := s.handshake(); err != nil {
+		return nil, err
+	}
+	go s.read()
+	return s, nil
+}
+
+// handshake reads the spawner's first report: ready, or the step that
+// failed. On failure the spawner has exited; it is reaped here.
+func (s *Spawner) handshake() error {
+	fail := func(err error) error {
+		s.conn.Close()
+		_ = s.proc.Kill() // only if still running: it is ours, by pid
+		_, _ = s.proc.Wait()
+		return err
+	}
+	_ = s.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	m, err := s.recv()
+	_ = s.conn.SetReadDeadline(time.Time{})
+	if err != nil {
+		// No report: the spawner died before it could write one. Its
+		// exit status may still name the step.
+		s.conn.Close()
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			_ = s.proc.Kill()
+		}
+		st, werr := s.proc.Wait()
+		if werr == nil {
+			ws := st.Sys().(syscall.WaitStatus)
+			if ws.Exited() {
+				if step := exitStep(ws.ExitStatus()); step != "" {
+					return s.stepErr(step, 0)
+				}
+			}
+			return fmt.Errorf("spawn %s: spawner exited before it was ready: %v", s.service, st)
+		}
+		return fmt.Errorf("spawn %s: spawner: %w", s.service, err)
+	}
+	switch m.kind {
+	case C.HS_MSG_READY:
+		s.childSeccomp = m.step != 0
+		return nil
+	case C.HS_MSG_INIT_FAILED:
+		return fail(s.stepErr(StepName(int(m.step)), syscall.Errno(m.err)))
+	}
+	return fail(fmt.Errorf("spawn %s: spawner sent message kind %d before ready", s.service, m.kind))
+}
+
+func (s *Spawner) stepErr(step string, errno syscall.Errno) *StepError {
+	return &StepError{Service: s.service, Step: step, Detail: stepDetail(s.spec, step), Errno: errno}
+}
+
+// stepDetail names a step with the argument that matters, for errors.
+func stepDetail(spec *policy.Spec, step string) string {
+	switch step {
+	case "setresuid", "check_uid":
+		return fmt.Sprintf("%s(%d)", step, spec.UID)
+	case "setresgid", "check_gid":
+		return fmt.Sprintf("%s(%d)", step, spec.GID)
+	case "setgroups", "check_groups":
+		return fmt.Sprintf("%s(%v)", step, spec.Groups)
+	case "chroot":
+		return fmt.Sprintf("chroot(%s)", spec.Chroot)
+	case "chdir":
+		dir := spec.Dir
+		if dir == "" {
+			dir = "/"
+		}
+		return fmt.Sprintf("chdir(%s)", dir)
+	case "execve":
+		return fmt.Sprintf("execve(%s)", spec.Path)
+	case "setpriority":
+		return fmt.Sprintf("setpriority(%d)", spec.Nice)
+	}
+	return step
+}
+
+func (s *Spawner) recv() (C.struct_hs_msg, error) {
+	var m C.struct_hs_msg
+	b := unsafe.Slice((*byte)(unsafe.Pointer(&m)), unsafe.Sizeof(m))
+	n, _, _, _, err := s.conn.ReadMsgUnix(b, nil)
+	if err != nil {
+		return m, err
+	}
+	if n == 0 {
+		return m, io.EOF
+	}
+	if n != len(b) {
+		return m, fmt.Errorf("short message from spawner: %d bytes", n)
+	}
+	return m, nil
+}
+
+func (s *Spawner) emit(ev Event) {
+	if s.onEvent == nil {
+		return
+	}
+	s.evMu.Lock()
+	defer s.evMu.Unlock()
+	s.onEvent(ev)
+}
+
+// read turns the spawner's reports into events until it exits.
+func (s *Spawner) read() {
+	live := make(map[uint64]int) // Started, not yet Exited: connID -> pid
+	var err error
+	for {
+		var m C.struct_hs_msg
+		m, err = s.recv()
+		if err != nil {
+			break
+		}
+		switch m.kind {
+		case C.HS_MSG_STARTED:
+			live[uint64(m.conn)] = int(m.pid)
+			s.emit(Event{Kind: Started, ConnID: uint64(m.conn), PID: int(m.pid)})
+		case C.HS_MSG_FAILED:
+			s.emit(Event{Kind: Failed, ConnID: uint64(m.conn), PID: int(m.pid),
+				Step: StepName(int(m.step)), Errno: syscall.Errno(m.err)})
+		case C.HS_MSG_EXITED:
+			delete(live, uint64(m.conn))
+			ws := syscall.WaitStatus(m.status)
+			ev := Event{Kind: Exited, ConnID: uint64(m.conn), PID: int(m.pid), Status: ws,
+				Duration: time.Duration(m.dur_ns)}
+			if ws.Signaled() {
+				ev.Signal = ws.Signal()
+			}
+			if ev.Signal == syscall.SIGSYS {
+				s.sigsys(ev)
+				continue
+			}
+			s.emit(ev)
+		}
+	}
+	s.conn.Close()
+	st, werr := s.proc.Wait()
+	s.lookups.Wait()
+	for conn, pid := range live {
+		s.emit(Event{Kind: Lost, ConnID: conn, PID: pid})
+	}
+	switch {
+	case werr != nil:
+		s.waitErr = fmt.Errorf("spawn %s: spawner: %w", s.service, werr)
+	case !st.Success():
+		s.waitErr = fmt.Errorf("spawn %s: spawner ended: %v", s.service, st)
+		if ws, ok := st.Sys().(syscall.WaitStatus); ok && ws.Exited() {
+			if step := exitStep(ws.ExitStatus()); step != "" {
+				s.waitErr = fmt.Errorf("spawn %s: spawner ended in step %s", s.service, step)
+			}
+		}
+	case err != nil && !errors.Is(err, io.EOF):
+		s.waitErr = fmt.Errorf("spawn %s: reading spawner: %w", s.service, err)
+	}
+	close(s.done)
+}
+
+// sigsys reports a seccomp kill. Finding the system call means reading the
+// kernel's audit record, which kauditd may print a little after the child
+// was reaped; that wait happens off the read loop (at most 4 at a time;
+// beyond that the event goes out without the name) so that a flood of
+// violations cannot stall the spawner's reports.
+func (s *Spawner) sigsys(ev Event) {
+	select {
+	case s.lookSem <- struct{}{}:
+	default:
+		s.emit(ev)
+		return
+	}
+	s.lookups.Add(1)
+	path := s.spec.Path
+	go func() {
+		defer s.lookups.Done()
+		defer func() { <-s.lookSem }()
+		ev.Syscall = auditSyscall(ev.PID, path, 200*time.Millisecond)
+		s.emit(ev)
+	}()
+}
+
+// Spawn hands the connection fd to the spawner, which starts a child for
+// it and reports Started (or Failed), then Exited. It does not wait for the
+// child: it only queues the fd (a send that would block returns EAGAIN).
+// The caller closes its own copy of fd after Spawn returns.
+func (s *Spawner) Spawn(connID uint64, fd int) error {
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	var req C.struct_hs_req
+	req.kind = C.HS_REQ_SPAWN
+	req.conn = C.uint64_t(connID)
+	b := unsafe.Slice((*byte)(unsafe.Pointer(&req)), unsafe.Sizeof(req))
+	oob := unix.UnixRights(fd)
+	var serr error
+	err := s.raw.Write(func(sfd uintptr) bool {
+		serr = unix.Sendmsg(int(sfd), b, oob, nil, unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL)
+		return true
+	})
+	if err == nil {
+		err = serr
+	}
+	if err != nil {
+		if errors.Is(err, unix.EPIPE) || errors.Is(err, net.ErrClosed) {
+			return fmt.Errorf("spawn %s: %w", s.service, ErrClosed)
+		}
+		return fmt.Errorf("spawn %s: sendmsg: %w", s.service, err)
+	}
+	return nil
+}
+
+// Close stops the spawner from taking work. It returns at once; the
+// spawner exits after its last child has exited (running children are not
+// disturbed) and still reports their exits. Wait waits for that.
+func (s *Spawner) Close() error {
+	var err error
+	s.closeOnce.Do(func() {
+		s.closed.Store(true)
+		err = s.conn.CloseWrite()
+		if errors.Is(err, net.ErrClosed) {
+			err = nil
+		}
+	})
+	return err
+}
+
+// Wait waits until the spawner has exited and every event has been
+// delivered. It returns an error if the spawner ended other than by Close.
+func (s *Spawner) Wait() error {
+	<-s.done
+	return s.waitErr
+}
+
+// Done is closed when the spawner has exited and every event has been
+// delivered.
+func (s *Spawner) Done() <-chan struct{} { return s.done }
+
+// Pid is the spawner's process id.
+func (s *Spawner) Pid() int { return s.proc.Pid }
+
+// ChildSeccomp says whether the Spec's filter is installed in each child
+// (because it would have stopped the spawner itself) rather than once in
+// the spawner. See RequiredSyscalls.
+func (s *Spawner) ChildSeccomp() bool { return s.childSeccomp }
+
+// encodeSpec serialises spec in the format hs_parse_spec (spawner.c)
+// reads, refusing values the kernel would read differently than meant
+// (a uid of -1 means "unchanged" to setresuid).
+func encodeSpec(spec *policy.Spec) ([]byte, error) {
+	var errs []error
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	id := func(what string, v int) {
+		if v < 0 || v >= 1<<32-1 {
+			bad("%s %d out of range", what, v)
+		}
+	}
+	str := func(what, v string) {
+		if strings.IndexByte(v, 0) >= 0 {
+			bad("%s %q contains NUL", what, v)
+		}
+	}
+	if spec.Path == "" {
+		bad("no program path")
+	}
+	str("path", spec.Path)
+	if len(spec.Argv) == 0 {
+		bad("empty argv")
+	}
+	for _, a := range spec.Argv {
+		str("argument", a)
+	}
+	for _, e := range spec.Env {
+		str("environment entry", e)
+		if !strings.Contains(e, "=") {
+			bad("environment entry %q has no '='", e)
+		}
+	}
+	if spec.Chroot != "" && !strings.HasPrefix(spec.Chroot, "/") {
+		bad("chroot %q is not absolute", spec.Chroot)
+	}
+	str("chroot", spec.Chroot)
+	if spec.Dir != "" && !strings.HasPrefix(spec.Dir, "/") {
+		bad("dir %q is not absolute", spec.Dir)
+	}
+	str("dir", spec.Dir)
+	id("uid", spec.UID)
+	id("gid", spec.GID)
+	for _, g := range spec.Groups {
+		id("group", g)
+	}
+	if len(spec.Groups) > 65536/16 {
+		bad("%d supplementary groups, at most %d", len(spec.Groups), 65536/16)
+	}
+	var keep uint64
+	for _, c := range spec.KeepCaps {
+		if c < 0 || c > 63 {
+			bad("capability %d out of range", c)
+			continue
+		}
+		keep |= 1 << uint(c)
+	}
+	for _, r := range spec.Rlimits {
+		if r.Resource < 0 || r.Resource >= 16 {
+			bad("rlimit resource %d out of range", r.Resource)
+		}
+		if r.Cur > r.Max {
+			bad("rlimit %d: soft %d above hard %d", r.Resource, r.Cur, r.Max)
+		}
+	}
+	if len(spec.Rlimits) > 64 {
+		bad("%d rlimits", len(spec.Rlimits))
+	}
+	if spec.Umask < 0 || spec.Umask > 0o777 {
+		bad("umask %#o out of range", spec.Umask)
+	}
+	if spec.Nice < -20 || spec.Nice > 19 {
+		bad("nice %d out of range", spec.Nice)
+	}
+	if len(spec.Seccomp)%8 != 0 || len(spec.Seccomp)/8 > 4096 {
+		bad("seccomp program of %d bytes is not 1-4096 instructions", len(spec.Seccomp))
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+
+	ne := binary.NativeEndian
+	b := make([]byte, 0, 512+len(spec.Seccomp))
+	u32 := func(v uint32) { b = ne.AppendUint32(b, v) }
+	u64 := func(v uint64) { b = ne.AppendUint64(b, v) }
+	s := func(v string) {
+		u32(uint32(len(v) + 1))
+		b = append(b, v...)
+		b = append(b, 0)
+	}
+	u32(C.HS_SPEC_MAGIC)
+	var flags uint32
+	if spec.SwitchIDs {
+		flags |= C.HS_FLAG_SWITCH_IDS
+	}
+	if spec.AllowNewPrivs {
+		flags |= C.HS_FLAG_ALLOW_NEW_PRIVS
+	}
+	u32(flags)
+	u32(uint32(spec.UID))
+	u32(uint32(spec.GID))
+	u32(uint32(len(spec.Groups)))
+	for _, g := range spec.Groups {
+		u32(uint32(g))
+	}
+	u64(keep)
+	u32(uint32(spec.Umask))
+	u32(uint32(int32(spec.Nice)))
+	u32(uint32(len(spec.Rlimits)))
+	for _, r := range spec.Rlimits {
+		u32(uint32(r.Resource))
+		u32(0)
+		u64(r.Cur)
+		u64(r.Max)
+	}
+	s(spec.Chroot)
+	s(spec.Dir)
+	s(spec.Path)
+	u32(uint32(len(spec.Argv)))
+	for _, a := range spec.Argv {
+		s(a)
+	}
+	u32(uint32(len(spec.Env)))
+	for _, e := range spec.Env {
+		s(e)
+	}
+	u32(uint32(len(spec.Seccomp)))
+	b = append(b, spec.Seccomp...)
+	if len(b) > C.HS_SPEC_MAX {
+		return nil, fmt.Errorf("spec is %d bytes, at most %d", len(b), C.HS_SPEC_MAX)
+	}
+	return b, nil
+}

@@ -1,0 +1,305 @@
+//go:build linux
+
+package sandbox
+
+import (
+	"errors"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/hinetd/hinetd/policy"
+)
+
+func needRoot(t testing.TB) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+}
+
+// recorder collects a spawner's events for a test.
+type recorder struct {
+	mu     sync.Mutex
+	events []Event
+	ch     chan Event
+}
+
+func newRecorder() *recorder { return &recorder{ch: make(chan Event, 4096)} }
+
+func (r *recorder) on(ev Event) {
+	r.mu.Lock()
+	r.events = append(r.events, ev)
+	r.mu.Unlock()
+	r.ch <- ev
+}
+
+// next waits for the next event of connection conn.
+func (r *recorder) next(t testing.TB, conn uint64) Event {
+	t.Helper()
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case ev := <-r.ch:
+			if ev.ConnID == conn {
+				return ev
+			}
+		case <-timeout:
+			t.Fatalf("no event for connection %d after 10s", conn)
+		}
+	}
+}
+
+// nobodySpec is the baseline: user nobody, group nogroup, no capabilities,
+// no_new_privs, no seccomp filter (tests that need one add it).
+func nobodySpec(path string, argv ...string) *policy.Spec {
+	return &policy.Spec{
+		Service:   "test",
+		Path:      path,
+		Argv:      argv,
+		Env:       []string{"PATH=/usr/bin:/bin", "HINETD_TEST=1"},
+		UID:       65534,
+		GID:       65534,
+		Groups:    []int{65534},
+		SwitchIDs: true,
+		Umask:     0o027,
+		Dir:       "/",
+	}
+}
+
+// run starts one connection on sp over a socketpair, writes input, and
+// returns all the child wrote and its events (Started then Exited, or
+// Failed).
+func run(t testing.TB, sp *Spawner, rec *recorder, conn uint64, input string) (string, []Event) {
+	t.Helper()
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sp.Spawn(conn, fds[1]); err != nil {
+		t.Fatal(err)
+	}
+	unix.Close(fds[1])
+	f := os.NewFile(uintptr(fds[0]), "client")
+	defer f.Close()
+	if input != "" {
+		if _, err := f.Write([]byte(input)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = unix.Shutdown(fds[0], unix.SHUT_WR)
+	_ = f.SetReadDeadline(time.Now().Add(10 * time.Second))
+	out, _ := io.ReadAll(f)
+	var evs []Event
+	for {
+		ev := rec.next(t, conn)
+		evs = append(evs, ev)
+		if ev.Kind != Started {
+			break
+		}
+	}
+	return string(out), evs
+}
+
+func start(t testing.TB, spec *policy.Spec) (*Spawner, *recorder) {
+	t.Helper()
+	rec := newRecorder()
+	sp, err := Start(spec, rec.on)
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	t.Cleanup(func() {
+		sp.Close()
+		select {
+		case <-sp.Done():
+		case <-time.After(10 * time.Second):
+			t.Errorf("spawner %d did not exit after Close", sp.Pid())
+		}
+	})
+	return sp, rec
+}
+
+// TestSpawnShell: a shell run as a service sees the ids, descriptors,
+// environment, directory, session and umask the Spec asks for, and its
+// start and exit are reported.
+func TestSpawnShell(t *testing.T) {
+	needRoot(t)
+	spec := nobodySpec("/bin/sh", "sh", "-c",
+		`echo "ids $(id -u) $(id -g) $(id -G)"; echo "fds $(ls /proc/self/fd | tr '\n' ' ')"; `+
+			`echo "env $(env | sort | tr '\n' ' ')"; echo "cwd $(pwd)"; echo "umask $(umask)"; `+
+			`echo "sid $(cut -d' ' -f6 /proc/self/stat) pid $$"; read line; echo "got $line"; exit 7`)
+	spec.Dir = "/tmp"
+	sp, rec := start(t, spec)
+	out, evs := run(t, sp, rec, 42, "hello\n")
+	if len(evs) != 2 || evs[0].Kind != Started || evs[1].Kind != Exited {
+		t.Fatalf("events %+v, want Started then Exited", evs)
+	}
+	if evs[0].PID <= 0 || evs[1].PID != evs[0].PID {
+		t.Errorf("pids %d, %d", evs[0].PID, evs[1].PID)
+	}
+	if !evs[1].Status.Exited() || evs[1].Status.ExitStatus() != 7 || evs[1].Signal != 0 {
+		t.Errorf("status %v, want exit 7", evs[1].Status)
+	}
+	if evs[1].Duration <= 0 || evs[1].Duration > 10*time.Second {
+		t.Errorf("duration %v", evs[1].Duration)
+	}
+	want := []string{
+		"ids 65534 65534 65534",
+		// ls itself opens /proc/self/fd as 3; nothing else is open.
+		"fds 0 1 2 3 ",
+		"env HINETD_TEST=1 PATH=/usr/bin:/bin PWD=/tmp ",
+		"cwd /tmp",
+		"umask 0027",
+		"got hello",
+	}
+	for _, w := range want {
+		if !strings.Contains(out, w+"\n") {
+			t.Errorf("output lacks %q:\n%s", w, out)
+		}
+	}
+	// setsid: the shell leads its own session.
+	var sid, pid string
+	for _, l := range strings.Split(out, "\n") {
+		if f := strings.Fields(l); len(f) == 4 && f[0] == "sid" {
+			sid, pid = f[1], f[3]
+		}
+	}
+	if sid == "" || sid != pid {
+		t.Errorf("session %q, pid %q: want the child to lead its session\n%s", sid, pid, out)
+	}
+}
+
+// TestSpawnMany: many connections through one spawner, some at once, are
+// each reported once as Started and once as Exited, with matching pids.
+func TestSpawnMany(t *testing.T) {
+	needRoot(t)
+	sp, rec := start(t, nobodySpec("/bin/sh", "sh", "-c", "read x; echo $x"))
+	const n = 50
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := 1; i <= n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer unix.Close(fds[0])
+			if err := sp.Spawn(uint64(i), fds[1]); err != nil {
+				errs <- err
+				unix.Close(fds[1])
+				return
+			}
+			unix.Close(fds[1])
+			msg := "conn" + string(rune('A'+i%26)) + "\n"
+			unix.Write(fds[0], []byte(msg))
+			buf := make([]byte, 64)
+			nr, _ := unix.Read(fds[0], buf)
+			if string(buf[:nr]) != msg {
+				errs <- errors.New("connection got " + string(buf[:nr]) + ", want " + msg)
+			}
+		}(i)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	started := map[uint64]int{}
+	exited := map[uint64]int{}
+	deadline := time.After(10 * time.Second)
+	for len(exited) < n {
+		select {
+		case ev := <-rec.ch:
+			switch ev.Kind {
+			case Started:
+				started[ev.ConnID] = ev.PID
+			case Exited:
+				if started[ev.ConnID] != ev.PID {
+					t.Errorf("conn %d exited pid %d, started %d", ev.ConnID, ev.PID, started[ev.ConnID])
+				}
+				if _, dup := exited[ev.ConnID]; dup {
+					t.Errorf("conn %d exited twice", ev.ConnID)
+				}
+				exited[ev.ConnID] = ev.PID
+			default:
+				t.Errorf("unexpected event %+v", ev)
+			}
+		case <-deadline:
+			t.Fatalf("%d of %d exits after 10s", len(exited), n)
+		}
+	}
+}
+
+// TestSpawnExecFails: a program that does not exist runs nothing and is
+// one Failed event naming execve.
+func TestSpawnExecFails(t *testing.T) {
+	needRoot(t)
+	sp, rec := start(t, nobodySpec("/nonexistent/prog", "prog"))
+	out, evs := run(t, sp, rec, 9, "")
+	if out != "" {
+		t.Errorf("output %q", out)
+	}
+	if len(evs) != 1 || evs[0].Kind != Failed || evs[0].Step != "execve" || evs[0].Errno != syscall.ENOENT {
+		t.Fatalf("events %+v, want one Failed execve ENOENT", evs)
+	}
+}
+
+// TestCloseWaitsForChildren: Close does not disturb a running child; the
+// spawner reports its exit and only then exits.
+func TestCloseWaitsForChildren(t *testing.T) {
+	needRoot(t)
+	rec := newRecorder()
+	sp, err := Start(nobodySpec("/bin/sh", "sh", "-c", "read x; echo bye"), rec.on)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fds[0])
+	if err := sp.Spawn(1, fds[1]); err != nil {
+		t.Fatal(err)
+	}
+	unix.Close(fds[1])
+	if ev := rec.next(t, 1); ev.Kind != Started {
+		t.Fatalf("event %+v", ev)
+	}
+	if err := sp.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := sp.Spawn(2, fds[0]); !errors.Is(err, ErrClosed) {
+		t.Errorf("Spawn after Close: %v, want ErrClosed", err)
+	}
+	select {
+	case <-sp.Done():
+		t.Fatal("spawner exited while its child still ran")
+	case <-time.After(200 * time.Millisecond):
+	}
+	unix.Write(fds[0], []byte("go\n"))
+	buf := make([]byte, 16)
+	n, _ := unix.Read(fds[0], buf)
+	if string(buf[:n]) != "bye\n" {
+		t.Errorf("child wrote %q after Close", buf[:n])
+	}
+	if ev := rec.next(t, 1); ev.Kind != Exited || !ev.Status.Exited() || ev.Status.ExitStatus() != 0 {
+		t.Errorf("event %+v, want Exited 0", ev)
+	}
+	select {
+	case <-sp.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("spawner still running after its last child exited")
+	}
+	if err := sp.Wait(); err != nil {
+		t.Errorf("Wait: %v", err)
+	}
+}
