@@ -1,0 +1,117 @@
+package policy
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files in testdata")
+
+// TestGoldenErrors: the error list of testdata/bad.policy, one line each,
+// in file order. Refresh with go test ./policy -run Golden -update.
+func TestGoldenErrors(t *testing.T) {
+	data, err := os.ReadFile("testdata/bad.policy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, perr := Parse("bad.policy", data)
+	if perr == nil {
+		t.Fatal("bad.policy parsed")
+	}
+	got := perr.Error() + "\n"
+	if *update {
+		if err := os.WriteFile("testdata/bad.golden", []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile("testdata/bad.golden")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != string(want) {
+		t.Errorf("errors differ from testdata/bad.golden:\n%s", got)
+	}
+}
+
+var errLine = regexp.MustCompile(`^f:(\d+): `)
+
+// FuzzParse: no panic; every error names a line of the input; a policy
+// that parses compiles (or fails with a service error, never a panic),
+// and what compiles validates.
+func FuzzParse(f *testing.F) {
+	seeds, _ := filepath.Glob("testdata/*.policy")
+	seeds = append(seeds, "../examples/policy/hinetd.policy")
+	for _, p := range seeds {
+		if data, err := os.ReadFile(p); err == nil {
+			f.Add(string(data))
+		}
+	}
+	f.Add("[default]\nrlimit nofile 1K 2K\n")
+	f.Add("[service a b c]\nenv A=b=c\n")
+	f.Fuzz(func(t *testing.T, in string) {
+		s, err := Parse("f", []byte(in))
+		lines := strings.Count(in, "\n") + 1
+		if err != nil {
+			for _, l := range strings.Split(err.Error(), "\n") {
+				m := errLine.FindStringSubmatch(l)
+				if m == nil {
+					t.Fatalf("error %q lacks file:line", l)
+				}
+				if n, _ := strconv.Atoi(m[1]); n < 1 || n > lines {
+					t.Fatalf("error %q: line out of 1..%d", l, lines)
+				}
+			}
+			return
+		}
+		names := append(s.ServiceNames(), "other")
+		for _, name := range names[:min(len(names), 3)] {
+			sp, _, err := s.Compile(Service{Name: name, User: "root", Program: "/bin/true"})
+			if err != nil {
+				if !strings.Contains(err.Error(), "service "+name+": ") {
+					t.Fatalf("compile error %q does not name the service", err)
+				}
+				continue
+			}
+			if err := sp.Validate(); err != nil {
+				t.Fatalf("compiled spec does not validate: %v", err)
+			}
+		}
+	})
+}
+
+// TestExample: the annotated example loads and every service in it
+// compiles.
+func TestExample(t *testing.T) {
+	s, err := Load("../examples/policy/hinetd.policy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range append(s.ServiceNames(), "other") {
+		if _, _, err := s.Compile(Service{Name: name, User: "nobody", Program: "/bin/true"}); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
+// TestDocsGroups: docs/policy.md lists every group as the code has it.
+func TestDocsGroups(t *testing.T) {
+	doc, err := os.ReadFile("../docs/policy.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range Groups() {
+		denied := ""
+		if g.Denied {
+			denied = "denied"
+		}
+		row := "| `" + g.Name + "` | " + denied + " | " + g.Description + " | " + strings.Join(g.Syscalls, " ") + " |\n"
+		if !strings.Contains(string(doc), row) {
+			t.Errorf("docs/policy.md lacks or has a stale row for %s; want\n%s", g.Name, row)
+		}
+	}
+}

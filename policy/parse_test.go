@@ -1,0 +1,220 @@
+package policy
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestParseErrors(t *testing.T) {
+	tests := []struct {
+		name    string
+		in      string
+		wantErr string
+	}{
+		{"setting before any section", "user nobody\n",
+			`p:1: setting "user" outside a section; start with [default] or [service NAME]`},
+		{"unknown section", "[defaults]\n",
+			`p:1: unknown section "[defaults]"; expect [default] or [service NAME]`},
+		{"unclosed header", "[default\n",
+			`p:1: section header "[default" lacks a closing "]"`},
+		{"service without a name", "[service]\n",
+			`p:1: section [service] needs a service name`},
+		{"duplicate default", "[default]\n[default]\n",
+			`p:2: duplicate section [default] (first at p:1)`},
+		{"duplicate service", "[service ftp]\n[service telnet ftp]\n",
+			`p:2: duplicate section for service "ftp" (first at p:1)`},
+		{"unknown key", "[default]\nusr nobody\n",
+			`p:2: unknown setting "usr"; expect user, group, groups, caps, seccomp, seccomp-groups, seccomp-allow, seccomp-deny, seccomp-action, no-new-privs, rlimit, nice, umask, env, pass, dir, chroot`},
+		{"user with two values", "[default]\nuser a b\n",
+			`p:2: "user" takes one value, got 2`},
+		{"duplicate user", "[default]\nuser a\nuser b\n",
+			`p:3: duplicate "user" (first at line 2)`},
+		{"groups empty", "[default]\ngroups\n",
+			`p:2: "groups" needs at least one value`},
+		{"unknown capability", "[default]\ncaps CAP_NET_BIND_SERVICE CAP_FLY\n",
+			`p:2: unknown capability "CAP_FLY"`},
+		{"seccomp bad value", "[default]\nseccomp maybe\n",
+			`p:2: bad seccomp value "maybe"; expect on or off`},
+		{"no-new-privs bad value", "[default]\nno-new-privs no\n",
+			`p:2: bad no-new-privs value "no"; expect on or off`},
+		{"unknown group", "[default]\nseccomp-allow @network @io-event\n",
+			`p:2: unknown syscall group "@network"`},
+		{"unknown syscall", "[default]\nseccomp-deny mkdir mkdri\n",
+			`p:2: unknown syscall "mkdri"`},
+		{"syscall in seccomp-groups", "[default]\nseccomp-groups @default read\n",
+			`p:2: seccomp-groups takes groups ("@name"), got "read"; use seccomp-allow for single syscalls`},
+		{"deny what the spawner needs", "[default]\nseccomp-deny execve\n",
+			`p:2: cannot deny "execve": the spawner needs "execve" (@spawner)`},
+		{"deny a group the spawner needs", "[default]\nseccomp-deny @basic-io\n",
+			`p:2: cannot deny "@basic-io": the spawner needs "dup2" (@spawner)`},
+		{"bad errno", "[default]\nseccomp-action errno EPERMS\n",
+			`p:2: unknown errno "EPERMS"`},
+		{"bad action", "[default]\nseccomp-action trap\n",
+			`p:2: bad seccomp-action "trap"; expect kill, log or errno NAME`},
+		{"action without value", "[default]\nseccomp-action\n",
+			`p:2: "seccomp-action" needs a value; expect kill, log or errno NAME`},
+		{"unknown rlimit", "[default]\nrlimit files 10\n",
+			`p:2: unknown rlimit "files"; expect as, core, cpu, data, fsize, locks, memlock, msgqueue, nice, nofile, nproc, rss, rtprio, rttime, sigpending, stack`},
+		{"bad rlimit value", "[default]\nrlimit nofile lots\n",
+			`p:2: bad rlimit value "lots"; expect a number, optionally with K, M, G or T, or infinity`},
+		{"rlimit overflow", "[default]\nrlimit fsize 99999999999T\n",
+			`p:2: bad rlimit value "99999999999T"; expect a number, optionally with K, M, G or T, or infinity`},
+		{"rlimit soft above hard", "[default]\nrlimit nofile 2048 1024\n",
+			`p:2: rlimit nofile: soft limit "2048" above hard limit "1024"`},
+		{"rlimit arity", "[default]\nrlimit nofile\n",
+			`p:2: rlimit takes NAME SOFT [HARD], got 1 values`},
+		{"duplicate rlimit", "[default]\nrlimit core 0\nrlimit core 1\n",
+			`p:3: duplicate rlimit "core" (first at line 2)`},
+		{"nice out of range", "[default]\nnice -21\n",
+			`p:2: bad nice "-21"; expect -20 to 19`},
+		{"umask not octal", "[default]\numask 0089\n",
+			`p:2: bad umask "0089"; expect octal 000 to 777`},
+		{"umask too big", "[default]\numask 1777\n",
+			`p:2: bad umask "1777"; expect octal 000 to 777`},
+		{"env without =", "[default]\nenv LANG\n",
+			`p:2: bad env "LANG"; expect NAME=VALUE`},
+		{"env bad name", "[default]\nenv 1LANG=C\n",
+			`p:2: bad env "1LANG=C"; expect NAME=VALUE`},
+		{"duplicate env", "[default]\nenv A=1\nenv A=2\n",
+			`p:3: duplicate env "A" (first at line 2)`},
+		{"pass bad name", "[default]\npass TZ LC-ALL\n",
+			`p:2: bad variable name "LC-ALL"`},
+		{"relative dir", "[default]\ndir srv\n",
+			`p:2: dir must be an absolute path, got "srv"`},
+		{"relative chroot", "[default]\nchroot srv/ftp\n",
+			`p:2: chroot must be an absolute path, got "srv/ftp"`},
+		{"every error is reported", "[default]\nuser\nnice x\n[service a]\numask 9\n",
+			"p:2: \"user\" takes one value, got 0\np:3: bad nice \"x\"; expect -20 to 19\np:5: bad umask \"9\"; expect octal 000 to 777"},
+		{"NUL byte", "[default]\nuser no\x00body\n",
+			`p:2: NUL byte in line`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse("p", []byte(tt.in))
+			if err == nil {
+				t.Fatalf("no error, want %q", tt.wantErr)
+			}
+			if err.Error() != tt.wantErr {
+				t.Errorf("got  %q\nwant %q", err.Error(), tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestParse(t *testing.T) {
+	in := `# comment
+[default]
+user nobody
+caps none
+rlimit nofile 256 1K
+rlimit fsize infinity
+umask 0077
+env LANG=C.UTF-8 with spaces
+pass TZ
+seccomp-allow @io-uring
+seccomp-allow ioprio_get
+seccomp-action errno EPERM
+
+[service ftp ftps]
+user root
+caps cap_setuid CAP_SETGID setgid
+groups none
+seccomp-deny @chown
+no-new-privs off
+chroot /srv/ftp
+dir /pub
+nice 5
+`
+	s, err := Parse("p", []byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := s.Default
+	if d.User.Value != "nobody" || d.User.Pos != (Pos{"p", 3}) {
+		t.Errorf("default user = %+v", d.User)
+	}
+	if !d.Caps.Set || len(d.Caps.Value) != 0 {
+		t.Errorf("caps none = %+v", d.Caps)
+	}
+	if got := d.Rlimits["nofile"].Value; got != (Limit{7, 256, 1024}) {
+		t.Errorf("nofile = %+v", got)
+	}
+	if got := d.Rlimits["fsize"].Value; got.Cur != Infinity || got.Max != Infinity {
+		t.Errorf("fsize = %+v", got)
+	}
+	if d.Umask.Value != 0o077 || d.Env["LANG"].Value != "C.UTF-8 with spaces" {
+		t.Errorf("umask %o env %+v", d.Umask.Value, d.Env)
+	}
+	if got := d.SeccompAllow.Value; !reflect.DeepEqual(got, []string{"@io-uring", "ioprio_get"}) {
+		t.Errorf("repeated seccomp-allow = %q", got)
+	}
+	if d.SeccompAction.Value != (Action{Errno: "EPERM"}) {
+		t.Errorf("action = %+v", d.SeccompAction.Value)
+	}
+	ftp, ok := s.Lookup("ftps")
+	if !ok || ftp != s.Services["ftp"] || ftp.Name != "ftp" {
+		t.Fatalf("[service ftp ftps] = %v %+v", ok, ftp)
+	}
+	if got := ftp.Caps.Value; !reflect.DeepEqual(got, []string{"CAP_SETUID", "CAP_SETGID"}) {
+		t.Errorf("caps = %q", got)
+	}
+	if !ftp.Groups.Set || len(ftp.Groups.Value) != 0 {
+		t.Errorf("groups none = %+v", ftp.Groups)
+	}
+	if !ftp.AllowNewPrivs.Value || ftp.Chroot.Value != "/srv/ftp" || ftp.Dir.Value != "/pub" || ftp.Nice.Value != 5 {
+		t.Errorf("ftp = %+v", ftp)
+	}
+	if got := s.ServiceNames(); !reflect.DeepEqual(got, []string{"ftp", "ftps"}) {
+		t.Errorf("ServiceNames = %q", got)
+	}
+}
+
+func TestLoad(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	write("10-default.policy", "[default]\nnice 1\n")
+	write("20-ftp.policy", "[service ftp]\nnice 2\n")
+	write("README", "not a policy: ignored\n")
+
+	s, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Default.Nice.Value != 1 || s.Services["ftp"].Nice.Value != 2 || len(s.Files) != 2 {
+		t.Errorf("Load(dir) = %+v", s)
+	}
+
+	// A section written twice across files.
+	write("30-again.policy", "[service ftp]\nnice 3\n")
+	_, err = Load(dir)
+	want := dir + `/30-again.policy:1: duplicate section for service "ftp" (first at ` + dir + "/20-ftp.policy:1)"
+	if err == nil || err.Error() != want {
+		t.Errorf("duplicate across files: got %v, want %q", err, want)
+	}
+
+	// One file.
+	f := write("one", "[default]\nnice 4\n")
+	if s, err := Load(f); err != nil || s.Default.Nice.Value != 4 {
+		t.Errorf("Load(file) = %+v, %v", s, err)
+	}
+
+	// An explicit missing path is an error; the default one is not.
+	missing := filepath.Join(dir, "nope")
+	if _, err := Load(missing); err == nil || !strings.Contains(err.Error(), "no such file") {
+		t.Errorf("Load(missing) error = %v", err)
+	}
+	if _, err := os.Stat(DefaultPath); os.IsNotExist(err) {
+		if s, err := Load(""); err != nil || s.Default.Pos.File != "" || len(s.Services) != 0 {
+			t.Errorf("Load(\"\") without %s = %+v, %v", DefaultPath, s, err)
+		}
+	}
+}

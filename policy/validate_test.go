@@ -1,0 +1,104 @@
+package policy
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestValidate(t *testing.T) {
+	base := compileDefault(t)
+	tests := []struct {
+		name    string
+		change  func(*Spec)
+		wantErr string
+	}{
+		{"zero spec is refused", func(sp *Spec) { *sp = Spec{} },
+			"spec : program: program \"\" is not an absolute path\n" +
+				"spec : paths: working directory \"\" is not absolute\n" +
+				"spec : seccomp: no filter, and no opt-out\n" +
+				"spec : hash: hash does not match the spec (changed after Compile?)"},
+		{"changed after compile", func(sp *Spec) { sp.UID = 1 },
+			"spec probe: hash: hash does not match the spec (changed after Compile?)"},
+		{"empty argv", func(sp *Spec) { sp.Argv = nil }, "spec probe: program: empty argv"},
+		{"negative uid", func(sp *Spec) { sp.UID = -1 }, "spec probe: ids: uid -1 / gid 0 out of range"},
+		{"unknown capability", func(sp *Spec) { sp.KeepCaps = []int{99} }, "spec probe: caps: unknown capability 99"},
+		{"capability twice", func(sp *Spec) { sp.KeepCaps = []int{1, 1} }, "spec probe: caps: capabilities not sorted or repeated"},
+		{"rlimit soft above hard", func(sp *Spec) { sp.Rlimits = []Rlimit{{7, 2, 1}} }, "spec probe: rlimits: rlimit nofile: soft 2 above hard 1"},
+		{"unknown rlimit", func(sp *Spec) { sp.Rlimits = []Rlimit{{77, 1, 1}} }, "spec probe: rlimits: unknown rlimit 77"},
+		{"bad env", func(sp *Spec) { sp.Env = []string{"PATH"} }, `spec probe: env: bad environment entry "PATH"`},
+		{"env twice", func(sp *Spec) { sp.Env = []string{"A=1", "A=2"} }, `spec probe: env: variable "A" set twice`},
+		{"umask", func(sp *Spec) { sp.Umask = 0o1000 }, "spec probe: process: umask 01000 out of range"},
+		{"nice", func(sp *Spec) { sp.Nice = 20 }, "spec probe: process: nice 20 out of range"},
+		{"relative chroot", func(sp *Spec) { sp.Chroot = "srv" }, `spec probe: paths: chroot "srv" is not absolute`},
+		{"filter and opt-out", func(sp *Spec) { sp.NoSeccomp = true }, "spec probe: seccomp: both a filter and the opt-out"},
+		{"truncated program", func(sp *Spec) { sp.Seccomp = sp.Seccomp[:13] }, "spec probe: seccomp: program of 13 bytes is not whole instructions"},
+		{"oversized program", func(sp *Spec) { sp.Seccomp = make([]byte, 8*4097) }, "spec probe: seccomp: program of 4097 instructions exceeds the kernel's 4096"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sp := *base
+			tt.change(&sp)
+			if !strings.HasPrefix(tt.name, "changed") && !strings.HasPrefix(tt.name, "zero") {
+				sp.Hash = sp.hash() // only the check under test fails
+			}
+			err := sp.Validate()
+			if err == nil || err.Error() != tt.wantErr {
+				t.Errorf("got  %v\nwant %s", err, tt.wantErr)
+			}
+		})
+	}
+	if err := base.Validate(); err != nil {
+		t.Errorf("compiled default: %v", err)
+	}
+}
+
+func TestExposure(t *testing.T) {
+	s := mustParse(t, "[service ftp]\ncaps CAP_NET_BIND_SERVICE\nseccomp-allow @debug\nseccomp-deny @chown\nrlimit as infinity\nchroot /srv/ftp\n")
+	sp, _, err := s.Compile(Service{Name: "ftp", User: "root", Program: "/usr/sbin/in.ftpd"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := sp.Exposure()
+	if !e.Seccomp || !e.NoNewPrivs || !reflect.DeepEqual(e.Caps, []string{"CAP_NET_BIND_SERVICE"}) {
+		t.Errorf("exposure %+v", e)
+	}
+	e.SeccompInstructions = 300 // the count depends on libseccomp's version
+	want := `service ftp (policy ftp)
+  ids:          user root (uid 0), gid 0, groups 0
+  capabilities: CAP_NET_BIND_SERVICE
+  seccomp:      @system-service +@debug -@chown; on violation: kill (300 instructions)
+  no_new_privs: on
+  rlimits:      fsize=1073741824/1073741824 core=0/0 nproc=1024/1024 nofile=1024/1024 as=infinity/infinity
+  chroot:       /srv/ftp, dir /, umask 0027, nice 0
+`
+	if got := e.String(); got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+}
+
+func TestWarnings(t *testing.T) {
+	s := mustParse(t, "[service ftp]\ncaps CAP_SETUID\nseccomp off\nno-new-privs off\n[service tftp]\nseccomp-action log\n")
+	ftp, _, _ := s.Compile(Service{Name: "ftp", User: "root", Program: "/usr/sbin/in.ftpd"})
+	tftp, _, _ := s.Compile(Service{Name: "tftp", User: "nobody", Program: "/usr/sbin/in.tftpd"})
+	named, _, _ := s.Compile(Service{Name: "domain", User: "nobody", Program: "/usr/sbin/named"})
+	finger, _, _ := s.Compile(Service{Name: "finger", User: "nobody", Program: "/usr/sbin/in.fingerd"})
+	tests := []struct {
+		name, proto string
+		sp          *Spec
+		want        []string
+	}{
+		{"chargen", "udp", nil, []string{"chargen/udp offers UDP chargen: a reflection and amplification source for spoofed requests"}},
+		{"echo", "udp6", nil, []string{"echo/udp6 offers UDP echo: a reflection and amplification source for spoofed requests"}},
+		{"echo", "tcp", nil, nil},
+		{"ftp", "tcp", ftp, []string{"ftp runs as root", "ftp keeps capabilities CAP_SETUID", "ftp has no seccomp filter", "ftp runs without no_new_privs"}},
+		{"tftp", "udp", tftp, []string{"tftp: seccomp only logs violations"}},
+		{"domain", "udp", named, []string{"domain runs /usr/sbin/named, which must not be run from inetd"}},
+		{"finger", "tcp", finger, nil},
+	}
+	for _, tt := range tests {
+		if got := Warnings(tt.name, tt.proto, tt.sp); !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("Warnings(%s, %s) = %q, want %q", tt.name, tt.proto, got, tt.want)
+		}
+	}
+}
