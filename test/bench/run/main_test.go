@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hinetd/hinetd/policy"
 )
 
 func TestMedian(t *testing.T) {
@@ -93,5 +95,22 @@ func TestScaled(t *testing.T) {
 	}
 	if got := scaled(500, 0.01); got != 20 { // never fewer than 20
 		t.Errorf("scaled(500, 0.01) = %d", got)
+	}
+}
+
+// The policies the benchmark writes must load with hinetd's own parser and
+// say what the table claims (seccomp and no_new_privs off for "unconfined").
+func TestBenchPoliciesLoad(t *testing.T) {
+	dir := t.TempDir()
+	text := unconfinedPolicy
+	if err := os.WriteFile(filepath.Join(dir, "bench.policy"), []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	set, err := policy.Load(dir)
+	if err != nil {
+		t.Fatalf("bench policy does not load: %v", err)
+	}
+	if !set.Default.SeccompOff.Value || !set.Default.AllowNewPrivs.Value {
+		t.Errorf("unconfined policy: SeccompOff %v AllowNewPrivs %v, want both true", set.Default.SeccompOff.Value, set.Default.AllowNewPrivs.Value)
 	}
 }
