@@ -74,6 +74,12 @@
 // then only frees its own addresses). If every entry of the shard is pinned,
 // a new client is refused as "source-table-full" (fail closed, counted).
 //
+// # Accept errors
+//
+// [Backoff] paces an accept loop through EMFILE, ENFILE and ENOMEM: stop
+// watching the listener for 10 ms, doubling up to 1 s while accept keeps
+// failing, and log the episode once when it starts and once when it ends.
+//
 // # Summaries
 //
 // Refusals are counted per service, limit and client, and read (and reset)

@@ -581,3 +581,24 @@ func TestValidate(t *testing.T) {
 		t.Error("New accepted a negative table size")
 	}
 }
+
+func TestBackoff(t *testing.T) {
+	var b Backoff
+	want := []time.Duration{10, 20, 40, 80, 160, 320, 640, 1000, 1000}
+	for i, w := range want {
+		wait, first := b.Fail()
+		if wait != w*time.Millisecond || first != (i == 0) {
+			t.Fatalf("failure %d: wait %v first %v, want %v %v", i, wait, first, w*time.Millisecond, i == 0)
+		}
+	}
+	if n := b.Success(); n != len(want) {
+		t.Errorf("Success = %d, want %d", n, len(want))
+	}
+	if n := b.Success(); n != 0 {
+		t.Errorf("second Success = %d, want 0", n)
+	}
+	// A new episode starts short again.
+	if wait, first := b.Fail(); wait != BackoffMin || !first {
+		t.Errorf("new episode: wait %v first %v", wait, first)
+	}
+}
