@@ -270,20 +270,20 @@ func TestLoopingShedding(t *testing.T) {
 		at = start.Add(time.Duration(i) * 500 * time.Millisecond)
 		admit(t, l, s, clientB, at, Looping)
 	}
-	// The flood stops; one client a few seconds later is still refused
-	// (the bucket it falls in is not over yet), then after 10 quiet
-	// seconds the next one ends the pause early.
-	admit(t, l, s, clientB, at.Add(3*time.Second), Looping)
-	tk, r := admit(t, l, s, clientB, at.Add(14*time.Second), None)
+	// The flood stops. Two seconds later the last 10 s are still over
+	// the rate; eleven seconds later they are not (one arrival, 10
+	// allowed), and that connection ends the pause early.
+	admit(t, l, s, clientB, at.Add(2*time.Second), Looping)
+	tk, r := admit(t, l, s, clientB, at.Add(11*time.Second), None)
 	if !r.Resumed {
 		t.Error("early end of the pause not reported")
 	}
 	tk.Release()
-	if got, want := s.SuspendedUntil(), at.Add(14*time.Second); !got.Equal(want) {
+	if got, want := s.SuspendedUntil(), at.Add(11*time.Second); !got.Equal(want) {
 		t.Errorf("SuspendedUntil after early end = %v, want %v", got, want)
 	}
 	// The overload was over: the next pause starts short again.
-	_, r = flood(t, l, s, at.Add(15*time.Second))
+	_, r = flood(t, l, s, at.Add(12*time.Second))
 	if r.Pause != LoopPauseMin {
 		t.Errorf("pause after early resumption = %v, want %v", r.Pause, LoopPauseMin)
 	}
@@ -601,4 +601,32 @@ func TestBackoff(t *testing.T) {
 	if wait, first := b.Fail(); wait != BackoffMin || !first {
 		t.Errorf("new episode: wait %v first %v", wait, first)
 	}
+}
+
+func TestClockBeforeEpoch(t *testing.T) {
+	// A caller's clock may read before New's: ticks go negative and every
+	// window, bucket and pause must still work.
+	base := time.Unix(1_000_000, 0) // wall clock only, decades before now
+	l := mustNew(t, Config{AcceptRate: 100})
+	s := mustService(t, l, "svc", ServiceLimits{RatePerMin: 6, ConnPerSourcePerMin: 100, SourceRate: 100})
+	_, r := flood(t, l, s, base)
+	if r.Pause != LoopPauseMin || !r.Suspended.Equal(base.Add(LoopPauseMin)) {
+		t.Fatalf("pause %v until %v", r.Pause, r.Suspended)
+	}
+	admit(t, l, s, clientB, base.Add(time.Second), Looping)
+	tk, _ := admit(t, l, s, clientB, base.Add(LoopPauseMin), None)
+	tk.Release()
+	_, r = flood(t, l, s, base.Add(LoopPauseMin))
+	if r.Pause != 2*LoopPauseMin {
+		t.Fatalf("second pause %v, want %v", r.Pause, 2*LoopPauseMin)
+	}
+	// Shedding across the 20 s pause, then quiet.
+	for i := range 30 {
+		admit(t, l, s, clientB, r.Suspended.Add(-r.Pause+time.Duration(i)*300*time.Millisecond), Looping)
+	}
+	tk, r = admit(t, l, s, clientB, r.Suspended.Add(-r.Pause+19*time.Second), None)
+	if !r.Resumed {
+		t.Error("early resumption not reported")
+	}
+	tk.Release()
 }

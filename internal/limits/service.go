@@ -77,8 +77,8 @@ type Service struct {
 	pauseUntil int64
 	lastPause  time.Duration // length of the last Looping pause; 0 after a quiet period
 	loopEnded  int64         // when the last Looping pause ended
-	shedStart  int64         // arrivals during a pause, in LoopPauseMin buckets
-	shedCount  int
+	shedSec    int64         // arrivals during a pause: the second of the newest count
+	shed       [shedSeconds]int32
 
 	free *slot // released ticket slots
 
@@ -168,7 +168,7 @@ func (s *Service) startPause(why Limit, t int64, d time.Duration) time.Time {
 	s.everPaused = true
 	s.pauseStart = t
 	s.pauseUntil = t + int64(d)
-	s.shedStart, s.shedCount = t, 0
+	s.shedSec, s.shed = t/int64(time.Second), [shedSeconds]int32{}
 	return s.l.epoch.Add(time.Duration(s.pauseUntil))
 }
 
@@ -200,15 +200,32 @@ func (s *Service) nextLoopPause(t int64) time.Duration {
 	return p
 }
 
+// shedSeconds is the span over which arrivals during a pause are counted.
+const shedSeconds = int(LoopPauseMin / time.Second)
+
 // quietDuringPause counts an arrival at t during a Looping pause and says
-// whether the LoopPauseMin bucket before it held fewer arrivals than the
-// -R rate allows in that time: then the overload is over.
+// whether, after at least LoopPauseMin of pause, the LoopPauseMin before it
+// held fewer arrivals than the -R rate allows in that time: then the
+// overload is over.
 func (s *Service) quietDuringPause(t int64) bool {
-	if t-s.shedStart < int64(LoopPauseMin) {
-		s.shedCount++
-		return false
+	sec := t / int64(time.Second)
+	// Age the per-second counts up to this second (at most one full turn).
+	for i := 0; i < shedSeconds && s.shedSec < sec; i++ {
+		s.shedSec++
+		s.shed[shedSlot(s.shedSec)] = 0
 	}
-	quiet := s.shedCount < max(1, s.lim.RatePerMin*int(LoopPauseMin)/int(time.Minute))
-	s.shedStart, s.shedCount = t, 1
-	return quiet
+	s.shedSec = max(s.shedSec, sec)
+	var recent int
+	for _, n := range s.shed {
+		recent += int(n)
+	}
+	s.shed[shedSlot(s.shedSec)]++
+	allowed := max(1, s.lim.RatePerMin*int(LoopPauseMin)/int(time.Minute))
+	return t-s.pauseStart >= int64(LoopPauseMin) && recent < allowed
+}
+
+// shedSlot - the count slot of a second; ticks before the epoch are negative.
+func shedSlot(sec int64) int {
+	n := int64(shedSeconds)
+	return int((sec%n + n) % n)
 }
