@@ -114,7 +114,7 @@ func (r *Profile) overlay(p *Profile) {
 // the service's name, "default" or "built-in".
 func (s *Set) Effective(service string) Profile {
 	r := builtin()
-	if s.Default.Pos.File != "" {
+	if s.Default.Name != "" {
 		r.overlay(&s.Default)
 		r.Name, r.Pos = "default", s.Default.Pos
 	}
@@ -476,7 +476,14 @@ func buildFilter(names []string, act Action) ([]byte, error) {
 			return nil, fmt.Errorf("rule for %q: %w", name, err)
 		}
 	}
-	return exportBPF(f)
+	prog, err := exportBPF(f)
+	if err != nil {
+		return nil, err
+	}
+	if err := verifyProgram(prog); err != nil {
+		return nil, err
+	}
+	return prog, nil
 }
 
 // exportBPF writes the program to a memfd and reads it back (libseccomp

@@ -99,19 +99,43 @@ func TestExample(t *testing.T) {
 }
 
 // TestDocsGroups: docs/policy.md lists every group as the code has it.
+// With -update the table is rewritten.
 func TestDocsGroups(t *testing.T) {
-	doc, err := os.ReadFile("../docs/policy.md")
+	const path = "../docs/policy.md"
+	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
+	var rows []string
 	for _, g := range Groups() {
 		denied := ""
 		if g.Denied {
 			denied = "denied"
 		}
-		row := "| `" + g.Name + "` | " + denied + " | " + g.Description + " | " + strings.Join(g.Syscalls, " ") + " |\n"
-		if !strings.Contains(string(doc), row) {
-			t.Errorf("docs/policy.md lacks or has a stale row for %s; want\n%s", g.Name, row)
+		rows = append(rows, "| `"+g.Name+"` | "+denied+" | "+g.Description+" | "+strings.Join(g.Syscalls, " ")+" |")
+	}
+	doc := string(data)
+	if *update {
+		var out []string
+		for _, l := range strings.Split(doc, "\n") {
+			if strings.HasPrefix(l, "| `@") {
+				if rows != nil {
+					out = append(out, rows...)
+					rows = nil
+				}
+				continue
+			}
+			out = append(out, l)
+		}
+		doc = strings.Join(out, "\n")
+		if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	for _, row := range rows {
+		if !strings.Contains(doc, row+"\n") {
+			t.Errorf("%s lacks or has a stale row (go test ./policy -run Docs -update); want\n%s", path, row)
 		}
 	}
 }

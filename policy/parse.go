@@ -158,7 +158,7 @@ func (p *parser) header(line int, text string) {
 	pos := Pos{p.file, line}
 	switch {
 	case len(f) == 1 && f[0] == "default":
-		if p.set.Default.Pos.File != "" {
+		if p.set.Default.Name != "" {
 			p.errorf(line, "duplicate section [default] (first at %s)", p.set.Default.Pos)
 			// Parse its settings anyway, into a scratch profile, so that
 			// their errors are reported too.
