@@ -59,9 +59,11 @@
 // bytes plus 16 bytes of hash index: [EntryBytes] = 72 bytes, so the default
 // table never takes more than 9 MiB ([Limiter.SourceMemory] gives the exact
 // figure for a configuration), allocated when a shard is first used and never
-// grown. Beyond that, each service keeps a few hundred bytes of counters and
-// one 48-byte ticket slot per concurrent child (bounded by the children
-// limits). Admit and Release allocate nothing in steady state.
+// grown. Beyond that, each service takes under 6 KiB (mostly its refusal
+// counters, fixed in size) and one 40-byte ticket slot per concurrent child
+// (so bounded by the children limits). Admit and Release allocate nothing in
+// steady state. Measured (TestMillionSources): a million distinct clients
+// through the default table grow the heap by 9.02 MiB.
 //
 // # Eviction
 //
