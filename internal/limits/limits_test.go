@@ -463,6 +463,9 @@ func TestSetLimitsEndsPause(t *testing.T) {
 	tk.Release()
 	admit(t, l, s, clientA, c.now, Looping)
 	mustService(t, l, "svc", ServiceLimits{})
+	if until := s.SuspendedUntil(); until.After(c.now) {
+		t.Errorf("pause ended by reload, but SuspendedUntil = %v, after now", until)
+	}
 	admit(t, l, s, clientA, c.now, None)
 }
 

@@ -121,6 +121,7 @@ func (s *Service) SetLimits(lim ServiceLimits) error {
 	s.setLimits(lim)
 	if (s.pause == CPS && (lim.CPS == 0 || lim.CPSWait == 0)) || (s.pause == Looping && lim.RatePerMin == 0) {
 		s.pause = None
+		s.pauseUntil = s.pauseStart // in the past: SuspendedUntil says "not paused"
 	}
 	s.mu.Unlock()
 	return nil
