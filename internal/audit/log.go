@@ -27,7 +27,8 @@ type Options struct {
 	SDID     string   // "": SDID ("hinetd@32473")
 
 	// QueueLen is the Emit queue, shared by all sinks, in events
-	// (default 16384). When it is full Emit drops and counts.
+	// (default 131072, about 30 MiB at most; memory is taken in chunks
+	// as a burst needs it). When it is full Emit drops and counts.
 	QueueLen int
 	// MemBytes is each sink's in-memory backlog (default 1 MiB); beyond
 	// it records go to the sink's spill file.
@@ -62,7 +63,7 @@ type Options struct {
 
 func (o *Options) setDefaults() {
 	if o.QueueLen <= 0 {
-		o.QueueLen = 16384
+		o.QueueLen = 131072
 	}
 	if o.MemBytes <= 0 {
 		o.MemBytes = 1 << 20
@@ -113,7 +114,7 @@ type SinkStats struct {
 	Spilled     uint64 // records that went through the spill file
 	Dropped     uint64 // records lost, each counted in a drop record
 	DropRecords uint64 // drop records written
-	Pending     int    // records still queued (or, after Close, in the spill file)
+	Pending     int    // records queued and never written (after Close: left in the spill file)
 	Up          bool   // connected now
 	LastError   string // last dial or write error
 }
@@ -122,7 +123,6 @@ type SinkStats struct {
 // not usable; call Open. All methods are safe for concurrent use.
 type Log struct {
 	opts  Options
-	ch    chan queued
 	sinks []*sink
 	fmts  []Formatter // distinct formatters; sink.fmt indexes it
 	seq   atomic.Uint64
@@ -136,10 +136,24 @@ type Log struct {
 
 	sum *Summariser
 
+	// The queue: chunks of events under qMu, which is held only to append
+	// one event or to swap the chunks out, never during formatting or I/O.
+	// Chunks keep appends from copying a big array under the lock.
+	qMu    sync.Mutex
+	q      [][]queued
+	qN     int
+	qCap   int
+	free   [][]queued // processed chunks, cleared, for reuse
+	asleep bool       // the dispatcher waits for wake
+	wake   chan struct{}
+
 	stop     chan struct{} // closed by Close: dispatcher drains and ends
 	dispDone chan struct{}
 	wg       sync.WaitGroup // senders
 }
+
+// qChunk is the size of one queue chunk, in events.
+const qChunk = 1024
 
 type queued struct {
 	ev  Event
@@ -153,11 +167,12 @@ func Open(urls []string, opts Options) (*Log, error) {
 	opts.setDefaults()
 	l := &Log{
 		opts:     opts,
-		ch:       make(chan queued, opts.QueueLen),
+		wake:     make(chan struct{}, 1),
 		stop:     make(chan struct{}),
 		dispDone: make(chan struct{}),
 	}
 	l.sum = NewSummariser(opts.DenyPerSecond, opts.SummaryKeys)
+	l.qCap = opts.QueueLen
 	var errs []error
 	var targets []*target
 	for _, u := range urls {
@@ -238,8 +253,9 @@ func spillDir(dir string) (string, error) {
 }
 
 // Emit queues ev for every sink and returns at once: it never waits on a
-// sink, a lock held by a sink, or the disk. When the queue is full the
-// event is dropped and counted; a drop record follows on every sink.
+// sink or the disk, only (briefly) on the queue's lock. When the queue is
+// full the event is dropped and counted; a drop record follows on every
+// sink.
 func (l *Log) Emit(ev Event) {
 	if ev.Time.IsZero() {
 		ev.Time = time.Now()
@@ -251,14 +267,65 @@ func (l *Log) Emit(ev Event) {
 	}
 	// RFC 5424 7.3.1: sequenceId runs 1..2147483647, then wraps to 1.
 	seq := (l.seq.Add(1)-1)%2147483647 + 1
-	select {
-	case l.ch <- queued{ev, seq}:
-	default:
-		ns := ev.Time.UnixNano()
-		l.qFirst.CompareAndSwap(0, ns)
-		l.qLast.Store(ns)
-		l.qDropped.Add(1)
+	if l.enqueue(queued{ev, seq}) {
+		return
 	}
+	ns := ev.Time.UnixNano()
+	l.qFirst.CompareAndSwap(0, ns)
+	l.qLast.Store(ns)
+	l.qDropped.Add(1)
+}
+
+// enqueue appends q to the queue and wakes the dispatcher if it sleeps;
+// it reports whether there was room. Waking only a sleeping dispatcher
+// keeps a busy accept path free of a wake-up per event.
+func (l *Log) enqueue(q queued) bool {
+	l.qMu.Lock()
+	if l.qN >= l.qCap {
+		l.qMu.Unlock()
+		return false
+	}
+	if n := len(l.q); n == 0 || len(l.q[n-1]) == cap(l.q[n-1]) {
+		var c []queued
+		if k := len(l.free); k > 0 {
+			c, l.free = l.free[k-1], l.free[:k-1]
+		} else {
+			c = make([]queued, 0, qChunk)
+		}
+		l.q = append(l.q, c)
+	}
+	last := &l.q[len(l.q)-1]
+	*last = append(*last, q)
+	l.qN++
+	wake := l.asleep
+	l.asleep = false
+	l.qMu.Unlock()
+	if wake {
+		select {
+		case l.wake <- struct{}{}:
+		default:
+		}
+	}
+	return true
+}
+
+// take swaps the queue out; with nothing queued it marks the dispatcher
+// asleep, so that the next Emit wakes it.
+func (l *Log) take(done [][]queued) [][]queued {
+	l.qMu.Lock()
+	defer l.qMu.Unlock()
+	for _, c := range done {
+		if len(l.free) < 4 {
+			clear(c[:cap(c)])
+			l.free = append(l.free, c[:0])
+		}
+	}
+	q := l.q
+	l.q, l.qN = nil, 0
+	if len(q) == 0 {
+		l.asleep = true
+	}
+	return q
 }
 
 // dispatch formats each event once per distinct format and hands it to
@@ -268,7 +335,7 @@ func (l *Log) dispatch() {
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	bufs := make([][]byte, len(l.fmts))
-	handle := func(q queued) {
+	handle := func(q *queued) {
 		for i := range l.fmts {
 			bufs[i] = l.fmts[i].Append(make([]byte, 0, 384), &q.ev, q.seq)
 		}
@@ -278,39 +345,34 @@ func (l *Log) dispatch() {
 			s.spool.push(bufs[s.fmt], now)
 		}
 	}
-	drain := func() {
-		for range 4096 {
-			select {
-			case q := <-l.ch:
-				handle(q)
-			default:
-				return
+	// run handles everything queued; it reports whether there was any.
+	var done [][]queued
+	run := func() bool {
+		q := l.take(done)
+		for _, c := range q {
+			for i := range c {
+				handle(&c[i])
 			}
 		}
+		done = q
+		l.reportQueueDrops()
+		for _, s := range l.sinks {
+			s.spool.flush()
+		}
+		return len(q) > 0
 	}
 	for {
+		if run() {
+			continue
+		}
 		select {
-		case q := <-l.ch:
-			handle(q)
-			drain()
-			l.reportQueueDrops()
-			for _, s := range l.sinks {
-				s.spool.flush()
-			}
+		case <-l.wake:
 		case now := <-tick.C:
-			l.reportQueueDrops()
 			for _, ev := range l.sum.Flush(now) {
 				l.Emit(ev)
 			}
 		case <-l.stop:
-			for {
-				select {
-				case q := <-l.ch:
-					handle(q)
-					continue
-				default:
-				}
-				break
+			for run() {
 			}
 			for _, ev := range l.sum.Flush(time.Now().Add(time.Hour)) {
 				l.emitDirect(ev, handle)
@@ -326,12 +388,12 @@ func (l *Log) dispatch() {
 
 // emitDirect is Emit for the dispatcher itself after Close: straight to
 // the spools, since nobody reads the queue any more.
-func (l *Log) emitDirect(ev Event, handle func(queued)) {
+func (l *Log) emitDirect(ev Event, handle func(*queued)) {
 	if ev.Time.IsZero() {
 		ev.Time = time.Now()
 	}
 	l.emitted.Add(1)
-	handle(queued{ev, (l.seq.Add(1)-1)%2147483647 + 1})
+	handle(&queued{ev, (l.seq.Add(1)-1)%2147483647 + 1})
 }
 
 // reportQueueDrops turns the Emit-side drop counter into a pending drop
@@ -404,7 +466,7 @@ func (l *Log) Stats() []SinkStats {
 			URL:       s.t.url,
 			Spilled:   s.spool.spilled,
 			Dropped:   s.spool.dropped,
-			Pending:   s.spool.lenLocked(),
+			Pending:   s.spool.unsentLocked(),
 			Delivered: s.delivered.Load(),
 			Resent:    s.resent.Load(),
 		}

@@ -90,7 +90,13 @@ func testOpts(t *testing.T) Options {
 
 func closeLog(t *testing.T, l *Log) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	closeLogWithin(t, l, 30*time.Second)
+}
+
+// closeLogWithin closes l, giving its sinks d to deliver.
+func closeLogWithin(t *testing.T, l *Log, d time.Duration) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	if err := l.Close(ctx); err != nil {
 		t.Fatal(err)
@@ -173,4 +179,8 @@ func TestSlogHandler(t *testing.T) {
 	if m.Pri != 3*8+4 || !strings.Contains(m.Msg, "child killed") {
 		t.Errorf("PRI %d msg %q, want %d and the message", m.Pri, m.Msg, 3*8+4)
 	}
+}
+
+func contextTimeout(d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), d)
 }

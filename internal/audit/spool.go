@@ -192,6 +192,18 @@ func (s *spool) wait() bool {
 
 func (s *spool) lenLocked() int { return len(s.retry) + len(s.mem) + s.fileN }
 
+// unsentLocked counts the queued records never written yet (those to be
+// resent were counted as delivered already).
+func (s *spool) unsentLocked() int {
+	n := len(s.mem) + s.fileN
+	for _, r := range s.retry {
+		if !r.sent && !r.drop {
+			n++
+		}
+	}
+	return n
+}
+
 func (s *spool) len() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
