@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/moby/sys/capability"
 	seccomp "github.com/seccomp/libseccomp-golang"
 	"golang.org/x/sys/unix"
 )
@@ -165,7 +166,14 @@ func (s *Set) CompileWith(svc Service, opt CompileOptions) (*Spec, []Note, error
 	}
 
 	// Capabilities: numbers, sorted.
+	last, lastErr := capability.LastCap()
 	for _, c := range r.Caps.Value {
+		if lastErr == nil && capByName[c] > last {
+			// Known to the library, not to this kernel: the spawner
+			// could not keep it, so say so now rather than per spawn.
+			errs = append(errs, posErr(r.Caps.Pos, svc.Name, "capability %s is not supported by this kernel", c))
+			continue
+		}
 		sp.KeepCaps = append(sp.KeepCaps, int(capByName[c]))
 	}
 	slices.Sort(sp.KeepCaps)

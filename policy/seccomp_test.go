@@ -109,6 +109,13 @@ var probes = map[string]func() error{
 	"personality-bsd": func() error { return rawErr(unix.Syscall(unix.SYS_PERSONALITY, 0x0006, 0, 0)) },
 	// getpid through the x32 ABI (syscall number | __X32_SYSCALL_BIT).
 	"x32-getpid": func() error { return rawErr(unix.Syscall(x32SyscallBit|unix.SYS_GETPID, 0, 0, 0)) },
+	// A dynamically linked shell that forks a pipeline, reads files and
+	// resolves a name through NSS: an ordinary program under the filter.
+	"exec-sh": func() error {
+		return unix.Exec("/bin/sh", []string{"sh", "-c",
+			"n=$(ls / | wc -l) && test $n -gt 3 && getent hosts localhost >/dev/null && date >/dev/null && echo returned errno=0"},
+			[]string{DefaultEnvPath})
+	},
 	"connect": func() error {
 		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 		if err != nil {
@@ -152,6 +159,7 @@ func TestDefaultFilterKernel(t *testing.T) {
 		want  string // killed, or the helper's output
 	}{
 		{"getpid", "returned errno=0"},
+		{"exec-sh", "returned errno=0"},                           // sh, fork, pipes, NSS
 		{"connect", "returned errno=0"},                           // socket+connect on loopback
 		{"unshare-files", "returned errno=0"},                     // no namespace flag
 		{"personality-get", "returned errno=0"},                   // query only
