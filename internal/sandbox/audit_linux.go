@@ -4,9 +4,7 @@ package sandbox
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
-	"os"
 	"strconv"
 	"time"
 
@@ -42,48 +40,58 @@ func auditSyscall(pid int, exe string, wait time.Duration) string {
 // scanKmsg reads the whole kernel log once and returns the name of the
 // system call in the newest seccomp record for pid.
 func scanKmsg(pid int, exe string, notBeforeUsec int64) string {
-	f, err := os.OpenFile("/dev/kmsg", os.O_RDONLY|unix.O_NONBLOCK, 0)
+	// Raw reads: an *os.File would wait in the poller for new records
+	// instead of returning EAGAIN at the end of the ring.
+	fd, err := unix.Open("/dev/kmsg", unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return ""
 	}
-	defer f.Close()
-	pidTok := []byte(" pid=" + strconv.Itoa(pid) + " ")
-	exeTok := []byte(` exe="` + exe + `"`)
+	defer unix.Close(fd)
 	buf := make([]byte, 8192)
 	found := ""
 	for i := 0; i < 1<<16; i++ { // bounded: the ring holds far fewer records
-		n, err := f.Read(buf)
-		if err != nil {
-			if errors.Is(err, unix.EPIPE) { // overwritten while reading: skip on
-				continue
-			}
+		n, err := unix.Read(fd, buf)
+		if err == unix.EPIPE || err == unix.EINTR { // overwritten while reading: skip on
+			continue
+		}
+		if err != nil || n <= 0 {
 			break
 		}
-		rec := buf[:n]
-		semi := bytes.IndexByte(rec, ';')
-		if semi < 0 || !bytes.Contains(rec, []byte("type=1326")) || !bytes.Contains(rec, pidTok) {
-			continue
+		if name, ok := seccompRecord(buf[:n], pid, exe, notBeforeUsec); ok {
+			found = name
 		}
-		if exe != "" && !bytes.Contains(rec, exeTok) && bytes.Contains(rec, []byte(" exe=")) {
-			// A chrooted service's exe is shown from the real root; accept a
-			// suffix match of the path's last element.
-			if !bytes.Contains(rec, []byte(lastElem(exe)+`"`)) {
-				continue
-			}
-		}
-		if hdr := bytes.Split(rec[:semi], []byte(",")); len(hdr) >= 3 {
-			if ts, err := strconv.ParseInt(string(hdr[2]), 10, 64); err == nil && ts < notBeforeUsec {
-				continue
-			}
-		}
-		nr, ok := field(rec, "syscall=")
-		if !ok {
-			continue
-		}
-		arch, _ := field(rec, "arch=")
-		found = syscallName(nr, arch)
 	}
 	return found
+}
+
+// seccompRecord - match one /dev/kmsg record ("pri,seq,usec,flags;text")
+// against a seccomp kill of pid running exe, no older than notBeforeUsec;
+// returns the system call's name.
+func seccompRecord(rec []byte, pid int, exe string, notBeforeUsec int64) (string, bool) {
+	semi := bytes.IndexByte(rec, ';')
+	if semi < 0 || !bytes.Contains(rec, []byte(" type=1326 ")) ||
+		!bytes.Contains(rec, []byte(" pid="+strconv.Itoa(pid)+" ")) {
+		return "", false
+	}
+	if exe != "" && bytes.Contains(rec, []byte(" exe=")) && !bytes.Contains(rec, []byte(` exe="`+exe+`"`)) {
+		// A chrooted service's exe is shown from the real root: accept
+		// a match of the path's last element.
+		if !bytes.Contains(rec, []byte(lastElem(exe)+`"`)) {
+			return "", false
+		}
+	}
+	if hdr := bytes.Split(rec[:semi], []byte(",")); len(hdr) >= 3 {
+		if ts, err := strconv.ParseInt(string(hdr[2]), 10, 64); err == nil && ts < notBeforeUsec {
+			return "", false
+		}
+	}
+	nr, ok := field(rec, "syscall=")
+	if !ok {
+		return "", false
+	}
+	arch, _ := field(rec, "arch=")
+	name := syscallName(nr, arch)
+	return name, name != ""
 }
 
 func lastElem(p string) string {

@@ -27,32 +27,41 @@ import (
 // so the ones the daemon must keep in its bounding set: a spawner is exec'd
 // by the daemon as uid 0, and execve gives a root process exactly its
 // bounding set (capabilities(7), "Capabilities and execution of programs
-// by root"); nothing else gives it anything.
+// by root"); nothing else gives it anything. CheckParentCaps(SpawnerCaps...)
+// at start-up says clearly when they are missing.
 //
 //   - CAP_SETUID, CAP_SETGID: setgroups, setresgid, setresuid.
 //   - CAP_SETPCAP: dropping the bounding set and setting SECBIT_NOROOT.
 //   - CAP_SYS_CHROOT: chroot.
-//   - CAP_SYS_RESOURCE: rlimits above the daemon's own hard limits.
-//   - CAP_SYS_NICE: a nice value below the daemon's.
-//
-// Plus every capability a service's policy keeps (policy.Spec.KeepCaps),
-// since a spawner can only keep what it was given: see ParentCaps.
 var SpawnerCaps = []capability.Cap{
 	capability.CAP_SETUID,
 	capability.CAP_SETGID,
 	capability.CAP_SETPCAP,
 	capability.CAP_SYS_CHROOT,
+}
+
+// SpawnerOptionalCaps are kept when the daemon has them, for policies that
+// need them; without them only those policies fail (step "setrlimit" or
+// "setpriority"):
+//
+//   - CAP_SYS_RESOURCE: an rlimit above the daemon's own hard limit.
+//   - CAP_SYS_NICE: a nice value below the daemon's.
+var SpawnerOptionalCaps = []capability.Cap{
 	capability.CAP_SYS_RESOURCE,
 	capability.CAP_SYS_NICE,
 }
 
-// ParentCaps is the set the daemon keeps: SpawnerCaps, CAP_NET_BIND_SERVICE
-// (to bind ports below 1024 again on reload), and every capability kept by
-// one of specs. A policy that keeps another capability after the drop
-// fails its spawner's "privilege" step.
+// ParentCaps is the set the daemon keeps: SpawnerCaps, SpawnerOptionalCaps,
+// CAP_NET_BIND_SERVICE (to bind ports below 1024 again on reload), and
+// every capability kept by one of specs. A policy that keeps another
+// capability after the drop fails its spawner's "privilege" step. Asking
+// to keep a capability the daemon does not have is harmless.
 func ParentCaps(specs ...*policy.Spec) []capability.Cap {
 	set := map[capability.Cap]bool{capability.CAP_NET_BIND_SERVICE: true}
 	for _, c := range SpawnerCaps {
+		set[c] = true
+	}
+	for _, c := range SpawnerOptionalCaps {
 		set[c] = true
 	}
 	for _, s := range specs {

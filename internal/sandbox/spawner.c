@@ -986,6 +986,19 @@ static void __attribute__((noreturn)) hs_main(int fd)
 			if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &spec.prog) < 0)
 				fail_init(HS_STEP_SECCOMP, errno);
 		} else {
+			/* Load it once in a throwaway child, so that a program
+			 * the kernel refuses fails the spawner now, by name,
+			 * rather than every connection later. */
+			int st;
+			pid_t pid = fork();
+			if (pid < 0)
+				fail_init(HS_STEP_SECCOMP, errno);
+			if (pid == 0)
+				_exit(syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &spec.prog) < 0 ? errno : 0);
+			if (waitpid(pid, &st, 0) < 0)
+				fail_init(HS_STEP_SECCOMP, errno);
+			if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+				fail_init(HS_STEP_SECCOMP, WIFEXITED(st) ? WEXITSTATUS(st) : EINVAL);
 			spec.child_seccomp = 1;
 		}
 	}
