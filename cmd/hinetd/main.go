@@ -1,0 +1,71 @@
+// Command hinetd is the Internet super-server: hinetd [options] [configuration_file].
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+
+	"github.com/hinetd/hinetd/internal/daemon"
+	_ "github.com/hinetd/hinetd/internal/sandbox" // the spawner is entered from its C constructor, before main
+)
+
+// version is set by the build (-ldflags "-X main.version=…").
+var version = "0.1.0-dev"
+
+type listFlag []string
+
+func (l *listFlag) String() string     { return fmt.Sprint(*l) }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+func main() {
+	var o daemon.Options
+	var check, showVersion bool
+	var logTo listFlag
+	fs := flag.NewFlagSet("hinetd", flag.ExitOnError)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: hinetd [-d] [-p pidfile] [-R rate] [-c maxchild] [-C rate] [-a address]\n"+
+			"              [--hosts-allow file] [--hosts-deny file] [--policy path] [--log-to url]...\n"+
+			"              [--log-format rfc5424|rfc3164] [--check] [--version] [configuration_file]\n")
+		fs.PrintDefaults()
+	}
+	fs.BoolVar(&o.Debug, "d", false, "stay in the foreground and log to stderr")
+	fs.StringVar(&o.PidFile, "p", "", "write the daemon's pid to `pidfile`")
+	fs.IntVar(&o.RatePerMin, "R", 256, "maximum invocations of one service per minute before it is paused")
+	fs.IntVar(&o.MaxChild, "c", 0, "default maximum concurrent children per service (0: unlimited)")
+	fs.IntVar(&o.ConnPerIPMin, "C", 0, "default maximum connections per client address per minute (0: unlimited)")
+	fs.StringVar(&o.BindAddr, "a", "", "default bind `address` for services that name none")
+	fs.StringVar(&o.HostsAllow, "hosts-allow", "/etc/hosts.allow", "hosts.allow `file`")
+	fs.StringVar(&o.HostsDeny, "hosts-deny", "/etc/hosts.deny", "hosts.deny `file`")
+	fs.StringVar(&o.PolicyPath, "policy", "/etc/hinetd/", "policy file or directory")
+	fs.Var(&logTo, "log-to", "audit sink `url` (repeatable): unix:///dev/log, udp://h:p, tcp://h:p, tls://h:p?ca=…, file:///x.jsonl")
+	fs.StringVar(&o.LogFormat, "log-format", "rfc5424", "syslog format: rfc5424 or rfc3164")
+	fs.BoolVar(&check, "check", false, "parse every file, print every error with file:line, exit 0 or 1")
+	fs.BoolVar(&showVersion, "version", false, "print the version and exit")
+	fs.Parse(os.Args[1:])
+	if showVersion {
+		fmt.Println("hinetd", version)
+		return
+	}
+	switch fs.NArg() {
+	case 0:
+		o.ConfigPath = "/etc/inetd.conf"
+	case 1:
+		o.ConfigPath = fs.Arg(0)
+	default:
+		fs.Usage()
+		os.Exit(2)
+	}
+	if o.RatePerMin < 0 || o.MaxChild < 0 || o.ConnPerIPMin < 0 {
+		fmt.Fprintln(os.Stderr, "hinetd: -R, -c and -C take a number of zero or more")
+		fs.Usage()
+		os.Exit(2)
+	}
+	o.LogTo = logTo
+	o.Version = version
+	if check {
+		os.Exit(daemon.Check(o, os.Stdout))
+	}
+	os.Exit(daemon.Main(context.Background(), o))
+}

@@ -1,0 +1,157 @@
+package daemon
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"reflect"
+	"sort"
+
+	"github.com/hinetd/hinetd/internal/config"
+	"github.com/hinetd/hinetd/policy"
+)
+
+// load reads the configuration and brings the listeners in line with it.
+// At start-up (initial) a file that cannot be read, or a policy or ACL file
+// that does not load, is fatal; on a reload the previous configuration
+// stays in force. A bad inetd.conf line only skips its own service.
+func (d *Daemon) load(initial bool) error {
+	snap, errs := config.Parse(d.opts.ConfigPath, config.Options{DefaultAddr: d.opts.BindAddr})
+	if snap == nil {
+		return errors.Join(errs...)
+	}
+	for _, err := range errs {
+		d.event(evConfigError, nil, nil, "err", err.Error())
+	}
+	pol, err := policy.Load(d.opts.PolicyPath)
+	if err != nil {
+		return err
+	}
+	if err := d.loadACL(initial); err != nil {
+		return err
+	}
+
+	// Build the new services; a service whose policy does not compile is
+	// skipped like a bad line.
+	next := map[string]*service{}
+	var order []string
+	for _, c := range snap.Services {
+		s, err := d.newService(c, pol)
+		if err != nil {
+			d.event(evConfigError, nil, nil, "err", fmt.Sprintf("%s:%d: %v", c.File, c.Line, err))
+			continue
+		}
+		next[c.Key()] = s
+		order = append(order, c.Key())
+	}
+
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var added, removed, changed, kept []string
+	for _, key := range order {
+		s := next[key]
+		if l, ok := d.listeners[key]; ok {
+			old := l.svc.Load()
+			s.state = old.state
+			if sameService(old, s) {
+				kept = append(kept, s.cfg.Name)
+			} else {
+				changed = append(changed, s.cfg.Name)
+			}
+			l.svc.Store(s)
+			continue
+		}
+		s.state = newSvcState()
+		fd, err := openSocket(s.cfg)
+		if err != nil {
+			d.event(evConfigError, s, nil, "err", fmt.Sprintf("%s:%d: %v", s.cfg.File, s.cfg.Line, err))
+			continue
+		}
+		l, err := newListener(key, fd, s)
+		if err != nil {
+			d.event(evConfigError, s, nil, "err", fmt.Sprintf("%s:%d: %v", s.cfg.File, s.cfg.Line, err))
+			continue
+		}
+		d.listeners[key] = l
+		added = append(added, s.cfg.Name)
+		d.event(evListenerUp, s, nil, "addr", bindName(s.cfg), "wait", s.cfg.Wait)
+		l.wg.Add(1)
+		go d.run(l)
+	}
+	for key, l := range d.listeners {
+		if _, ok := next[key]; ok {
+			continue
+		}
+		s := l.svc.Load()
+		removed = append(removed, s.cfg.Name)
+		l.close()
+		delete(d.listeners, key)
+		closeSpawners([]*service{s})
+		if s.cfg.Family == config.FamilyUnix {
+			os.Remove(s.cfg.Path)
+		}
+		d.event(evListenerDn, s, nil, "addr", bindName(s.cfg))
+	}
+	d.snap = snap
+	d.setBuiltinPorts(d.snapServices())
+	sort.Strings(removed)
+	kind := evReload
+	if initial {
+		kind = evStart
+	}
+	d.event(kind, nil, nil, "config", snap.Path, "config_hash", snap.Hash,
+		"added", len(added), "removed", len(removed), "changed", len(changed), "kept", len(kept),
+		"errors", len(errs), "msg", fmt.Sprintf("%s: %d added %v, %d removed %v, %d changed %v, %d kept, config sha256 %.16s",
+			kind, len(added), added, len(removed), removed, len(changed), changed, len(kept), snap.Hash))
+	return nil
+}
+
+// newService compiles the spawn spec of an external service.
+func (d *Daemon) newService(c *config.Service, pol *policy.Set) (*service, error) {
+	s := &service{cfg: c}
+	max := c.MaxChild
+	if max == 0 {
+		max = d.opts.MaxChild
+	}
+	s.maxChild = int32(max)
+	if c.Internal != "" {
+		return s, nil
+	}
+	spec, notes, err := pol.CompileWith(policyService(c), compileOptions())
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range notes {
+		d.event(evConfigError, s, nil, "msg", "policy note", "note", fmt.Sprint(n))
+	}
+	s.spec = spec
+	return s, nil
+}
+
+// sameService reports whether a reload left a service as it was (the file
+// position may move; the meaning may not).
+func sameService(a, b *service) bool {
+	ca, cb := *a.cfg, *b.cfg
+	ca.File, ca.Line, cb.File, cb.Line = "", 0, "", 0
+	if !reflect.DeepEqual(ca, cb) {
+		return false
+	}
+	if (a.spec == nil) != (b.spec == nil) {
+		return false
+	}
+	return a.spec == nil || a.spec.Hash == b.spec.Hash
+}
+
+func policyService(c *config.Service) policy.Service {
+	return policy.Service{Name: c.Name, User: c.User, Group: c.Group, UID: c.UID, GID: c.GID,
+		Program: c.Program, Args: c.Args}
+}
+
+// compileOptions: without root, only the invoking user's services can run,
+// and they run without an id switch.
+func compileOptions() policy.CompileOptions {
+	if os.Geteuid() == 0 {
+		return policy.CompileOptions{}
+	}
+	return policy.CompileOptions{Unprivileged: true, InvokingUID: os.Geteuid()}
+}

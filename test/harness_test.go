@@ -1,0 +1,326 @@
+// Package test holds hinetd's integration tests: they run as root against
+// the built binaries in ../bin (make build), start real servers and real
+// clients on loopback, and check what a user would see: bytes on the
+// socket, what the child reports about itself, and the daemon's log.
+package test
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// binDir is where make build puts the binaries.
+var binDir = func() string {
+	d, _ := filepath.Abs("../bin")
+	return d
+}()
+
+func needRoot(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+}
+
+func bin(t *testing.T, name string) string {
+	t.Helper()
+	p := filepath.Join(binDir, name)
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("%s not built (run make build): %v", p, err)
+	}
+	return p
+}
+
+// freePort returns a loopback port that was free a moment ago, for tcp and
+// udp both.
+func freePort(t *testing.T) int {
+	t.Helper()
+	for i := 0; i < 50; i++ {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		u, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err != nil {
+			continue
+		}
+		u.Close()
+		return port
+	}
+	t.Fatal("no free port")
+	return 0
+}
+
+// daemon is one hinetd started by a test.
+type daemon struct {
+	t    *testing.T
+	cmd  *exec.Cmd
+	dir  string
+	conf string
+
+	mu     sync.Mutex
+	log    bytes.Buffer
+	exited chan struct{} // closed when hinetd has exited
+}
+
+// startDaemon writes conf to a temp dir and runs hinetd -d on it with the
+// extra args. hosts.allow/hosts.deny default to empty files in that dir.
+func startDaemon(t *testing.T, conf string, args ...string) *daemon {
+	t.Helper()
+	dir := t.TempDir()
+	os.Chmod(dir, 0o755)
+	d := &daemon{t: t, dir: dir, conf: filepath.Join(dir, "inetd.conf")}
+	if err := os.WriteFile(d.conf, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	os.Mkdir(filepath.Join(dir, "policy"), 0o755)
+	for _, f := range []string{"hosts.allow", "hosts.deny"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			os.WriteFile(filepath.Join(dir, f), nil, 0o644)
+		}
+	}
+	all := append([]string{"-d",
+		"--hosts-allow", filepath.Join(dir, "hosts.allow"),
+		"--hosts-deny", filepath.Join(dir, "hosts.deny"),
+		"--policy", filepath.Join(dir, "policy")}, args...)
+	all = append(all, d.conf)
+	d.cmd = exec.Command(bin(t, "hinetd"), all...)
+	d.cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HINETD_TEST_MARKER=leak"}
+	stderr, err := d.cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	d.exited = make(chan struct{})
+	go func() {
+		defer close(d.exited)
+		sc := bufio.NewScanner(stderr)
+		sc.Buffer(make([]byte, 1<<16), 1<<20)
+		for sc.Scan() {
+			d.mu.Lock()
+			d.log.Write(sc.Bytes())
+			d.log.WriteByte('\n')
+			d.mu.Unlock()
+		}
+	}()
+	t.Cleanup(d.stop)
+	d.waitLog("event=start", 10*time.Second)
+	return d
+}
+
+// writeFile writes a file in the daemon's directory.
+func (d *daemon) writeFile(name, text string) string {
+	p := filepath.Join(d.dir, name)
+	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+		d.t.Fatal(err)
+	}
+	return p
+}
+
+func (d *daemon) pid() int { return d.cmd.Process.Pid }
+
+func (d *daemon) signal(sig syscall.Signal) {
+	d.cmd.Process.Signal(sig)
+}
+
+func (d *daemon) stop() {
+	if d.cmd.ProcessState != nil {
+		return
+	}
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { <-d.exited; d.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		d.cmd.Process.Kill()
+		<-done
+	}
+	if d.t.Failed() {
+		d.t.Logf("hinetd log:\n%s", d.logText())
+	}
+}
+
+func (d *daemon) logText() string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.log.String()
+}
+
+// waitLog waits until the log holds a line containing every one of parts,
+// and returns that line.
+func (d *daemon) waitLog(part string, timeout time.Duration, more ...string) string {
+	d.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		for _, line := range strings.Split(d.logText(), "\n") {
+			if !strings.Contains(line, part) {
+				continue
+			}
+			ok := true
+			for _, m := range more {
+				ok = ok && strings.Contains(line, m)
+			}
+			if ok {
+				return line
+			}
+		}
+		select {
+		case <-d.exited:
+			d.t.Fatalf("hinetd exited before logging %q %q; log:\n%s", part, more, d.logText())
+		default:
+		}
+		if time.Now().After(deadline) {
+			d.t.Fatalf("no log line with %q %q after %v; log:\n%s", part, more, timeout, d.logText())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// countLog counts log lines containing every one of parts.
+func (d *daemon) countLog(parts ...string) int {
+	n := 0
+	for _, line := range strings.Split(d.logText(), "\n") {
+		ok := line != ""
+		for _, p := range parts {
+			ok = ok && strings.Contains(line, p)
+		}
+		if ok {
+			n++
+		}
+	}
+	return n
+}
+
+// reload sends SIGHUP and waits for the n-th reload record.
+func (d *daemon) reload(n int) {
+	d.t.Helper()
+	d.signal(syscall.SIGHUP)
+	deadline := time.Now().Add(10 * time.Second)
+	for d.countLog("event=reload") < n {
+		if time.Now().After(deadline) {
+			d.t.Fatalf("reload %d not logged; log:\n%s", n, d.logText())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// fdCount is the number of open descriptors of pid.
+func fdCount(t *testing.T, pid int) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/" + strconv.Itoa(pid) + "/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(ents)
+}
+
+// dialRead connects, optionally writes, half-closes and reads all.
+func dialRead(t *testing.T, network, addr string, send []byte) []byte {
+	t.Helper()
+	c, err := net.DialTimeout(network, addr, 5*time.Second)
+	if err != nil {
+		t.Fatalf("dial %s %s: %v", network, addr, err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	if send != nil {
+		if _, err := c.Write(send); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if cw, ok := c.(interface{ CloseWrite() error }); ok && send != nil {
+		cw.CloseWrite()
+	}
+	var out bytes.Buffer
+	buf := make([]byte, 4096)
+	for {
+		n, err := c.Read(buf)
+		out.Write(buf[:n])
+		if err != nil {
+			break
+		}
+	}
+	return out.Bytes()
+}
+
+// exchangeUDP sends one datagram from a high port and returns the answer.
+func exchangeUDP(t *testing.T, addr string, send []byte, wait time.Duration) ([]byte, error) {
+	t.Helper()
+	c, err := net.Dial("udp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(wait))
+	if _, err := c.Write(send); err != nil {
+		return nil, err
+	}
+	buf := make([]byte, 65536)
+	n, err := c.Read(buf)
+	if err != nil {
+		return nil, err
+	}
+	return buf[:n], nil
+}
+
+// zombies lists the zombie children of pid.
+func zombies(t *testing.T, pid int) []string {
+	t.Helper()
+	var out []string
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		s := string(b)
+		i := strings.LastIndexByte(s, ')')
+		if i < 0 || i+2 >= len(s) {
+			continue
+		}
+		f := strings.Fields(s[i+2:])
+		if len(f) < 2 || f[0] != "Z" {
+			continue
+		}
+		if ppid, _ := strconv.Atoi(f[1]); ppid == pid || isDescendant(ppid, pid) {
+			out = append(out, e.Name())
+		}
+	}
+	return out
+}
+
+func isDescendant(p, ancestor int) bool {
+	for i := 0; i < 10 && p > 1; i++ {
+		if p == ancestor {
+			return true
+		}
+		b, err := os.ReadFile("/proc/" + strconv.Itoa(p) + "/stat")
+		if err != nil {
+			return false
+		}
+		s := string(b)
+		j := strings.LastIndexByte(s, ')')
+		f := strings.Fields(s[j+2:])
+		p, _ = strconv.Atoi(f[1])
+	}
+	return false
+}
