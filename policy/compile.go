@@ -210,8 +210,17 @@ func (s *Set) CompileWith(svc Service, opt CompileOptions) (*Spec, []Note, error
 	if opt.Unprivileged && sp.Chroot != "" {
 		errs = append(errs, posErr(r.Chroot.Pos, svc.Name, "needs root to chroot to %q", sp.Chroot))
 	}
-	if opt.Unprivileged && sp.Nice < 0 {
-		errs = append(errs, posErr(r.Nice.Pos, svc.Name, "needs root for nice %d", sp.Nice))
+	if opt.Unprivileged {
+		// Nice is absolute, and only root may lower it: without root a
+		// service inherits hinetd's own unless its policy raises it.
+		if prio, err := unix.Getpriority(unix.PRIO_PROCESS, 0); err == nil {
+			own := 20 - prio // the raw syscall returns 20 - nice
+			if !r.Nice.Set {
+				sp.Nice = own
+			} else if sp.Nice < own {
+				errs = append(errs, posErr(r.Nice.Pos, svc.Name, "needs root for nice %d (hinetd runs at %d)", sp.Nice, own))
+			}
+		}
 	}
 	sp.AllowNewPrivs = r.AllowNewPrivs.Value
 	if sp.AllowNewPrivs {

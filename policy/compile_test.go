@@ -251,6 +251,21 @@ func TestCompileUnprivileged(t *testing.T) {
 	if sp.SwitchIDs || sp.UID != me || sp.GID != os.Getgid() || len(sp.Seccomp) == 0 {
 		t.Errorf("unprivileged spec: %+v", sp)
 	}
+	prio, err := unix.Getpriority(unix.PRIO_PROCESS, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	own := 20 - prio
+	if sp.Nice != own {
+		t.Errorf("unprivileged nice %d, want hinetd's own %d", sp.Nice, own)
+	}
+	// Lowering nice needs root.
+	low := mustParse(t, "[default]\nnice "+strconv.Itoa(max(own-1, -20))+"\n")
+	_, _, err = low.CompileWith(Service{Name: "x", UID: me, Program: "/bin/true"}, CompileOptions{Unprivileged: true, InvokingUID: me})
+	want := "p:2: service x: needs root for nice " + strconv.Itoa(own-1) + " (hinetd runs at " + strconv.Itoa(own) + ")"
+	if own > -20 && (err == nil || err.Error() != want) {
+		t.Errorf("got %v, want %s", err, want)
+	}
 }
 
 func TestCompileSeccompOff(t *testing.T) {
