@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/moby/sys/capability"
 	seccomp "github.com/seccomp/libseccomp-golang"
@@ -493,6 +494,9 @@ func buildFilter(names []string, act Action) ([]byte, error) {
 			return nil, fmt.Errorf("rule for %q: %w", name, err)
 		}
 	}
+	if err := addNewerThanLibseccomp(f, native); err != nil {
+		return nil, err
+	}
 	prog, err := exportBPF(f)
 	if err != nil {
 		return nil, err
@@ -523,3 +527,37 @@ func exportBPF(f *seccomp.ScmpFilter) ([]byte, error) {
 
 // perLinux is PER_LINUX from <sys/personality.h>.
 const perLinux = 0
+
+// newerSyscalls is how many syscall numbers past the last one libseccomp
+// knows get ENOSYS instead of the violation action.
+const newerSyscalls = 64
+
+// addNewerThanLibseccomp makes syscalls newer than libseccomp's table
+// (statmount, mseal … for libseccomp 2.5.4 on a 6.x kernel) fail with
+// ENOSYS, as the kernel would answer a libc that tries a call the kernel
+// lacks: the libc then falls back to the older call instead of the
+// service being killed for using a newer libc. The call is still denied.
+// Only for x86_64, where the numbers are one dense table.
+func addNewerThanLibseccomp(f *seccomp.ScmpFilter, native seccomp.ScmpArch) error {
+	if native != seccomp.ArchAMD64 {
+		return nil
+	}
+	last := lastKnownSyscall()
+	for nr := last + 1; nr <= last+newerSyscalls; nr++ {
+		if err := f.AddRule(seccomp.ScmpSyscall(nr), seccomp.ActErrno.SetReturnCode(int16(unix.ENOSYS))); err != nil {
+			return fmt.Errorf("ENOSYS rule for syscall %d: %w", nr, err)
+		}
+	}
+	return nil
+}
+
+// lastKnownSyscall is the highest x86_64 syscall number libseccomp names.
+var lastKnownSyscall = sync.OnceValue(func() int {
+	last := 0
+	for nr := 0; nr < 1024; nr++ {
+		if _, err := seccomp.ScmpSyscall(nr).GetNameByArch(seccomp.ArchAMD64); err == nil {
+			last = nr
+		}
+	}
+	return last
+})

@@ -116,6 +116,8 @@ var probes = map[string]func() error{
 			"n=$(ls / | wc -l) && test $n -gt 3 && getent hosts localhost >/dev/null && date >/dev/null && echo returned errno=0"},
 			[]string{DefaultEnvPath})
 	},
+	// mseal (462, Linux 6.10) is newer than libseccomp 2.5.4's table.
+	"mseal": func() error { return rawErr(unix.Syscall(462, 0, 0, 0)) },
 	"connect": func() error {
 		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 		if err != nil {
@@ -154,11 +156,16 @@ func TestDefaultFilterKernel(t *testing.T) {
 	port := fmt.Sprint(ln.Addr().(*net.TCPAddr).Port)
 
 	const killed = "SIGSYS"
+	msealWant := killed // a libseccomp that knows mseal: denied like any unlisted call
+	if lastKnownSyscall() < 462 {
+		msealWant = fmt.Sprintf("returned errno=%d", unix.ENOSYS)
+	}
 	tests := []struct {
 		probe string
 		want  string // killed, or the helper's output
 	}{
 		{"getpid", "returned errno=0"},
+		{"mseal", msealWant},                                      // ENOSYS if newer than libseccomp
 		{"exec-sh", "returned errno=0"},                           // sh, fork, pipes, NSS
 		{"connect", "returned errno=0"},                           // socket+connect on loopback
 		{"unshare-files", "returned errno=0"},                     // no namespace flag
@@ -302,6 +309,9 @@ func TestDefaultFilterBPF(t *testing.T) {
 		{"x32 read", seccompData{nr: x32SyscallBit | 0, arch: auditArchX8664}, retKillProcess},
 		{"x32 getpid", seccompData{nr: x32SyscallBit | 39, arch: auditArchX8664}, retKillProcess},
 		{"i386 getpid", seccompData{nr: 20, arch: auditArchI386}, retKillProcess},
+		{"newer than libseccomp", seccompData{nr: int32(lastKnownSyscall() + 1), arch: auditArchX8664}, retErrno | uint32(unix.ENOSYS)},
+		{"last newer", seccompData{nr: int32(lastKnownSyscall() + newerSyscalls), arch: auditArchX8664}, retErrno | uint32(unix.ENOSYS)},
+		{"past the newer range", seccompData{nr: int32(lastKnownSyscall() + newerSyscalls + 1), arch: auditArchX8664}, retKillProcess},
 		{"unknown number", seccompData{nr: 1000, arch: auditArchX8664}, retKillProcess},
 		{"negative number", seccompData{nr: -1, arch: auditArchX8664}, retKillProcess},
 	}
