@@ -336,3 +336,25 @@ func TestCompileCache(t *testing.T) {
 		t.Error("hash of the same spec changed")
 	}
 }
+
+// TestCompileConcurrent: a Set compiles services from several goroutines
+// (the daemon may compile at reload while serving); run with -race.
+func TestCompileConcurrent(t *testing.T) {
+	s := mustParse(t, "[service b]\nseccomp-deny @chown\n")
+	done := make(chan *Spec, 8)
+	for i := range 8 {
+		go func() {
+			name := []string{"a", "b"}[i%2]
+			sp, _, err := s.Compile(Service{Name: name, User: "root", Program: "/bin/true"})
+			if err != nil {
+				t.Error(err)
+			}
+			done <- sp
+		}()
+	}
+	for range 8 {
+		if sp := <-done; sp != nil && sp.Validate() != nil {
+			t.Error(sp.Validate())
+		}
+	}
+}
