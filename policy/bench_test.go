@@ -61,7 +61,7 @@ func BenchmarkLoadDefault(b *testing.B) {
 // layout, for comparison with the binary tree buildFilter asks for.
 func BenchmarkLoadLinear(b *testing.B) {
 	names := map[string]bool{}
-	for _, g := range append(DefaultGroups, SpawnerGroup) {
+	for _, g := range append(defaultGroups, SpawnerGroup) {
 		expand(g, names)
 	}
 	f, err := seccomp.NewFilter(seccomp.ActKillProcess)

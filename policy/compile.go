@@ -65,7 +65,7 @@ var defaultRlimits = []struct {
 func builtin() Profile {
 	p := Profile{Name: "built-in"}
 	p.Caps = Field[[]string]{Set: true, Value: []string{}}
-	p.SeccompGroups = Field[[]string]{Set: true, Value: slices.Clone(DefaultGroups)}
+	p.SeccompGroups = Field[[]string]{Set: true, Value: slices.Clone(defaultGroups)}
 	p.Umask = Field[int]{Set: true, Value: DefaultUmask}
 	p.Dir = Field[string]{Set: true, Value: "/"}
 	name, val, _ := strings.Cut(DefaultEnvPath, "=")

@@ -46,8 +46,9 @@ type Group struct {
 // connection, so it keeps running under the filter it installed.
 const SpawnerGroup = "@spawner"
 
-// DefaultGroups is the allow-list of a policy that names none.
-var DefaultGroups = []string{"@system-service"}
+// defaultGroups is the allow-list of a policy that names none
+// (seccomp-groups).
+var defaultGroups = []string{"@system-service"}
 
 var groups = map[string]Group{
 	"@spawner": {Description: "What the hinetd spawner itself calls after installing the filter (always included)", Syscalls: []string{

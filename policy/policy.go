@@ -86,7 +86,7 @@ type Profile struct {
 
 	// SeccompOff is the opt-out of the seccomp filter ("seccomp off").
 	SeccompOff    Field[bool]
-	SeccompGroups Field[[]string] // base allow-list, replaces DefaultGroups
+	SeccompGroups Field[[]string] // base allow-list, replaces defaultGroups
 	SeccompAllow  Field[[]string] // syscalls and @groups added to it
 	SeccompDeny   Field[[]string] // syscalls and @groups removed from it
 	SeccompAction Field[Action]

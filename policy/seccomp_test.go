@@ -257,7 +257,7 @@ func TestDefaultFilterBPF(t *testing.T) {
 	}
 	sp := compileDefault(t)
 	allowed := map[string]bool{}
-	for _, g := range append(DefaultGroups, SpawnerGroup) {
+	for _, g := range append(defaultGroups, SpawnerGroup) {
 		expand(g, allowed)
 	}
 	special := map[string]bool{"clone": true, "clone3": true, "unshare": true, "personality": true}
