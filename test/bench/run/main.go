@@ -411,6 +411,8 @@ type loadResult struct {
 	Hello      int     `json:"hello"`
 	Empty      int     `json:"empty"`
 	FirstError string  `json:"first_error"`
+
+	ServerCPUus float64 `json:"-"` // server's own CPU per connection (cpu.go)
 }
 
 func runLoad(e *env, addr string, n, c int, expect string, spread int) (loadResult, error) {
@@ -479,14 +481,19 @@ func runMode(e *env, m mode) []string {
 		for _, c := range m.conc {
 			for i := range live {
 				p := live[(i+r)%len(live)]
+				pg := p.cmd.Process.Pid
+				t0 := groupTicks(pg)
 				res, err := runLoad(e, p.addr, scaled(n, p.srv.nMul), c, p.srv.expect, p.srv.spread)
+				if err == nil && res.N > 0 {
+					res.ServerCPUus = cpuDelta(t0, groupTicks(pg)) / float64(res.N)
+				}
 				if err != nil {
 					fmt.Fprintf(os.Stderr, "   %s c=%d: %v\n", p.srv.name, c, err)
 					continue
 				}
 				if e.verbose {
-					fmt.Fprintf(os.Stderr, "   round %d %-28s c=%-3d %8.0f conn/s p50 %6.0fµs p99 %6.0fµs errors %d %s\n",
-						r+1, p.srv.name, c, res.ConnPerSec, res.P50us, res.P99us, res.Errors, res.FirstError)
+					fmt.Fprintf(os.Stderr, "   round %d %-28s c=%-3d %8.0f conn/s p50 %6.0fµs p99 %6.0fµs cpu %4.0fµs/conn errors %d %s\n",
+						r+1, p.srv.name, c, res.ConnPerSec, res.P50us, res.P99us, res.ServerCPUus, res.Errors, res.FirstError)
 				}
 				samples[p.srv.name][c] = append(samples[p.srv.name][c], sample{round: r, r: res})
 			}
@@ -577,8 +584,8 @@ func field(ss []sample, f func(loadResult) float64) []float64 {
 // tableFor - the markdown table: one row per server and concurrency.
 func tableFor(m mode, live []*proc, samples map[string]map[int][]sample) string {
 	var b strings.Builder
-	b.WriteString("| server | conc | conn/s (median) | p50 µs | p99 µs |")
-	sep := "| --- | ---: | ---: | ---: | ---: |"
+	b.WriteString("| server | conc | conn/s (median) | p50 µs | p99 µs | server CPU µs/conn |")
+	sep := "| --- | ---: | ---: | ---: | ---: | ---: |"
 	for _, base := range m.baselines {
 		fmt.Fprintf(&b, " × %s (min–max) |", base)
 		sep += " ---: |"
@@ -590,10 +597,11 @@ func tableFor(m mode, live []*proc, samples map[string]map[int][]sample) string 
 			if len(ss) == 0 {
 				continue
 			}
-			fmt.Fprintf(&b, "| %s | %d | %.0f | %.0f | %.0f |", s.name, c,
+			fmt.Fprintf(&b, "| %s | %d | %.0f | %.0f | %.0f | %.0f |", s.name, c,
 				median(field(ss, func(r loadResult) float64 { return r.ConnPerSec })),
 				median(field(ss, func(r loadResult) float64 { return r.P50us })),
-				median(field(ss, func(r loadResult) float64 { return r.P99us })))
+				median(field(ss, func(r loadResult) float64 { return r.P99us })),
+				median(field(ss, func(r loadResult) float64 { return r.ServerCPUus })))
 			for _, base := range m.baselines {
 				rs := roundRatios(ss, samples[base][c])
 				if len(rs) == 0 {

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -112,5 +113,21 @@ func TestBenchPoliciesLoad(t *testing.T) {
 	}
 	if !set.Default.SeccompOff.Value || !set.Default.AllowNewPrivs.Value {
 		t.Errorf("unconfined policy: SeccompOff %v AllowNewPrivs %v, want both true", set.Default.SeccompOff.Value, set.Default.AllowNewPrivs.Value)
+	}
+}
+
+func TestParseStat(t *testing.T) {
+	// comm with a space and a parenthesis, as hinetd's spawner could name itself
+	line := "4242 (hinetd-spawner: a) b) S 1 4200 4200 0 -1 4194560 100 0 0 0 7 3 0 0 20 0 1 0 100 1000 10 0 0 0\n"
+	pg, ticks, ok := parseStat(line)
+	if !ok || pg != 4200 || ticks != 10 {
+		t.Errorf("parseStat = %d, %d, %v; want 4200, 10, true", pg, ticks, ok)
+	}
+	if got := cpuDelta(map[int]uint64{1: 5, 2: 7}, map[int]uint64{1: 8, 3: 2}); got != 50000 { // 3 + 2 ticks
+		t.Errorf("cpuDelta = %v µs, want 50000", got)
+	}
+	self := groupTicks(syscall.Getpgrp())
+	if _, ok := self[os.Getpid()]; !ok {
+		t.Errorf("groupTicks(own group) lacks own pid %d: %v", os.Getpid(), self)
 	}
 }

@@ -57,7 +57,7 @@ func spawnMode(e *env) mode {
 // refusalMode - issue 5: connections refused before anything is spawned.
 func refusalMode(e *env) mode {
 	spawn := hinetdServer("hinetd spawn", "hello", hinetdSetup{})
-	perSource := hinetdServer("hinetd refused: per-source", "empty", hinetdSetup{waitField: "nowait/100000/0/1", program: "hold"})
+	perSource := hinetdServer("hinetd refused: per-source", "empty", hinetdSetup{waitField: "nowait/100000/100000000/1", program: "hold"})
 	perSource.after = holdOne
 	perSource.nMul = 4
 	acl := hinetdServer("hinetd refused: ACL deny", "empty", hinetdSetup{hostsDeny: "ALL: ALL\n"})
@@ -234,7 +234,7 @@ func auditMode(e *env) mode {
 
 // floodMode - issue 5: hinetd's memory under a flood from 20,000 sources.
 func floodMode(e *env) mode {
-	srv := hinetdServer("hinetd per-source rate 1/min", "any", hinetdSetup{waitField: "nowait/100000/1/0"})
+	srv := hinetdServer("hinetd per-source rate 1/min", "any", hinetdSetup{waitField: "nowait/100000/1"})
 	m := mode{
 		name:    "flood",
 		title:   "Flood: 20,000 distinct sources (127.0.0.2 upwards), two connections each at concurrency 64, to a service allowing one connection per source per minute: the first is served, the second refused. hinetd's RSS before and after, against the per-source table's documented cap (internal/limits: 9 MiB).",

@@ -134,7 +134,7 @@ func tcpsvdServer() server {
 // limit reached, empty hosts files, the default policy.
 type hinetdSetup struct {
 	user      string // "" = root
-	waitField string // "" = nowait/100000/0/0 (max-child/per-ip-per-minute/per-ip-children; 0 = no limit)
+	waitField string // "" = nowait/100000 (max-child; no per-source limit: hinetd takes no 0 for "none")
 	program   string // "" = hello
 	hostsDeny string // hosts.deny contents
 	policy    map[string]string
@@ -158,7 +158,7 @@ func hinetdServer(name, expect string, hs hinetdSetup) server {
 			user = "root"
 		}
 		if wait == "" {
-			wait = "nowait/100000/0/0"
+			wait = "nowait/100000"
 		}
 		if prog == "" {
 			prog = "hello"
