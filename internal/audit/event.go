@@ -223,7 +223,10 @@ func ParseLevel(s string) (Facility, Severity, bool) {
 		fac, s = f, s[i+1:]
 	}
 	sev, ok := ParseSeverity(s)
-	return fac, sev, ok
+	if !ok {
+		return FacDefault, SevDefault, false
+	}
+	return fac, sev, true
 }
 
 // Field is one extra key/value of an Event, kept in the order given. Keys

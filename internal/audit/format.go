@@ -231,15 +231,23 @@ func appendParam(b []byte, name, value string) []byte {
 
 // appendParamValue - PARAM-VALUE is UTF-8 with '"', '\' and ']' escaped by
 // a backslash (RFC 5424 6.3.3). Invalid UTF-8 (a client-supplied name, say)
-// becomes U+FFFD so that the record stays valid.
+// becomes U+FFFD so that the record stays valid. Control characters are
+// legal there but break line-based transports and collectors (rsyslog
+// rewrites them as #ooo), so they are written as the text \n, \t, \xNN
+// (the backslash itself escaped), as in MSG.
 func appendParamValue(b []byte, s string) []byte {
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if c == '"' || c == '\\' || c == ']' {
+			switch {
+			case c == '"' || c == '\\' || c == ']':
+				b = append(b, '\\', c)
+			case c < 0x20 || c == 0x7f:
 				b = append(b, '\\')
+				b = appendCtl(b, c)
+			default:
+				b = append(b, c)
 			}
-			b = append(b, c)
 			i++
 			continue
 		}
@@ -286,15 +294,14 @@ func appendHuman(b []byte, ev *Event) []byte {
 		b = strconv.AppendUint(b, ev.ConnID, 10)
 	}
 	if ev.Msg != "" {
-		b = appendSep(b, start)
-		if ev.Kind != KindLog {
+		if len(b) > start {
 			b = append(b, ": "...)
 		}
 		b = appendClean(b, ev.Msg)
 	}
 	for _, fl := range ev.Fields {
 		b = appendSep(b, start)
-		b = appendClean(b, fl.Key)
+		b = appendSDName(b, fl.Key, 32) // the same key as in the structured data
 		b = append(b, '=')
 		b = appendTextValue(b, fl.Value)
 	}

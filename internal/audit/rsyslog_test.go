@@ -140,11 +140,11 @@ func (r *rsyslog) start() {
 	deadline := time.Now().Add(20 * time.Second)
 	for !r.ready() {
 		if time.Now().After(deadline) {
-			t.Fatalf("rsyslogd did not come up; config:\n%s", readFile(r.conf))
+			t.Fatalf("rsyslogd did not come up; config:\n%s\nstderr:\n%s", readFile(r.conf), readFile(filepath.Join(r.dir, "stderr")))
 		}
 		select {
 		case err := <-r.waitErr:
-			t.Fatalf("rsyslogd exited: %v; config:\n%s", err, readFile(r.conf))
+			t.Fatalf("rsyslogd exited: %v; config:\n%s\nstderr:\n%s", err, readFile(r.conf), readFile(filepath.Join(r.dir, "stderr")))
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
