@@ -260,6 +260,11 @@ func parseNetMask(tok, net, mask string, off int) (*hostPat, error) {
 	}
 	if m, ok := parseDottedQuad(mask); ok {
 		nv, mv := v4u(a), v4u(m)
+		if mv == ^uint32(0) {
+			// hosts_access(5): "255.255.255.255 is not a valid mask value";
+			// libwrap never matches it.
+			return nil, tokErrorf(off, "mask 255.255.255.255 in %q never matches in libwrap; write the address alone", tok)
+		}
 		if nv&^mv != 0 {
 			return nil, tokErrorf(off, "network %q has bits set outside the mask; libwrap never matches it", tok)
 		}
@@ -272,6 +277,11 @@ func parseNetMask(tok, net, mask string, off int) (*hostPat, error) {
 	n, ok := parseLen(mask, 32)
 	if !ok {
 		return nil, tokErrorf(off, "bad mask in %q; expect m.m.m.m or 0 to 32 (libwrap never matches it)", tok)
+	}
+	if n == 0 {
+		// libwrap computes the mask with a 32-bit shift by 32, which x86
+		// ignores: "/0" becomes "/32" and matches only the network itself.
+		return nil, tokErrorf(off, "prefix length 0 in %q: libwrap matches only %s with it; write ALL or 0.0.0.0/0.0.0.0", tok, net)
 	}
 	p := netip.PrefixFrom(a, n)
 	if p.Masked() != p {
