@@ -34,6 +34,10 @@ type rsyslog struct {
 
 type rsyslogOpts struct {
 	unix, udp, tcp bool
+	stdParser      bool     // imuxsock as a stock /etc/rsyslog.conf has it (special parser on)
+	template       string   // output template string instead of the raw message
+	unixStream     bool     // an imptcp unix stream socket at sock instead of imuxsock
+	tcpPort        int      // listen on this port rather than a free one
 	tls            *testPKI // TLS input with this CA and server cert
 	tlsClientAuth  bool     // require a client certificate signed by the CA
 }
@@ -77,10 +81,19 @@ func startRsyslog(t *testing.T, o rsyslogOpts) *rsyslog {
 	}
 	c.WriteString(")\n")
 	os.Mkdir(filepath.Join(dir, "work"), 0o700)
-	if o.unix {
+	switch {
+	case o.unixStream:
+		r.sock = filepath.Join(dir, "log.sock")
+		c.WriteString("module(load=\"imptcp\")\n")
+		fmt.Fprintf(&c, "input(type=\"imptcp\" path=%q unlink=\"on\")\n", r.sock)
+	case o.unix:
 		r.sock = filepath.Join(dir, "log.sock")
 		c.WriteString("module(load=\"imuxsock\" SysSock.Use=\"off\")\n")
-		fmt.Fprintf(&c, "input(type=\"imuxsock\" Socket=%q UseSpecialParser=\"off\" RateLimit.Interval=\"0\")\n", r.sock)
+		parser := " UseSpecialParser=\"off\""
+		if o.stdParser {
+			parser = ""
+		}
+		fmt.Fprintf(&c, "input(type=\"imuxsock\" Socket=%q%s RateLimit.Interval=\"0\")\n", r.sock, parser)
 	}
 	if o.udp {
 		r.udpPort = freePort(t, "udp")
@@ -98,11 +111,18 @@ func startRsyslog(t *testing.T, o rsyslogOpts) *rsyslog {
 			fmt.Fprintf(&c, "input(type=\"imtcp\" address=\"127.0.0.1\" port=\"%d\")\n", r.tlsPort)
 		} else {
 			c.WriteString("module(load=\"imtcp\")\n")
-			r.tcpPort = freePort(t, "tcp")
+			r.tcpPort = o.tcpPort
+			if r.tcpPort == 0 {
+				r.tcpPort = freePort(t, "tcp")
+			}
 			fmt.Fprintf(&c, "input(type=\"imtcp\" address=\"127.0.0.1\" port=\"%d\")\n", r.tcpPort)
 		}
 	}
-	c.WriteString("template(name=\"raw\" type=\"string\" string=\"%rawmsg%\\n\")\n")
+	tmpl := "%rawmsg%\\n"
+	if o.template != "" {
+		tmpl = o.template
+	}
+	fmt.Fprintf(&c, "template(name=\"raw\" type=\"string\" string=\"%s\")\n", tmpl)
 	fmt.Fprintf(&c, "action(type=\"omfile\" file=%q template=\"raw\")\n", r.out)
 	if err := os.WriteFile(r.conf, []byte(c.String()), 0o600); err != nil {
 		t.Fatal(err)

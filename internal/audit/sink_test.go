@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -137,7 +138,7 @@ func sendAndCheck(t *testing.T, r *rsyslog, url string, n int) {
 // imuxsock on a private path.
 func TestUnixSink(t *testing.T) {
 	r := startRsyslog(t, rsyslogOpts{unix: true})
-	sendAndCheck(t, r, "unix://"+r.sock, 500)
+	sendAndCheck(t, r, "unix://"+r.sock+"?format=rfc5424", 500)
 }
 
 // TestUDPSink: RFC 5426 to rsyslog's imudp on loopback. A few hundred
@@ -151,7 +152,7 @@ func TestUDPSink(t *testing.T) {
 // KindLog records, with the connection attributes in the structured data.
 func TestSlogHandler(t *testing.T) {
 	r := startRsyslog(t, rsyslogOpts{unix: true})
-	l, err := Open([]string{"unix://" + r.sock}, testOpts(t))
+	l, err := Open([]string{"unix://" + r.sock + "?format=rfc5424"}, testOpts(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,4 +184,73 @@ func TestSlogHandler(t *testing.T) {
 
 func contextTimeout(d time.Duration) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), d)
+}
+
+// TestUnixStreamFallback: a SOCK_STREAM log socket (here rsyslog's imptcp
+// on a unix path) refuses a datagram socket; the sink falls back to a
+// stream with one record per line.
+func TestUnixStreamFallback(t *testing.T) {
+	r := startRsyslog(t, rsyslogOpts{unixStream: true})
+	sendAndCheck(t, r, "unix://"+r.sock+"?format=rfc5424", 500)
+}
+
+// TestUnixDefault3164: a unix sink writes RFC 3164 by default, which a
+// stock rsyslog imuxsock (special parser on) reads into the right
+// properties: tag, pid, severity, and the fields in the message.
+func TestUnixDefault3164(t *testing.T) {
+	r := startRsyslog(t, rsyslogOpts{unix: true, stdParser: true,
+		template: `%app-name%|%procid%|%syslogfacility-text%.%syslogseverity-text%|%msg%\n`})
+	l, err := Open([]string{"unix://" + r.sock}, testOpts(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Emit(testEvent(1))
+	closeLog(t, l)
+	lines := r.waitLines(func(ls []string) bool { return len(ls) >= 1 })
+	want := fmt.Sprintf("hinetd|%d|daemon.warning| deny echo/tcp from 127.0.0.2:40001 to 127.0.0.1:7007 conn=2 n=1 rule=hosts.deny:3 ruletext=\"ALL: [::1] \\\"quoted\\\" back\\\\slash\"", os.Getpid())
+	if len(lines) != 1 || lines[0] != want {
+		t.Fatalf("got  %q\nwant %q", lines, want)
+	}
+}
+
+// TestSpillReplayAfterRestart: records for a collector that is down when
+// hinetd stops stay in the spill file, and the next Log with the same
+// spill directory sends them first when the collector is up.
+func TestSpillReplayAfterRestart(t *testing.T) {
+	port := freePort(t, "tcp")
+	url := fmt.Sprintf("tcp://127.0.0.1:%d", port)
+	opts := testOpts(t)
+	l1, err := Open([]string{url}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 300 {
+		l1.Emit(testEvent(i))
+	}
+	closeLogWithin(t, l1, 300*time.Millisecond)
+	if st := l1.Stats()[0]; st.Delivered != 0 || st.Pending != 300 {
+		t.Fatalf("first run: %+v, want 300 pending in the spill file", st)
+	}
+	r := startRsyslog(t, rsyslogOpts{tcp: true, tcpPort: port})
+	l2, err := Open([]string{url}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 300; i < 500; i++ {
+		l2.Emit(testEvent(i))
+	}
+	closeLog(t, l2)
+	if st := l2.Stats()[0]; st.Delivered != 500 || st.Pending != 0 {
+		t.Fatalf("second run: %+v, want all 500 delivered", st)
+	}
+	lines := r.waitLines(func(ls []string) bool { return len(ls) >= 500 })
+	got, dropped := checkRecords(t, lines, 500)
+	if len(got) != 500 || dropped != 0 {
+		t.Fatalf("rsyslog has %d of 500", len(got))
+	}
+	// The spilled records come first, in order.
+	first, _ := parse5424(lines[0])
+	if n := mustParam(first, "n"); n != "0" {
+		t.Fatalf("first record is n=%s, want 0", n)
+	}
 }

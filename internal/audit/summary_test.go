@@ -96,7 +96,7 @@ func mustField(ev Event, k string) string {
 // exactly, and every record is valid RFC 5424.
 func TestDenyFlood(t *testing.T) {
 	r := startRsyslog(t, rsyslogOpts{unix: true})
-	l, err := Open([]string{"unix://" + r.sock}, testOpts(t))
+	l, err := Open([]string{"unix://" + r.sock + "?format=rfc5424"}, testOpts(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +136,7 @@ func TestDenyFlood(t *testing.T) {
 // TestDump: a state dump arrives as numbered parts.
 func TestDump(t *testing.T) {
 	r := startRsyslog(t, rsyslogOpts{unix: true})
-	l, err := Open([]string{"unix://" + r.sock}, testOpts(t))
+	l, err := Open([]string{"unix://" + r.sock + "?format=rfc5424"}, testOpts(t))
 	if err != nil {
 		t.Fatal(err)
 	}

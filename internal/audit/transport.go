@@ -26,15 +26,21 @@ type target struct {
 
 // parseTarget reads one --log-to URL:
 //
-//	unix:///dev/log            datagram unix socket (SOCK_STREAM fallback)
+//	unix:///dev/log            datagram unix socket (SOCK_STREAM fallback;
+//	                           type=stream to use only that), RFC 3164
 //	udp://host:port            RFC 5426
 //	tcp://host:port            RFC 6587 octet counting
 //	tls://host:port?ca=F&cert=F&key=F&name=N   RFC 5425
 //	file:///path.jsonl         JSON lines (format=rfc5424 etc. to change)
 //	stderr:                    readable text (for -d)
 //
-// Every scheme takes format=rfc5424|rfc3164|json|text; the syslog schemes
-// default to def, file to json, stderr to text.
+// Every scheme takes format=rfc5424|rfc3164|json|text; the network
+// schemes default to def, unix to rfc3164, file to json, stderr to text.
+// unix defaults to RFC 3164 because that is what the readers of /dev/log
+// parse: rsyslog's imuxsock (with its default special parser) reads an
+// RFC 5424 record's "1" as the tag, and journald's /dev/log knows only
+// the BSD form. A local rsyslog with UseSpecialParser="off" takes
+// format=rfc5424.
 func parseTarget(raw string, def Format) (*target, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -52,6 +58,7 @@ func parseTarget(raw string, def Format) (*target, error) {
 			t.addr = "/dev/log"
 		}
 		t.stream = q.Get("type") == "stream"
+		t.format = FormatRFC3164
 	case "udp", "tcp", "tls":
 		if u.Host == "" || u.Port() == "" {
 			return nil, fmt.Errorf("log sink %q: want %s://host:port", raw, u.Scheme)
