@@ -5,6 +5,7 @@ package sandbox
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -30,8 +31,12 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	if os.Getenv("HINETD_SANDBOX_HELPER") == "dropcaps" {
+	switch os.Getenv("HINETD_SANDBOX_HELPER") {
+	case "dropcaps":
 		dropCapsHelper()
+		return
+	case "unprivileged":
+		unprivilegedHelper()
 		return
 	}
 	code := m.Run()
@@ -670,4 +675,103 @@ func capLine(t *testing.T, key string) uint64 {
 	}
 	t.Fatalf("no %s in /proc/self/status", key)
 	return 0
+}
+
+// unprivilegedHelper runs as nobody, without capabilities: it starts the
+// probe under the default policy compiled for an unprivileged hinetd, and
+// tries a Spec that would switch ids.
+func unprivilegedHelper() {
+	set, err := policy.Parse("none", nil)
+	if err != nil {
+		fmt.Println("parse:", err)
+		os.Exit(1)
+	}
+	spec, _, err := set.CompileWith(policy.Service{Name: "unpriv", UID: os.Getuid(), GID: os.Getgid(),
+		Program: os.Getenv("HINETD_PROBE"), Args: []string{"probe"}},
+		policy.CompileOptions{Unprivileged: true, InvokingUID: os.Getuid()})
+	if err != nil {
+		fmt.Println("compile:", err)
+		os.Exit(1)
+	}
+	done := make(chan Event, 4)
+	sp, err := Start(spec, func(ev Event) {
+		if ev.Kind != Started {
+			done <- ev
+		}
+	})
+	if err != nil {
+		fmt.Println("start:", err)
+		os.Exit(1)
+	}
+	fds, _ := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err := sp.Spawn(1, fds[1]); err != nil {
+		fmt.Println("spawn:", err)
+		os.Exit(1)
+	}
+	unix.Close(fds[1])
+	f := os.NewFile(uintptr(fds[0]), "client")
+	out, _ := io.ReadAll(f)
+	ev := <-done
+	fmt.Printf("event %v %d\n", ev.Kind, ev.Status.ExitStatus())
+	os.Stdout.Write(out)
+	sp.Close()
+	sp.Wait()
+
+	spec.SwitchIDs, spec.UID, spec.GID, spec.Groups = true, 1, 1, []int{1}
+	_, err = Start(spec, nil)
+	fmt.Println("=== switch")
+	fmt.Println(err)
+	os.Exit(0)
+}
+
+// TestUnprivileged: hinetd run without root still confines a service of
+// the invoking user (no_new_privs, seccomp, rlimits, fds, env), and a
+// service of another user fails its first id step.
+func TestUnprivileged(t *testing.T) {
+	needRoot(t) // to become nobody
+	pr := probe(t)
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(self)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(filepath.Dir(pr), "sandbox.test")
+	if err := os.WriteFile(bin, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin)
+	cmd.Dir = "/"
+	cmd.Env = []string{"HINETD_SANDBOX_HELPER=unprivileged", "HINETD_PROBE=" + pr}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534, Groups: []uint32{65534}}}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("helper: %v\n%s", err, out)
+	}
+	if !strings.HasPrefix(string(out), "event exited 0\n") {
+		t.Fatalf("helper:\n%s", out)
+	}
+	r := parseReport(string(out))
+	for key, want := range map[string]string{
+		"Uid":        "65534 65534 65534 65534",
+		"NoNewPrivs": "1",
+		"Seccomp":    "2",
+		"CapPrm":     zeroCaps,
+		"CapEff":     zeroCaps,
+		"CapAmb":     zeroCaps,
+		"SigBlk":     zeroCaps,
+		"Umask":      "0027",
+	} {
+		if got := r.status(key); got != want {
+			t.Errorf("%s %q, want %q", key, got, want)
+		}
+	}
+	if got := r.sections["fds"]; strings.Join(got, " ") != "0 1 2" {
+		t.Errorf("fds %q", got)
+	}
+	if got := r.sections["switch"]; len(got) != 1 || got[0] != "spawn unpriv: setgroups([1]): operation not permitted" {
+		t.Errorf("id switch without root: %q", got)
+	}
 }

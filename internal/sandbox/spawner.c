@@ -473,6 +473,14 @@ static void hs_confine(void)
 	int lc, c, privileged;
 	uint32_t i;
 
+	/* Not dumpable: the services run as our uid once it is switched, and
+	 * must not ptrace the spawner or read its memory through /proc (the
+	 * uid switch would clear the flag too; this also covers hinetd run
+	 * without root, where there is no switch). execve resets it for the
+	 * children. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		fail_init(HS_STEP_DUMPABLE, errno);
+
 	/* Signals: a handler or SIG_IGN inherited from the daemon's parent
 	 * (nohup leaves SIGHUP ignored) would survive execve in the service;
 	 * reset every disposition once here, so that children inherit defaults.
@@ -669,6 +677,8 @@ static void hs_confine(void)
 		if ((b & (SECBIT_NOROOT | SECBIT_NOROOT_LOCKED)) != (SECBIT_NOROOT | SECBIT_NOROOT_LOCKED))
 			fail_init(HS_STEP_CHECK_SECUREBITS, EPERM);
 	}
+	if (prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != 0)
+		fail_init(HS_STEP_CHECK_DUMPABLE, EPERM);
 	if (!(spec.flags & HS_FLAG_ALLOW_NEW_PRIVS)) {
 		int r = prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0);
 		if (r < 0)

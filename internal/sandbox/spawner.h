@@ -68,6 +68,7 @@ struct hs_msg {
 	X(HS_STEP_SOCKET, "control_socket")              \
 	X(HS_STEP_FDS, "fds")                            \
 	X(HS_STEP_SPEC, "spec")                          \
+	X(HS_STEP_DUMPABLE, "dumpable")                  \
 	X(HS_STEP_SIGNALS, "signals")                    \
 	X(HS_STEP_RLIMIT, "setrlimit")                   \
 	X(HS_STEP_NICE, "setpriority")                   \
@@ -92,6 +93,7 @@ struct hs_msg {
 	X(HS_STEP_CHECK_AMBIENT, "check_ambient")        \
 	X(HS_STEP_CHECK_SECUREBITS, "check_securebits")  \
 	X(HS_STEP_CHECK_NNP, "check_no_new_privs")       \
+	X(HS_STEP_CHECK_DUMPABLE, "check_dumpable")      \
 	X(HS_STEP_LOOP, "event_loop")                    \
 	X(HS_STEP_SECCOMP, "seccomp")                    \
 	X(HS_STEP_RECV, "recvmsg")                       \
