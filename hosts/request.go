@@ -183,10 +183,16 @@ func (e *evalCtx) user() string {
 }
 
 // matchList - list_match: match a list of patterns with exceptions.
+// Under DecideNoLookup a needed lookup aborts the evaluation: every
+// function then returns false and the caller checks e.aborted.
 func (e *evalCtx) matchList(l *list, f func(*evalCtx, *item) bool) bool {
 	for i := range l.items {
 		if f(e, &l.items[i]) {
-			return l.except == nil || !e.matchList(l.except, f)
+			if l.except == nil {
+				return true
+			}
+			m := e.matchList(l.except, f)
+			return !m && !e.aborted
 		}
 		if e.aborted {
 			return false
@@ -209,7 +215,11 @@ func matchClient(e *evalCtx, it *item) bool {
 	if !e.matchHost(it.host, &e.client) {
 		return false
 	}
-	return !it.hasName || it.name.match(e.user())
+	if !it.hasName {
+		return true
+	}
+	u := e.user()
+	return !e.aborted && it.name.match(u)
 }
 
 // matchHost - host_match: one host pattern against one end.
@@ -218,22 +228,30 @@ func (e *evalCtx) matchHost(h *hostPat, hi *hostInfo) bool {
 	case hAll:
 		return true
 	case hKnown:
-		return hi.addr.IsValid() && hostKnown(e.hostName(hi))
+		if !hi.addr.IsValid() {
+			return false
+		}
+		n := e.hostName(hi)
+		return !e.aborted && hostKnown(n)
 	case hLocal:
 		n := e.hostName(hi)
-		return strings.IndexByte(n, '.') < 0 && hostKnown(n)
+		return !e.aborted && strings.IndexByte(n, '.') < 0 && hostKnown(n)
 	case hString:
 		if h.str.match(hi.addrText) {
 			return true
 		}
-		return h.nameToo && h.str.match(e.hostName(hi))
+		if !h.nameToo {
+			return false
+		}
+		n := e.hostName(hi)
+		return !e.aborted && h.str.match(n)
 	case hPrefix:
 		return hi.addr.IsValid() && h.prefix.Contains(hi.addr)
 	case hNetMask:
 		return hi.addr.Is4() && v4u(hi.addr)&h.mask == h.net
 	case hNetgroup:
 		n := e.hostName(hi)
-		return e.req.Netgroups != nil && e.req.Netgroups.InNetgroup(h.group, n)
+		return !e.aborted && e.req.Netgroups != nil && e.req.Netgroups.InNetgroup(h.group, n)
 	case hFile:
 		for _, s := range h.sub {
 			if e.matchHost(s, hi) {
