@@ -80,23 +80,23 @@ func (e *evalCtx) hostinfo(h *hostInfo) string {
 	if n := e.hostName(h); hostKnown(n) {
 		return n
 	}
-	return h.addrText
+	return h.addrText()
 }
 
 func (e *evalCtx) expansion(c byte) string {
 	switch c {
 	case 'a':
-		return e.client.addrText
+		return e.client.addrText()
 	case 'A':
-		return e.server.addrText
+		return e.server.addrText()
 	case 'c':
 		hi := e.hostinfo(&e.client)
-		if u := e.user(); !equalFold(u, Unknown) {
+		if u := e.lookupUser(); !equalFold(u, Unknown) {
 			return u + "@" + hi
 		}
 		return hi
 	case 'd':
-		return e.req.Daemon
+		return e.daemon
 	case 'h':
 		return e.hostinfo(&e.client)
 	case 'H':
@@ -106,19 +106,19 @@ func (e *evalCtx) expansion(c byte) string {
 	case 'N':
 		return e.hostName(&e.server)
 	case 'p':
-		return strconv.Itoa(e.req.PID)
+		return strconv.Itoa(e.pid)
 	case 'r':
-		return strconv.Itoa(int(e.req.ClientPort))
+		return strconv.Itoa(int(e.rawClient.Port()))
 	case 'R':
-		return strconv.Itoa(int(e.req.ServerPort))
+		return strconv.Itoa(int(e.rawServer.Port()))
 	case 's':
-		d := e.req.Daemon
+		d := e.daemon
 		if h := e.hostinfo(&e.server); !equalFold(h, Unknown) {
 			return d + "@" + h
 		}
 		return d
 	case 'u':
-		return e.user()
+		return e.lookupUser()
 	case '%':
 		return "%"
 	}

@@ -123,75 +123,109 @@ func AddrString(a netip.Addr) string {
 
 // hostInfo is one end of the connection as patterns see it.
 type hostInfo struct {
-	addr     netip.Addr // unmapped
-	addrText string
-	name     *string // points into the Request: "" until looked up
+	addr netip.Addr // unmapped
+	text string     // AddrString(addr), "" until needed
+	name string     // "" until looked up
 }
 
-// evalCtx carries the lazily evaluated facts of one decision.
+// addrText is the address as libwrap's string patterns see it, formatted
+// once and only when a string pattern needs it.
+func (h *hostInfo) addrText() string {
+	if h.text == "" {
+		h.text = AddrString(h.addr)
+	}
+	return h.text
+}
+
+// evalCtx carries the lazily evaluated facts of one decision. It holds
+// copies, not a pointer to the Request, so that a decision that needs no
+// lookup stays on the stack (no allocation on the accept path).
 type evalCtx struct {
 	ctx            context.Context
-	req            *Request
+	daemon         string
+	resolver       Resolver
+	ident          Ident
+	netgroups      Netgroups
+	rawClient      netip.AddrPort // as given, for Ident
+	rawServer      netip.AddrPort
 	client, server hostInfo
+	user           string
+	pid            int
 	noLookup       bool // DecideNoLookup: give up instead of looking up
 	aborted        bool // a lookup was needed under noLookup
 }
 
 func newEvalCtx(ctx context.Context, req *Request) evalCtx {
-	e := evalCtx{ctx: ctx, req: req}
-	e.client = hostInfo{addr: req.ClientAddr.Unmap(), name: &req.ClientName}
-	e.client.addrText = AddrString(e.client.addr)
-	e.server = hostInfo{addr: req.ServerAddr.Unmap(), name: &req.ServerName}
-	e.server.addrText = AddrString(e.server.addr)
-	return e
+	return evalCtx{
+		ctx:       ctx,
+		daemon:    req.Daemon,
+		resolver:  req.Resolver,
+		ident:     req.Ident,
+		netgroups: req.Netgroups,
+		rawClient: netip.AddrPortFrom(req.ClientAddr, req.ClientPort),
+		rawServer: netip.AddrPortFrom(req.ServerAddr, req.ServerPort),
+		client:    hostInfo{addr: req.ClientAddr.Unmap(), name: req.ClientName},
+		server:    hostInfo{addr: req.ServerAddr.Unmap(), name: req.ServerName},
+		user:      req.User,
+		pid:       req.PID,
+	}
+}
+
+// store writes what the evaluation looked up back into req.
+func (e *evalCtx) store(req *Request) {
+	req.ClientName, req.ServerName, req.User = e.client.name, e.server.name, e.user
 }
 
 // hostName returns the verified name of one end, looking it up once.
 func (e *evalCtx) hostName(h *hostInfo) string {
-	if *h.name == "" {
-		if !h.addr.IsValid() || e.req.Resolver == nil {
-			*h.name = Unknown
+	if h.name == "" {
+		if !h.addr.IsValid() || e.resolver == nil {
+			h.name = Unknown
 		} else if e.noLookup {
 			e.aborted = true
 			return Unknown
 		} else {
-			*h.name = VerifiedName(e.ctx, e.req.Resolver, h.addr)
+			h.name = VerifiedName(e.ctx, e.resolver, h.addr)
 		}
 	}
-	return *h.name
+	return h.name
 }
 
 // user returns the client user name, looking it up once.
-func (e *evalCtx) user() string {
-	if e.req.User == "" {
-		if e.req.Ident == nil || !e.client.addr.IsValid() {
-			e.req.User = Unknown
+func (e *evalCtx) lookupUser() string {
+	if e.user == "" {
+		if e.ident == nil || !e.client.addr.IsValid() {
+			e.user = Unknown
 		} else if e.noLookup {
 			e.aborted = true
 			return Unknown
 		} else {
-			u, err := e.req.Ident.LookupUser(e.ctx,
-				netip.AddrPortFrom(e.req.ClientAddr, e.req.ClientPort),
-				netip.AddrPortFrom(e.req.ServerAddr, e.req.ServerPort))
+			u, err := e.ident.LookupUser(e.ctx, e.rawClient, e.rawServer)
 			if err != nil || u == "" {
 				u = Unknown
 			}
-			e.req.User = u
+			e.user = u
 		}
 	}
-	return e.req.User
+	return e.user
 }
 
 // matchList - list_match: match a list of patterns with exceptions.
 // Under DecideNoLookup a needed lookup aborts the evaluation: every
 // function then returns false and the caller checks e.aborted.
-func (e *evalCtx) matchList(l *list, f func(*evalCtx, *item) bool) bool {
+func (e *evalCtx) matchList(l *list, server bool) bool {
 	for i := range l.items {
-		if f(e, &l.items[i]) {
+		var m bool
+		if server {
+			m = e.matchServer(&l.items[i])
+		} else {
+			m = e.matchClient(&l.items[i])
+		}
+		if m {
 			if l.except == nil {
 				return true
 			}
-			m := e.matchList(l.except, f)
+			m := e.matchList(l.except, server)
 			return !m && !e.aborted
 		}
 		if e.aborted {
@@ -202,8 +236,8 @@ func (e *evalCtx) matchList(l *list, f func(*evalCtx, *item) bool) bool {
 }
 
 // matchServer - server_match: daemon or daemon@host against the request.
-func matchServer(e *evalCtx, it *item) bool {
-	if !it.name.match(e.req.Daemon) {
+func (e *evalCtx) matchServer(it *item) bool {
+	if !it.name.match(e.daemon) {
 		return false
 	}
 	return it.host == nil || e.matchHost(it.host, &e.server)
@@ -211,14 +245,14 @@ func matchServer(e *evalCtx, it *item) bool {
 
 // matchClient - client_match: host or user@host against the request. The
 // user is looked up only when the host part matched.
-func matchClient(e *evalCtx, it *item) bool {
+func (e *evalCtx) matchClient(it *item) bool {
 	if !e.matchHost(it.host, &e.client) {
 		return false
 	}
 	if !it.hasName {
 		return true
 	}
-	u := e.user()
+	u := e.lookupUser()
 	return !e.aborted && it.name.match(u)
 }
 
@@ -237,7 +271,7 @@ func (e *evalCtx) matchHost(h *hostPat, hi *hostInfo) bool {
 		n := e.hostName(hi)
 		return !e.aborted && strings.IndexByte(n, '.') < 0 && hostKnown(n)
 	case hString:
-		if h.str.match(hi.addrText) {
+		if h.str.match(hi.addrText()) {
 			return true
 		}
 		if !h.nameToo {
@@ -251,7 +285,7 @@ func (e *evalCtx) matchHost(h *hostPat, hi *hostInfo) bool {
 		return hi.addr.Is4() && v4u(hi.addr)&h.mask == h.net
 	case hNetgroup:
 		n := e.hostName(hi)
-		return !e.aborted && e.req.Netgroups != nil && e.req.Netgroups.InNetgroup(h.group, n)
+		return !e.aborted && e.netgroups != nil && e.netgroups.InNetgroup(h.group, n)
 	case hFile:
 		for _, s := range h.sub {
 			if e.matchHost(s, hi) {
@@ -268,5 +302,5 @@ func (e *evalCtx) matchHost(h *hostPat, hi *hostInfo) bool {
 // matchRule is the slow path: a rule against the request, in libwrap's
 // order (daemon list first, then client list).
 func (e *evalCtx) matchRule(r *Rule) bool {
-	return e.matchList(r.daemons, matchServer) && e.matchList(r.clients, matchClient)
+	return e.matchList(r.daemons, true) && e.matchList(r.clients, false)
 }

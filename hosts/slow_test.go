@@ -111,7 +111,7 @@ func (s *slowReq) client(tok string) bool {
 	if !ok {
 		return s.host(tok, s.cAddr, s.cText, &s.e.client)
 	}
-	return s.host(h, s.cAddr, s.cText, &s.e.client) && slowString(u, s.e.user())
+	return s.host(h, s.cAddr, s.cText, &s.e.client) && slowString(u, s.e.lookupUser())
 }
 
 func (s *slowReq) host(tok string, a netip.Addr, text string, hi *hostInfo) bool {

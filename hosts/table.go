@@ -159,19 +159,20 @@ func (t *Table) decide(ctx context.Context, req Request, noLookup bool) (Decisio
 	}
 	e := newEvalCtx(ctx, &req)
 	e.noLookup = noLookup
-	if r := t.allow.first(&e); r != nil {
-		return decided(r, Granted, req), true
+	r := t.allow.first(&e)
+	v := Granted
+	if r == nil && !e.aborted {
+		r = t.deny.first(&e)
+		v = Denied
 	}
 	if e.aborted {
 		return Decision{}, false
 	}
-	if r := t.deny.first(&e); r != nil {
-		return decided(r, Denied, req), true
+	e.store(&req)
+	if r == nil {
+		return Decision{Verdict: Granted, Default: true, Request: req}, true
 	}
-	if e.aborted {
-		return Decision{}, false
-	}
-	return Decision{Verdict: Granted, Default: true, Request: req}, true
+	return decided(r, v, req), true
 }
 
 func decided(r *Rule, v Verdict, req Request) Decision {
@@ -435,7 +436,7 @@ func (s *ruleSet) first(e *evalCtx) *Rule {
 	}
 	var dix *index
 	if s.byDaemon != nil {
-		dix = s.byDaemon[lower(e.req.Daemon)]
+		dix = s.byDaemon[lower(e.daemon)]
 	}
 	best := int32(none)
 	if s.any != nil {
@@ -455,10 +456,10 @@ func (s *ruleSet) first(e *evalCtx) *Rule {
 			return
 		}
 		if s.any != nil {
-			best = min(best, s.any.lookupName(n, e.client.addrText))
+			best = min(best, s.any.lookupName(n, e.client.addrText()))
 		}
 		if dix != nil {
-			best = min(best, dix.lookupName(n, e.client.addrText))
+			best = min(best, dix.lookupName(n, e.client.addrText()))
 		}
 	}
 	for _, i := range s.scan {
