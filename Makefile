@@ -36,7 +36,7 @@ run: build
 
 FUZZTIME ?= 10s
 # package:FuzzTarget pairs run briefly by make test.
-FUZZ := ./internal/config:FuzzParse
+FUZZ := ./internal/config:FuzzParse ./policy:FuzzParse ./internal/limits:FuzzAgainstSlow
 
 unit: build
 	$(GO) vet ./...

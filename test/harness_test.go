@@ -162,6 +162,17 @@ func (d *daemon) logText() string {
 	return d.log.String()
 }
 
+// lineHas reports whether a log line holds part. A part "event=KIND"
+// matches the record kind, the fourth word of a -d text line
+// ("2026-11-26 11:06:08.247 info spawn echo/tcp …").
+func lineHas(line, part string) bool {
+	if kind, ok := strings.CutPrefix(part, "event="); ok {
+		f := strings.Fields(line)
+		return len(f) > 3 && strings.TrimSuffix(f[3], ":") == kind
+	}
+	return strings.Contains(line, part)
+}
+
 // waitLog waits until the log holds a line containing every one of parts,
 // and returns that line.
 func (d *daemon) waitLog(part string, timeout time.Duration, more ...string) string {
@@ -169,12 +180,12 @@ func (d *daemon) waitLog(part string, timeout time.Duration, more ...string) str
 	deadline := time.Now().Add(timeout)
 	for {
 		for _, line := range strings.Split(d.logText(), "\n") {
-			if !strings.Contains(line, part) {
+			if !lineHas(line, part) {
 				continue
 			}
 			ok := true
 			for _, m := range more {
-				ok = ok && strings.Contains(line, m)
+				ok = ok && lineHas(line, m)
 			}
 			if ok {
 				return line
@@ -198,7 +209,7 @@ func (d *daemon) countLog(parts ...string) int {
 	for _, line := range strings.Split(d.logText(), "\n") {
 		ok := line != ""
 		for _, p := range parts {
-			ok = ok && strings.Contains(line, p)
+			ok = ok && lineHas(line, p)
 		}
 		if ok {
 			n++

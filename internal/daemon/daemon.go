@@ -17,7 +17,13 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
+	"github.com/hinetd/hinetd/internal/acl"
+	"github.com/hinetd/hinetd/internal/audit"
 	"github.com/hinetd/hinetd/internal/config"
+	"github.com/hinetd/hinetd/internal/limits"
+	"github.com/hinetd/hinetd/policy"
 )
 
 // Options are the command-line settings. The zero value is not complete:
@@ -44,7 +50,12 @@ type Options struct {
 // Daemon is one running hinetd. It is created by Run.
 type Daemon struct {
 	opts Options
-	log  *slog.Logger
+	log  *slog.Logger // ordinary messages, through the audit log's handler
+	alog *audit.Log   // the audit records
+	lim  *limits.Limiter
+	acl  *acl.Watcher
+	dns  *acl.Resolver
+	pol  *policy.Set // policies in force, for spawn and twist commands
 
 	mu        sync.Mutex           // guards listeners and snap during reloads
 	listeners map[string]*listener // by config.Service.Key()
@@ -57,8 +68,18 @@ type Daemon struct {
 
 // Run starts the daemon and blocks until SIGTERM or SIGINT. It returns the
 // process exit status.
-func Run(ctx context.Context, opts Options, log *slog.Logger) int {
-	d := &Daemon{opts: opts, log: log, listeners: map[string]*listener{}}
+func Run(ctx context.Context, opts Options, alog *audit.Log) int {
+	d := &Daemon{opts: opts, alog: alog, listeners: map[string]*listener{}}
+	d.log = slog.New(alog.Handler(slog.LevelInfo))
+	lim, err := limits.New(limits.Config{})
+	if err != nil {
+		d.log.Error("limits: " + err.Error())
+		return 1
+	}
+	d.lim = lim
+	d.dns = acl.NewResolver(acl.ResolverOptions{})
+	stopSummaries := d.startSummaries()
+	defer stopSummaries()
 	d.conns.m = map[uint64]*conn{}
 	// Connection ids are unique across restarts too: the start time seeds
 	// the high bits so the audit trail of two runs never mixes.
@@ -69,12 +90,13 @@ func Run(ctx context.Context, opts Options, log *slog.Logger) int {
 	defer signal.Stop(sigs)
 
 	if err := d.load(true); err != nil {
-		log.Error("cannot start", "err", err)
+		d.log.Error("cannot start: " + err.Error())
 		return 1
 	}
+
 	if opts.PidFile != "" {
 		if err := os.WriteFile(opts.PidFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
-			log.Error("cannot write pid file", "file", opts.PidFile, "err", err)
+			d.log.Error("cannot write pid file " + opts.PidFile + ": " + err.Error())
 			return 1
 		}
 		defer os.Remove(opts.PidFile)
@@ -83,18 +105,19 @@ func Run(ctx context.Context, opts Options, log *slog.Logger) int {
 	for {
 		select {
 		case <-ctx.Done():
+			d.event(audit.KindStop, nil, nil, "stopping")
 			d.shutdown()
 			return 0
 		case sig := <-sigs:
 			switch sig {
 			case syscall.SIGHUP:
 				if err := d.load(false); err != nil {
-					log.Error("reload failed; previous configuration stays in force", "err", err)
+					d.event(audit.KindConfigError, nil, nil, "reload failed; the previous configuration stays in force: "+err.Error())
 				}
 			case syscall.SIGUSR1:
 				d.dump()
 			default:
-				log.Info("stopping", "signal", sig.String())
+				d.event(audit.KindStop, nil, nil, "stopping on "+unix.SignalName(sig.(syscall.Signal)))
 				d.shutdown()
 				return 0
 			}
@@ -112,6 +135,9 @@ func (d *Daemon) shutdown() {
 		delete(d.listeners, k)
 	}
 	closeSpawners(d.snapServices())
+	if d.acl != nil {
+		d.acl.Close()
+	}
 }
 
 func (d *Daemon) snapServices() []*service {
@@ -124,17 +150,36 @@ func (d *Daemon) snapServices() []*service {
 
 // dump writes the state for SIGUSR1: services, limits, live children.
 func (d *Daemon) dump() {
+	var lines []string
 	d.mu.Lock()
 	for _, l := range d.listeners {
 		s := l.svc.Load()
-		d.log.Info("dump service", "service", s.cfg.Name, "key", l.key,
-			"children", s.state.children.Load(), "max_child", s.maxChild,
-			"config", fmt.Sprintf("%s:%d", s.cfg.File, s.cfg.Line))
+		lim := s.state.lim.Limits()
+		lines = append(lines, fmt.Sprintf("service %s (%s) %s:%d: children %d, max-child %d, max-child-per-ip %d, "+
+			"max-conn-per-ip-per-minute %d, invocations-per-minute %d, suspended-until %s",
+			s.cfg.Name, l.key, s.cfg.File, s.cfg.Line, s.state.children.Load(), s.maxChild,
+			lim.MaxChildPerSource, lim.ConnPerSourcePerMin, lim.RatePerMin, suspendedString(s)))
 	}
 	d.mu.Unlock()
 	d.conns.each(func(c *conn) {
-		d.log.Info("dump child", "conn", c.id, "service", c.svc.cfg.Name,
-			"pid", c.pid.Load(), "client", c.client.String(),
-			"age", time.Since(c.start).Round(time.Millisecond).String())
+		lines = append(lines, fmt.Sprintf("child conn=%d service %s pid %d client %s running %s",
+			c.id, c.svc.cfg.Name, c.pid.Load(), c.client, time.Since(c.start).Round(time.Millisecond)))
 	})
+	lines = append(lines, fmt.Sprintf("global: children %d, tracked sources %d (%d bytes reserved)",
+		d.lim.Children(), d.lim.Sources(), d.lim.SourceMemory()))
+	d.alog.Dump(lines)
+}
+
+func suspendedString(s *service) string {
+	if t := s.state.lim.SuspendedUntil(); t.After(time.Now()) {
+		return t.Format(time.RFC3339)
+	}
+	return "-"
+}
+
+// String is the effective options, for the start record.
+func (o Options) String() string {
+	return fmt.Sprintf("config=%s R=%d c=%d C=%d a=%q hosts-allow=%s hosts-deny=%s policy=%s log-format=%s log-to=%v",
+		o.ConfigPath, o.RatePerMin, o.MaxChild, o.ConnPerIPMin, o.BindAddr, o.HostsAllow, o.HostsDeny,
+		o.PolicyPath, o.LogFormat, o.LogTo)
 }

@@ -1,62 +1,36 @@
 package daemon
 
 import (
-	"fmt"
-	"log/slog"
+	"github.com/hinetd/hinetd/internal/audit"
 )
 
-// Event kinds, as the audit log names them.
-const (
-	evStart       = "start"
-	evStop        = "stop"
-	evReload      = "reload"
-	evConfigError = "config-error"
-	evListenerUp  = "listener-up"
-	evListenerDn  = "listener-down"
-	evAccept      = "accept"
-	evDeny        = "deny"
-	evLimit       = "limit"
-	evSpawn       = "spawn"
-	evSpawnFail   = "spawn-fail"
-	evExit        = "exit"
-	evBuiltin     = "builtin"
-	evSuspend     = "suspend"
-	evResume      = "resume"
-	evError       = "error"
-)
+// event records one decision or state change through the audit log. c
+// may be nil for events that are not about one connection.
+func (d *Daemon) event(kind audit.Kind, s *service, c *conn, msg string, fields ...audit.Field) {
+	d.alog.Emit(d.record(kind, s, c, msg, fields))
+}
 
-// event records one decision or state change. c may be nil for events that
-// are not about one connection.
-func (d *Daemon) event(kind string, s *service, c *conn, kv ...any) {
-	attrs := make([]any, 0, 12+len(kv))
-	attrs = append(attrs, "event", kind)
+// rated records a denial or a limit refusal: one record per connection up
+// to the audit log's per-second budget, summaries beyond it.
+func (d *Daemon) rated(kind audit.Kind, s *service, c *conn, msg string, fields ...audit.Field) {
+	ev := d.record(kind, s, c, msg, fields)
+	if kind == audit.KindDeny {
+		d.alog.Deny(ev)
+	} else {
+		d.alog.Limit(ev)
+	}
+}
+
+func (d *Daemon) record(kind audit.Kind, s *service, c *conn, msg string, fields []audit.Field) audit.Event {
+	ev := audit.Event{Kind: kind, Msg: msg, Fields: fields}
 	if s != nil {
-		attrs = append(attrs, "service", s.cfg.Name, "proto", s.cfg.Protocol)
+		ev.Service, ev.Proto = s.cfg.Name, s.cfg.Protocol
 	}
 	if c != nil {
-		if c.id != 0 {
-			attrs = append(attrs, "conn", c.id)
-		}
-		if c.client.IsValid() {
-			attrs = append(attrs, "client", c.client.String())
-		}
-		if c.local.IsValid() {
-			attrs = append(attrs, "local", c.local.String())
-		}
+		ev.ConnID, ev.Client, ev.Local = c.id, c.client, c.local
+		ev.Severity, ev.Facility = c.severity, c.facility
 	}
-	attrs = append(attrs, kv...)
-	level := slog.LevelInfo
-	switch kind {
-	case evConfigError, evSpawnFail, evError:
-		level = slog.LevelError
-	case evDeny, evLimit, evSuspend:
-		level = slog.LevelWarn
-	}
-	msg := kind
-	for i := 0; i+1 < len(kv); i += 2 {
-		if kv[i] == "msg" {
-			msg = fmt.Sprint(kv[i+1])
-		}
-	}
-	d.log.Log(nil, level, msg, attrs...)
+	return ev
 }
+
+func str(k, v string) audit.Field { return audit.Field{Key: k, Value: v} }

@@ -1,20 +1,265 @@
 package daemon
 
-import "time"
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
 
-// admit applies the limits before anything else is done for a connection.
-func (d *Daemon) admit(s *service, c *conn) bool { return true }
+	"github.com/hinetd/hinetd/hosts"
+	"github.com/hinetd/hinetd/internal/acl"
+	"github.com/hinetd/hinetd/internal/audit"
+	"github.com/hinetd/hinetd/internal/config"
+	"github.com/hinetd/hinetd/internal/limits"
+)
 
-// decide applies hosts.allow/hosts.deny and calls then with the verdict.
-func (d *Daemon) decide(s *service, c *conn, fd int, then func(bool)) { then(true) }
+// Datagram built-ins answer without any server: their limits are what keeps
+// them from being an amplifier. Per source: 10 datagrams a second, bursts
+// of 20; per service: 200 a second, bursts of 400.
+const (
+	udpBuiltinSourceRate  = 10
+	udpBuiltinSourceBurst = 20
+	udpBuiltinRate        = 200
+	udpBuiltinBurst       = 400
+)
+
+// summaryPeriod is how often refusals by a limit are written as summaries.
+const summaryPeriod = 10 * time.Second
+
+// serviceLimits are the limits of c: inetd.conf's fields first, then the
+// daemon's -R/-C defaults.
+func (d *Daemon) serviceLimits(c *config.Service) limits.ServiceLimits {
+	lim := limits.ServiceLimits{
+		RatePerMin:          firstSet(c.RatePerMinute, d.opts.RatePerMin),
+		MaxChildPerSource:   c.MaxChildPerIP,
+		ConnPerSourcePerMin: firstSet(c.MaxConnPerIPMin, d.opts.ConnPerIPMin),
+	}
+	if c.Wait {
+		// A wait service's server accepts its own clients: per-client
+		// limits cannot apply (inetd.conf refuses them there).
+		lim.MaxChildPerSource, lim.ConnPerSourcePerMin = 0, 0
+	}
+	if c.Internal != "" {
+		// -R guards against a server that exits without reading (a
+		// spawn loop); a built-in has no server, so it is exempt.
+		lim.RatePerMin = 0
+		if c.SocketType == config.Dgram {
+			lim.SourceRate, lim.SourceBurst = udpBuiltinSourceRate, udpBuiltinSourceBurst
+			lim.CPS, lim.Burst = udpBuiltinRate, udpBuiltinBurst
+		}
+	}
+	return lim
+}
+
+func firstSet(v, def int) int {
+	if v != 0 {
+		return v
+	}
+	return def
+}
+
+// admit applies the limits before anything else is done for a connection:
+// no name lookup, no spawn for what they refuse. Refusals are not logged
+// one by one; they are counted and summarised every summaryPeriod.
+func (d *Daemon) admit(s *service, c *conn) bool {
+	now := time.Now()
+	t, r := d.lim.Admit(s.state.lim, c.client.Addr(), now)
+	if !r.Suspended.IsZero() {
+		d.suspended(s, r)
+	}
+	if r.Resumed {
+		d.resumed(s, s.state.pauseUntil.Swap(0), "the overload stopped")
+	}
+	if r.Refused() {
+		return false
+	}
+	c.ticket = t
+	return true
+}
+
+// suspended logs a pause and arranges for its end to be logged.
+func (d *Daemon) suspended(s *service, r limits.Refusal) {
+	until := r.Suspended.UnixNano()
+	s.state.pauseUntil.Store(until)
+	d.event(audit.KindSuspend, s, nil,
+		fmt.Sprintf("paused for %v by %s until %s", r.Pause, r.Limit, r.Suspended.Format(time.RFC3339)),
+		str(audit.KeyLimit, r.Limit.String()), audit.Dur("pause", r.Pause))
+	time.AfterFunc(r.Pause, func() { d.resumed(s, until, "the pause ended") })
+}
+
+// resumed logs the end of the pause that was to last until `until`, once.
+func (d *Daemon) resumed(s *service, until int64, why string) {
+	if until == 0 || !s.state.pauseUntil.CompareAndSwap(until, 0) && s.state.pauseUntil.Load() != 0 {
+		return
+	}
+	d.event(audit.KindResume, s, nil, "accepting again: "+why)
+}
 
 // release returns what admit took.
-func (d *Daemon) release(c *conn) {}
+func (d *Daemon) release(c *conn) { c.ticket.Release() }
 
-// waitSuspension blocks while the service is paused by a rate limit.
-func (d *Daemon) waitSuspension(l *listener, s *service) bool { _ = time.Now; return true }
+// waitSuspension blocks while the service is paused. Stream nowait
+// services do not call it: they keep accepting and closing (shedding), so
+// that the limiter sees the flood end and the connections do not pile up
+// in the backlog to be served late.
+func (d *Daemon) waitSuspension(l *listener, s *service) bool {
+	wait := time.Until(s.state.lim.SuspendedUntil())
+	if wait <= 0 {
+		return true
+	}
+	select {
+	case <-time.After(wait):
+		return true
+	case <-l.done:
+		return false
+	}
+}
 
-func (d *Daemon) loadACL(initial bool) error { return nil }
+// startSummaries writes the refusal summaries every summaryPeriod.
+func (d *Daemon) startSummaries() (stop func()) {
+	done := make(chan struct{})
+	go func() {
+		tick := time.NewTicker(summaryPeriod)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				d.writeSummaries()
+				return
+			case <-tick.C:
+				d.writeSummaries()
+			}
+		}
+	}()
+	return func() { close(done) }
+}
+
+func (d *Daemon) listenerByKey(key string) *listener {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.listeners[key]
+}
+
+func (d *Daemon) writeSummaries() {
+	for _, sum := range d.lim.Summaries(time.Now()) {
+		svc, proto := sum.Service, ""
+		if l := d.listenerByKey(sum.Service); l != nil {
+			svc, proto = l.svc.Load().cfg.Name, l.svc.Load().cfg.Protocol
+		}
+		ev := audit.Event{Kind: audit.KindLimit, Service: svc, Proto: proto,
+			Msg: strings.TrimPrefix(sum.String(), sum.Service+": "),
+			Fields: []audit.Field{str(audit.KeyLimit, sum.Limit.String()),
+				audit.Int(audit.KeyCount, int64(sum.Total)), audit.Dur(audit.KeySummary, sum.Period)}}
+		d.alog.Emit(ev)
+	}
+}
+
+// loadACL opens hosts.allow and hosts.deny once; the watcher then applies
+// edits by itself, for the next connection, as libwrap's re-reading does.
+// A broken edit leaves the previous table in force and is logged.
+func (d *Daemon) loadACL(initial bool) error {
+	if d.acl != nil {
+		return d.acl.Reload()
+	}
+	w, err := acl.Open(d.opts.HostsAllow, d.opts.HostsDeny, acl.Options{
+		OnError: func(err error) {
+			d.event(audit.KindConfigError, nil, nil, "access control files not reloaded; the previous rules stay in force: "+err.Error())
+		},
+		OnReload: func(*hosts.Table) {
+			d.event(audit.KindReload, nil, nil, "access control files reloaded",
+				str("hosts-allow", d.opts.HostsAllow), str("hosts-deny", d.opts.HostsDeny))
+		},
+	})
+	if err != nil {
+		return err
+	}
+	d.acl = w
+	return nil
+}
+
+// checkACL is --check's look at the access control files.
+func checkACL(o Options) error {
+	_, err := hosts.LoadFiles(o.HostsAllow, o.HostsDeny)
+	return err
+}
+
+// daemonName is the name hosts.allow rules see for a service: the server's
+// argv[0] basename, as tcpd sees it, or the built-in's name.
+func daemonName(s *service) string {
+	if s.cfg.Internal != "" {
+		return s.cfg.Internal
+	}
+	if len(s.cfg.Args) > 0 {
+		return filepath.Base(s.cfg.Args[0])
+	}
+	return filepath.Base(s.cfg.Program)
+}
+
+// lookupTimeout bounds the name and ident lookups of one decision.
+const lookupTimeout = 10 * time.Second
+
+// decide applies hosts.allow and hosts.deny and calls then with the verdict.
+// A decision that needs no name lookup is made here, on the accept path; one
+// that does runs on its own goroutine, so a slow DNS server never stalls
+// other connections. fd is the connection (-1 for datagrams and wait
+// services): the rule's socket options, banners and twist act on it.
+func (d *Daemon) decide(s *service, c *conn, fd int, then func(bool)) {
+	t := d.acl.Current()
+	req := hosts.Request{
+		Daemon:     daemonName(s),
+		ServerAddr: c.local.Addr(), ServerPort: c.local.Port(),
+		ClientAddr: c.client.Addr(), ClientPort: c.client.Port(),
+		PID:      os.Getpid(),
+		Resolver: d.dns,
+	}
+	if dec, ok := t.DecideNoLookup(req); ok {
+		then(d.verdict(s, c, fd, dec))
+		return
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), lookupTimeout)
+		defer cancel()
+		then(d.verdict(s, c, fd, t.DecideContext(ctx, req)))
+	}()
+}
+
+// verdict records a decision and applies the deciding rule's options, as
+// libwrap's process_options does: they run whatever the verdict, and twist
+// replaces the server for good.
+func (d *Daemon) verdict(s *service, c *conn, fd int, dec hosts.Decision) bool {
+	fields := ruleFields(dec)
+	if o := dec.Options; o != nil && o.Severity != "" {
+		if fac, sev, ok := audit.ParseLevel(o.Severity); ok {
+			c.facility, c.severity = fac, sev
+		}
+	}
+	granted := dec.Verdict == hosts.Granted
+	if granted {
+		d.event(audit.KindAccept, s, c, "granted", fields...)
+	} else {
+		d.rated(audit.KindAccept, s, c, "", fields...)
+		d.rated(audit.KindDeny, s, c, "", fields...)
+	}
+	if dec.Options != nil {
+		if twisted := d.applyOptions(s, c, fd, dec); twisted {
+			return false
+		}
+	}
+	return granted
+}
+
+// ruleFields names the deciding rule for the audit record.
+func ruleFields(dec hosts.Decision) []audit.Field {
+	if dec.Default {
+		return []audit.Field{str("verdict", dec.Verdict.String()), str(audit.KeyRule, "none (default grant)")}
+	}
+	return []audit.Field{str("verdict", dec.Verdict.String()),
+		str(audit.KeyRule, dec.File+":"+strconv.Itoa(dec.Line)), str(audit.KeyRuleText, dec.Text)}
+}
+
 
 // builtinPorts are the ports of the datagram built-ins: a datagram from one
 // of them is another built-in answering, and answering back would loop.
@@ -36,5 +281,3 @@ func (d *Daemon) setBuiltinPorts(services []*service) {
 	}
 	d.ownPorts.Store(&m)
 }
-
-func checkACL(o Options) error { return nil }

@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"sort"
 
+	"github.com/hinetd/hinetd/internal/audit"
 	"github.com/hinetd/hinetd/internal/config"
 	"github.com/hinetd/hinetd/policy"
 )
@@ -21,7 +22,7 @@ func (d *Daemon) load(initial bool) error {
 		return errors.Join(errs...)
 	}
 	for _, err := range errs {
-		d.event(evConfigError, nil, nil, "err", err.Error())
+		d.event(audit.KindConfigError, nil, nil, err.Error())
 	}
 	pol, err := policy.Load(d.opts.PolicyPath)
 	if err != nil {
@@ -30,6 +31,7 @@ func (d *Daemon) load(initial bool) error {
 	if err := d.loadACL(initial); err != nil {
 		return err
 	}
+	d.pol = pol
 
 	// Build the new services; a service whose policy does not compile is
 	// skipped like a bad line.
@@ -38,7 +40,7 @@ func (d *Daemon) load(initial bool) error {
 	for _, c := range snap.Services {
 		s, err := d.newService(c, pol)
 		if err != nil {
-			d.event(evConfigError, nil, nil, "err", fmt.Sprintf("%s:%d: %v", c.File, c.Line, err))
+			d.event(audit.KindConfigError, nil, nil, fmt.Sprintf("%s:%d: %v", c.File, c.Line, err))
 			continue
 		}
 		next[c.Key()] = s
@@ -53,6 +55,9 @@ func (d *Daemon) load(initial bool) error {
 		if l, ok := d.listeners[key]; ok {
 			old := l.svc.Load()
 			s.state = old.state
+			if err := s.state.lim.SetLimits(d.serviceLimits(s.cfg)); err != nil {
+				d.event(audit.KindConfigError, s, nil, fmt.Sprintf("%s:%d: %v", s.cfg.File, s.cfg.Line, err))
+			}
 			if sameService(old, s) {
 				kept = append(kept, s.cfg.Name)
 			} else {
@@ -61,20 +66,25 @@ func (d *Daemon) load(initial bool) error {
 			l.svc.Store(s)
 			continue
 		}
-		s.state = newSvcState()
+		lim, err := d.lim.Service(key, d.serviceLimits(s.cfg))
+		if err != nil {
+			d.event(audit.KindConfigError, s, nil, fmt.Sprintf("%s:%d: %v", s.cfg.File, s.cfg.Line, err))
+			continue
+		}
+		s.state = newSvcState(lim)
 		fd, err := openSocket(s.cfg)
 		if err != nil {
-			d.event(evConfigError, s, nil, "err", fmt.Sprintf("%s:%d: %v", s.cfg.File, s.cfg.Line, err))
+			d.event(audit.KindConfigError, s, nil, fmt.Sprintf("%s:%d: %v", s.cfg.File, s.cfg.Line, err))
 			continue
 		}
 		l, err := newListener(key, fd, s)
 		if err != nil {
-			d.event(evConfigError, s, nil, "err", fmt.Sprintf("%s:%d: %v", s.cfg.File, s.cfg.Line, err))
+			d.event(audit.KindConfigError, s, nil, fmt.Sprintf("%s:%d: %v", s.cfg.File, s.cfg.Line, err))
 			continue
 		}
 		d.listeners[key] = l
 		added = append(added, s.cfg.Name)
-		d.event(evListenerUp, s, nil, "addr", bindName(s.cfg), "wait", s.cfg.Wait)
+		d.event(audit.KindListenerUp, s, nil, bindName(s.cfg))
 		l.wg.Add(1)
 		go d.run(l)
 	}
@@ -87,22 +97,26 @@ func (d *Daemon) load(initial bool) error {
 		l.close()
 		delete(d.listeners, key)
 		closeSpawners([]*service{s})
+		d.lim.Forget(key)
 		if s.cfg.Family == config.FamilyUnix {
 			os.Remove(s.cfg.Path)
 		}
-		d.event(evListenerDn, s, nil, "addr", bindName(s.cfg))
+		d.event(audit.KindListenerDown, s, nil, bindName(s.cfg))
 	}
 	d.snap = snap
 	d.setBuiltinPorts(d.snapServices())
 	sort.Strings(removed)
-	kind := evReload
+	kind := audit.KindReload
+	fields := []audit.Field{str("config", snap.Path), str(audit.KeyHash, snap.Hash),
+		audit.Int("added", int64(len(added))), audit.Int("removed", int64(len(removed))),
+		audit.Int("changed", int64(len(changed))), audit.Int("kept", int64(len(kept))),
+		audit.Int("errors", int64(len(errs)))}
 	if initial {
-		kind = evStart
+		kind = audit.KindStart
+		fields = append(fields, str(audit.KeyVersion, d.opts.Version), str("options", d.opts.String()))
 	}
-	d.event(kind, nil, nil, "config", snap.Path, "config_hash", snap.Hash,
-		"added", len(added), "removed", len(removed), "changed", len(changed), "kept", len(kept),
-		"errors", len(errs), "msg", fmt.Sprintf("%s: %d added %v, %d removed %v, %d changed %v, %d kept, config sha256 %.16s",
-			kind, len(added), added, len(removed), removed, len(changed), changed, len(kept), snap.Hash))
+	d.event(kind, nil, nil, fmt.Sprintf("%d added %v, %d removed %v, %d changed %v, %d kept",
+		len(added), added, len(removed), removed, len(changed), changed, len(kept)), fields...)
 	return nil
 }
 
@@ -122,7 +136,7 @@ func (d *Daemon) newService(c *config.Service, pol *policy.Set) (*service, error
 		return nil, err
 	}
 	for _, n := range notes {
-		d.event(evConfigError, s, nil, "msg", "policy note", "note", fmt.Sprint(n))
+		d.event(audit.KindConfigError, s, nil, n.String(), str("note", "policy overrides inetd.conf"))
 	}
 	s.spec = spec
 	return s, nil

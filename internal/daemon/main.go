@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/exec"
 	"syscall"
+	"time"
 
+	"github.com/hinetd/hinetd/internal/audit"
 	"github.com/hinetd/hinetd/internal/config"
+	"github.com/hinetd/hinetd/internal/sandbox"
 	"github.com/hinetd/hinetd/policy"
 )
 
@@ -22,13 +24,63 @@ func Main(ctx context.Context, o Options) int {
 		return detach()
 	}
 	os.Unsetenv(daemonizedEnv)
-	log, closeLog, err := newLogger(o)
+	if err := dropCapabilities(o); err != nil {
+		fmt.Fprintln(os.Stderr, "hinetd:", err)
+		return 1
+	}
+	alog, err := openAudit(o)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "hinetd:", err)
 		return 1
 	}
-	defer closeLog()
-	return Run(ctx, o, log)
+	status := Run(ctx, o, alog)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	alog.Close(ctx)
+	return status
+}
+
+// openAudit opens the audit sinks: --log-to, or the local syslog; with -d
+// also readable text on stderr.
+func openAudit(o Options) (*audit.Log, error) {
+	urls := o.LogTo
+	if len(urls) == 0 && !o.Debug {
+		urls = []string{"unix:///dev/log"}
+	}
+	if o.Debug {
+		urls = append([]string{"stderr:"}, urls...)
+	}
+	format, ok := audit.ParseFormat(o.LogFormat)
+	if !ok {
+		return nil, fmt.Errorf("--log-format %q: expect rfc5424 or rfc3164", o.LogFormat)
+	}
+	return audit.Open(urls, audit.Options{Format: format, DenyPerSecond: 200})
+}
+
+// dropCapabilities keeps, once and for the daemon's whole life, only the
+// capabilities it needs (SECURITY.md): those of the spawners, binding
+// low ports again on reload, and those the current policies grant. It
+// re-executes hinetd (same pid) so that every thread loses them.
+func dropCapabilities(o Options) error {
+	if os.Geteuid() != 0 {
+		return nil
+	}
+	if err := sandbox.CheckParentCaps(sandbox.SpawnerCaps...); err != nil {
+		return fmt.Errorf("hinetd runs as root but lacks capabilities its spawners need: %w", err)
+	}
+	var specs []*policy.Spec
+	if snap, _ := config.Parse(o.ConfigPath, config.Options{DefaultAddr: o.BindAddr}); snap != nil {
+		if pol, err := policy.Load(o.PolicyPath); err == nil {
+			for _, c := range snap.Services {
+				if c.Internal == "" {
+					if sp, _, err := pol.CompileWith(policyService(c), compileOptions()); err == nil {
+						specs = append(specs, sp)
+					}
+				}
+			}
+		}
+	}
+	return sandbox.DropParentCaps(sandbox.ParentCaps(specs...))
 }
 
 // detach starts hinetd again in its own session, with stdio on /dev/null,
@@ -56,14 +108,6 @@ func detach() int {
 	return 0
 }
 
-// newLogger is the daemon's log: readable text on stderr with -d, syslog
-// otherwise.
-func newLogger(o Options) (*slog.Logger, func(), error) {
-	if o.Debug {
-		return slog.New(slog.NewTextHandler(os.Stderr, nil)), func() {}, nil
-	}
-	return slog.New(slog.NewTextHandler(io.Discard, nil)), func() {}, nil
-}
 
 // Check parses every file the daemon would read and prints every error
 // with file:line. It returns the exit status: 0 when all is well, 1 if not.

@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/hinetd/hinetd/internal/audit"
 	"github.com/hinetd/hinetd/internal/builtins"
 	"github.com/hinetd/hinetd/internal/config"
 )
@@ -45,8 +46,8 @@ func (d *Daemon) run(l *listener) {
 func (d *Daemon) waitCapacity(l *listener, s *service) bool {
 	for s.maxChild > 0 && s.state.children.Load() >= s.maxChild {
 		if s.state.atLimit.CompareAndSwap(false, true) {
-			d.event(evLimit, s, nil, "limit", "max-child", "max", s.maxChild,
-				"msg", "service at max-child: not accepting until a child exits")
+			d.event(audit.KindLimit, s, nil, "at max-child: not accepting until a child exits",
+				str(audit.KeyLimit, "max-child"), audit.Int("max", int64(s.maxChild)))
 		}
 		select {
 		case <-s.state.wake:
@@ -57,7 +58,7 @@ func (d *Daemon) waitCapacity(l *listener, s *service) bool {
 		}
 	}
 	if s.state.atLimit.CompareAndSwap(true, false) {
-		d.event(evLimit, s, nil, "limit", "max-child", "msg", "service below max-child: accepting again")
+		d.event(audit.KindResume, s, nil, "below max-child: accepting again", str(audit.KeyLimit, "max-child"))
 	}
 	return true
 }
@@ -65,9 +66,6 @@ func (d *Daemon) waitCapacity(l *listener, s *service) bool {
 // acceptOne accepts one stream connection and hands it on.
 func (d *Daemon) acceptOne(l *listener, s *service) bool {
 	if !d.waitCapacity(l, s) {
-		return false
-	}
-	if !d.waitSuspension(l, s) {
 		return false
 	}
 	var nfd int
@@ -99,7 +97,8 @@ func (d *Daemon) acceptError(l *listener, s *service, err error) bool {
 	switch err {
 	case unix.EMFILE, unix.ENFILE, unix.ENOMEM, unix.ENOBUFS:
 		if l.acceptBackoff == 0 {
-			d.event(evError, s, nil, "msg", "accept failed; backing off", "err", err.Error())
+			d.event(audit.KindLog, s, nil, "accept failed; backing off until descriptors or memory are free",
+				str(audit.KeyErrno, err.Error()))
 			l.acceptBackoff = 10 * time.Millisecond
 		} else if l.acceptBackoff < time.Second {
 			l.acceptBackoff *= 2
@@ -112,7 +111,7 @@ func (d *Daemon) acceptError(l *listener, s *service, err error) bool {
 	case unix.ECONNABORTED, unix.EINTR, unix.EPROTO, unix.EPERM:
 		// The client went away before accept; nothing to do.
 	default:
-		d.event(evError, s, nil, "msg", "accept failed", "err", err.Error())
+		d.event(audit.KindLog, s, nil, "accept failed", str(audit.KeyErrno, err.Error()))
 		select {
 		case <-time.After(100 * time.Millisecond):
 		case <-l.done:
@@ -143,7 +142,7 @@ func (d *Daemon) handleStream(l *listener, s *service, nfd int, sa unix.Sockaddr
 			return
 		}
 		if s.cfg.Internal != "" {
-			d.event(evBuiltin, s, c, "builtin", s.cfg.Internal)
+			d.event(audit.KindBuiltin, s, c, s.cfg.Internal)
 			go d.serveBuiltinStream(s, c, nfd)
 			return
 		}
@@ -299,8 +298,8 @@ func (d *Daemon) builtinDatagram(l *listener, s *service) bool {
 	}
 	src := sockaddrToAddrPort(from)
 	if !builtins.MayAnswer(src.Port(), d.builtinPorts()) {
-		d.event(evLimit, s, &conn{client: src}, "limit", "udp-source-port",
-			"msg", "datagram from a privileged or built-in port not answered")
+		d.rated(audit.KindLimit, s, &conn{client: src}, "datagram from a privileged or built-in port not answered",
+			str(audit.KeyLimit, "udp-source-port"))
 		return true
 	}
 	c := &conn{id: d.nextID.Add(1), svc: s, client: src, start: time.Now()}

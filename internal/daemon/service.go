@@ -8,7 +8,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/hinetd/hinetd/internal/audit"
 	"github.com/hinetd/hinetd/internal/config"
+	"github.com/hinetd/hinetd/internal/limits"
 	"github.com/hinetd/hinetd/policy"
 )
 
@@ -31,12 +33,16 @@ type svcState struct {
 	spawnMu sync.Mutex
 	spawner spawner // started on first use; replaced when the spec changes
 	specKey string  // Spec.Hash of the running spawner
+	derived derivedSpawners
 
 	atLimit atomic.Bool // logged "at max-child" for this episode
+
+	lim        *limits.Service // rate and per-source limits; kept across reloads
+	pauseUntil atomic.Int64    // UnixNano end of the logged pause; 0 = none
 }
 
-func newSvcState() *svcState {
-	return &svcState{wake: make(chan struct{}, 1)}
+func newSvcState(lim *limits.Service) *svcState {
+	return &svcState{wake: make(chan struct{}, 1), lim: lim}
 }
 
 func (st *svcState) childExited() {
@@ -49,7 +55,12 @@ func (st *svcState) childExited() {
 
 // conn is one live child (or a connection being started), by connection id.
 type conn struct {
-	id     uint64
+	id       uint64
+	ticket   limits.Ticket
+	spec     *policy.Spec // set when a rule's options change how this server starts
+	oneShot  bool         // a spawn/twist command: its spawner serves this one child
+	severity audit.Severity // from the deciding rule's severity option
+	facility audit.Facility
 	svc    *service
 	client netip.AddrPort
 	local  netip.AddrPort

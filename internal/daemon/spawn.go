@@ -3,10 +3,15 @@ package daemon
 import (
 	"errors"
 	"fmt"
+	"os"
 	"os/user"
 	"strconv"
 	"syscall"
 
+	"golang.org/x/sys/unix"
+
+	"github.com/hinetd/hinetd/internal/audit"
+	"github.com/hinetd/hinetd/internal/config"
 	"github.com/hinetd/hinetd/internal/sandbox"
 )
 
@@ -19,7 +24,10 @@ type spawner interface {
 // spawnerFor returns the service's spawner, starting it on first use. The
 // spawner is started lazily, so a user deleted after the configuration was
 // loaded is caught here, at the connection that needs it, and nothing runs.
-func (d *Daemon) spawnerFor(s *service) (spawner, error) {
+func (d *Daemon) spawnerFor(s *service, c *conn) (spawner, error) {
+	if c.spec != nil {
+		return d.derivedSpawner(s, c)
+	}
 	st := s.state
 	st.spawnMu.Lock()
 	defer st.spawnMu.Unlock()
@@ -30,7 +38,7 @@ func (d *Daemon) spawnerFor(s *service) (spawner, error) {
 		st.spawner.Close() // old spec: exits after its children
 		st.spawner = nil
 	}
-	if err := userStillValid(s); err != nil {
+	if err := userStillValid(s.cfg); err != nil {
 		return nil, &stepError{step: "user", err: err}
 	}
 	sp, err := sandbox.Start(s.spec, d.onSpawnEvent)
@@ -50,23 +58,63 @@ type stepError struct {
 func (e *stepError) Error() string { return e.step + ": " + e.err.Error() }
 func (e *stepError) Unwrap() error { return e.err }
 
-// userStillValid checks that the configured user still has the uid the
-// configuration was loaded with.
-func userStillValid(s *service) error {
-	if s.cfg.User == "" || !s.spec.SwitchIDs {
+// userStillValid checks that the inetd.conf user still has the uid the
+// configuration was loaded with: a user deleted (or renumbered) since then
+// must not get a child under a stale uid.
+func userStillValid(c *config.Service) error {
+	if c.User == "" || os.Geteuid() != 0 {
 		return nil
 	}
-	u, err := user.Lookup(s.cfg.User)
-	if err != nil {
-		if _, nerr := strconv.Atoi(s.cfg.User); nerr == nil {
-			return nil // numeric uid: nothing to vanish
-		}
-		return fmt.Errorf("lookup user %q: %w", s.cfg.User, err)
+	if _, err := strconv.Atoi(c.User); err == nil {
+		return nil // numeric uid: nothing to vanish
 	}
-	if u.Uid != strconv.Itoa(s.spec.UID) {
-		return fmt.Errorf("user %q is now uid %s, was %d at load", s.cfg.User, u.Uid, s.spec.UID)
+	u, err := user.Lookup(c.User)
+	if err != nil {
+		return fmt.Errorf("lookup user %q: %w", c.User, err)
+	}
+	if u.Uid != strconv.Itoa(c.UID) {
+		return fmt.Errorf("user %q is now uid %s, was %d at load", c.User, u.Uid, c.UID)
 	}
 	return nil
+}
+
+// derivedSpawners caches the spawners of specs derived from a service's by
+// hosts options (setenv, umask, user, nice), a few at a time.
+type derivedSpawners struct {
+	order []string
+	byKey map[string]spawner
+}
+
+const maxDerivedSpawners = 16
+
+// derivedSpawner returns the spawner of c's own spec. A one-shot spec
+// (spawn and twist commands) gets a spawner that exits after its child.
+func (d *Daemon) derivedSpawner(s *service, c *conn) (spawner, error) {
+	if c.oneShot {
+		return sandbox.Start(c.spec, d.onSpawnEvent)
+	}
+	ds := &s.state.derived
+	s.state.spawnMu.Lock()
+	defer s.state.spawnMu.Unlock()
+	if sp, ok := ds.byKey[c.spec.Hash]; ok {
+		return sp, nil
+	}
+	sp, err := sandbox.Start(c.spec, d.onSpawnEvent)
+	if err != nil {
+		return nil, err
+	}
+	if ds.byKey == nil {
+		ds.byKey = map[string]spawner{}
+	}
+	if len(ds.order) >= maxDerivedSpawners {
+		old := ds.order[0]
+		ds.order = ds.order[1:]
+		ds.byKey[old].Close() // exits after its children
+		delete(ds.byKey, old)
+	}
+	ds.order = append(ds.order, c.spec.Hash)
+	ds.byKey[c.spec.Hash] = sp
+	return sp, nil
 }
 
 // spawn hands fd (a connection, or for wait services the listening socket)
@@ -74,9 +122,12 @@ func userStillValid(s *service) error {
 func (d *Daemon) spawn(s *service, c *conn, fd int) {
 	s.state.children.Add(1)
 	d.conns.add(c)
-	sp, err := d.spawnerFor(s)
+	sp, err := d.spawnerFor(s, c)
 	if err == nil {
 		err = sp.Spawn(c.id, fd)
+		if c.oneShot {
+			sp.Close()
+		}
 	}
 	if err != nil {
 		step := "start"
@@ -88,7 +139,11 @@ func (d *Daemon) spawn(s *service, c *conn, fd int) {
 		case errors.As(err, &ue):
 			step = ue.step
 		}
-		d.event(evSpawnFail, s, c, "step", step, "err", err.Error())
+		fields := []audit.Field{str(audit.KeyStep, step)}
+		if errno := (syscall.Errno)(0); errors.As(err, &errno) {
+			fields = append(fields, str(audit.KeyErrno, errnoName(errno)))
+		}
+		d.event(audit.KindSpawnFail, s, c, err.Error(), fields...)
 		d.conns.remove(c.id)
 		d.release(c)
 		d.childGone(c)
@@ -106,33 +161,46 @@ func (d *Daemon) onSpawnEvent(ev sandbox.Event) {
 	switch ev.Kind {
 	case sandbox.Started:
 		c.pid.Store(int32(ev.PID))
-		d.event(evSpawn, s, c, "pid", ev.PID, "uid", s.spec.UID, "gid", s.spec.GID,
-			"policy", s.spec.Policy, "policy_hash", s.spec.Hash)
+		spec := c.spec
+		if spec == nil {
+			spec = s.spec
+		}
+		d.event(audit.KindSpawn, s, c, "", audit.Int(audit.KeyPID, int64(ev.PID)),
+			audit.Int(audit.KeyUID, int64(spec.UID)), audit.Int(audit.KeyGID, int64(spec.GID)),
+			str(audit.KeyPolicy, spec.Policy), str(audit.KeyHash, spec.Hash))
 	case sandbox.Failed:
 		d.conns.remove(c.id)
-		d.event(evSpawnFail, s, c, "step", ev.Step, "errno", errnoName(ev.Errno))
+		d.event(audit.KindSpawnFail, s, c, "nothing was run", str(audit.KeyStep, ev.Step),
+			str(audit.KeyErrno, errnoName(ev.Errno)))
 		d.release(c)
 		d.childGone(c)
 	case sandbox.Lost:
 		// The spawner died with this child running; its exit will never
 		// be reported, so stop counting it rather than leak the slot.
 		d.conns.remove(c.id)
-		d.event(evExit, s, c, "pid", ev.PID, "lost", true, "msg", "spawner gone; child exit not observed")
+		d.event(audit.KindExit, s, c, "spawner gone; child exit not observed",
+			audit.Int(audit.KeyPID, int64(ev.PID)), str("lost", "true"))
 		d.release(c)
 		d.childGone(c)
 	case sandbox.Exited:
 		d.conns.remove(c.id)
-		kv := []any{"pid", ev.PID, "duration", ev.Duration.String()}
+		fields := []audit.Field{audit.Int(audit.KeyPID, int64(ev.PID)), audit.Dur(audit.KeyDuration, ev.Duration)}
+		msg := ""
 		switch {
 		case ev.Status.Signaled():
-			kv = append(kv, "signal", ev.Status.Signal().String())
+			fields = append(fields, str(audit.KeySignal, unix.SignalName(ev.Status.Signal())))
 			if ev.Status.Signal() == syscall.SIGSYS {
-				kv = append(kv, "seccomp_violation", true, "syscall", ev.Syscall)
+				msg = "seccomp violation"
+				name := ev.Syscall
+				if name == "" {
+					name = "unknown"
+				}
+				fields = append(fields, str(audit.KeySyscall, name))
 			}
 		default:
-			kv = append(kv, "status", ev.Status.ExitStatus())
+			fields = append(fields, audit.Int(audit.KeyStatus, int64(ev.Status.ExitStatus())))
 		}
-		d.event(evExit, s, c, kv...)
+		d.event(audit.KindExit, s, c, msg, fields...)
 		d.release(c)
 		d.childGone(c)
 	}
@@ -148,11 +216,12 @@ func (d *Daemon) childGone(c *conn) {
 	})
 }
 
+// errnoName is the errno's symbolic name ("EPERM"), as auditors grep for.
 func errnoName(e syscall.Errno) string {
-	if e == 0 {
-		return ""
+	if name := unix.ErrnoName(e); name != "" {
+		return name
 	}
-	return fmt.Sprintf("%s (%d)", e.Error(), int(e))
+	return fmt.Sprintf("errno %d", int(e))
 }
 
 // closeSpawners tells every spawner to stop taking work; each exits after
