@@ -371,6 +371,7 @@ func (l *Log) dispatch() {
 			for _, ev := range l.sum.Flush(now) {
 				l.Emit(ev)
 			}
+			l.noticeDrops()
 		case <-l.stop:
 			for run() {
 			}
@@ -394,6 +395,28 @@ func (l *Log) emitDirect(ev Event, handle func(*queued)) {
 	}
 	l.emitted.Add(1)
 	handle(&queued{ev, (l.seq.Add(1)-1)%2147483647 + 1})
+}
+
+// noticeDrops tells every other sink, at once, about the records a sink
+// dropped; that sink's own drop record may wait for it to come back.
+func (l *Log) noticeDrops() {
+	if len(l.sinks) < 2 {
+		return
+	}
+	for _, s := range l.sinks {
+		n, first, last := s.spool.takeNotice()
+		if n == 0 {
+			continue
+		}
+		ev := dropEvent(s.t.name, n, first, last)
+		ev.Msg = "audit records dropped for another sink"
+		for _, o := range l.sinks {
+			if o != s {
+				seq := (l.seq.Add(1)-1)%2147483647 + 1
+				o.spool.pushNotice(l.fmts[o.fmt].Append(nil, &ev, seq))
+			}
+		}
+	}
 }
 
 // reportQueueDrops turns the Emit-side drop counter into a pending drop
@@ -448,9 +471,6 @@ func (l *Log) Close(ctx context.Context) error {
 			continue
 		}
 		if lost, err := s.spool.persist(extra); err != nil {
-			s.spool.mu.Lock()
-			s.spool.dropped += uint64(lost)
-			s.spool.mu.Unlock()
 			errs = append(errs, fmt.Errorf("log sink %s: %d records lost at close: %w", s.t.name, lost, err))
 		}
 	}

@@ -1,6 +1,8 @@
 package audit
 
 import (
+	"errors"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -97,9 +99,19 @@ func (s *sink) run() {
 			}
 			continue
 		}
+		s.setErr(err)
+		if c.dgram() && isTimeout(err) {
+			// A datagram receiver that is only slow (its queue is full)
+			// still has what was sent: keep the socket, retry the rest.
+			s.spool.unget(batch[n:])
+			if !s.sleep(backoff) {
+				return
+			}
+			backoff = min(backoff*2, o.RetryMax)
+			continue
+		}
 		// The connection is broken: what the collector may not have read
 		// yet goes back to the head of the spool, in order.
-		s.setErr(err)
 		s.setConn(nil)
 		c.close()
 		c = nil
@@ -117,19 +129,25 @@ func (s *sink) run() {
 
 // dropRecord formats the record that accounts for n lost records.
 func (s *sink) dropRecord(n uint64, first, last time.Time) []byte {
-	ev := Event{
+	ev := dropEvent(s.t.name, n, first, last)
+	seq := (s.log.seq.Add(1)-1)%2147483647 + 1
+	return s.log.fmts[s.fmt].Append(nil, &ev, seq)
+}
+
+// dropEvent says that n records for the sink named were lost between
+// first and last.
+func dropEvent(name string, n uint64, first, last time.Time) Event {
+	return Event{
 		Kind: KindDrop,
 		Time: time.Now(),
 		Msg:  "audit records dropped",
 		Fields: []Field{
-			{KeySink, s.t.name},
+			{KeySink, name},
 			Uint(KeyCount, n),
 			{KeyFirst, first.UTC().Format(time.RFC3339Nano)},
 			{KeyLast, last.UTC().Format(time.RFC3339Nano)},
 		},
 	}
-	seq := (s.log.seq.Add(1)-1)%2147483647 + 1
-	return s.log.fmts[s.fmt].Append(nil, &ev, seq)
 }
 
 func (s *sink) setErr(err error) {
@@ -172,4 +190,9 @@ func (s *sink) sleep(d time.Duration) bool {
 	case <-s.abort:
 		return false
 	}
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }

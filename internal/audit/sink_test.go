@@ -254,3 +254,29 @@ func TestSpillReplayAfterRestart(t *testing.T) {
 		t.Fatalf("first record is n=%s, want 0", n)
 	}
 }
+
+// TestUDPHugeRecord: a record too big for a datagram is cut to 2048 bytes
+// (RFC 5426 3.2) rather than blocking the sink; the records after it
+// still arrive.
+func TestUDPHugeRecord(t *testing.T) {
+	r := startRsyslog(t, rsyslogOpts{udp: true})
+	l, err := Open([]string{fmt.Sprintf("udp://127.0.0.1:%d", r.udpPort)}, testOpts(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := testEvent(0)
+	big.Msg = strings.Repeat("x", 70000)
+	l.Emit(big)
+	l.Emit(testEvent(1))
+	closeLog(t, l)
+	lines := r.waitLines(func(ls []string) bool { return len(ls) >= 2 })
+	if len(lines) != 2 || len(lines[0]) != maxDgram {
+		t.Fatalf("got %d records (first %d bytes), want the cut one and the next", len(lines), len(lines[0]))
+	}
+	if _, err := parse5424(lines[1]); err != nil {
+		t.Fatal(err)
+	}
+	if st := l.Stats()[0]; st.Delivered != 2 {
+		t.Fatalf("%+v", st)
+	}
+}

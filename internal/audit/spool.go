@@ -49,6 +49,11 @@ type spool struct {
 	dropN               uint64
 	dropFirst, dropLast time.Time
 
+	// The same drops, for the notices the dispatcher writes to the other
+	// sinks at once (this sink's own drop record waits until it works).
+	noticeN                 uint64
+	noticeFirst, noticeLast time.Time
+
 	closing bool
 
 	spilled, dropped uint64 // counters, under mu
@@ -136,10 +141,12 @@ func (s *spool) push(b []byte, now time.Time) {
 		}
 		s.fileErr = err
 	}
-	s.dropLocked(1, now, now)
+	s.dropLocked(1, now, now, true)
 }
 
-func (s *spool) dropLocked(n uint64, first, last time.Time) {
+// dropLocked counts n lost records. notice: tell the other sinks too (not
+// for queue drops, which every sink reports itself).
+func (s *spool) dropLocked(n uint64, first, last time.Time, notice bool) {
 	if s.dropN == 0 || first.Before(s.dropFirst) {
 		s.dropFirst = first
 	}
@@ -149,13 +156,45 @@ func (s *spool) dropLocked(n uint64, first, last time.Time) {
 	s.dropN += n
 	s.dropped += n
 	s.cond.Signal()
+	if !notice {
+		return
+	}
+	if s.noticeN == 0 || first.Before(s.noticeFirst) {
+		s.noticeFirst = first
+	}
+	if last.After(s.noticeLast) {
+		s.noticeLast = last
+	}
+	s.noticeN += n
+}
+
+// takeNotice returns and clears the drops not yet told to other sinks.
+func (s *spool) takeNotice() (n uint64, first, last time.Time) {
+	s.mu.Lock()
+	n, first, last = s.noticeN, s.noticeFirst, s.noticeLast
+	s.noticeN = 0
+	s.mu.Unlock()
+	return
+}
+
+// pushNotice queues another sink's drop notice if memory has room. A
+// notice that does not fit is let go: it repeats what that sink's own
+// drop record says, and must not itself count as a loss here.
+func (s *spool) pushNotice(b []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fileN == 0 && s.memBytes+len(b) <= s.memMax {
+		s.mem = append(s.mem, record{b: b, drop: true})
+		s.memBytes += len(b)
+		s.cond.Signal()
+	}
 }
 
 // drop accounts for n records lost before they reached the spool (the
 // Emit queue was full).
 func (s *spool) drop(n uint64, first, last time.Time) {
 	s.mu.Lock()
-	s.dropLocked(n, first, last)
+	s.dropLocked(n, first, last, false)
 	s.mu.Unlock()
 }
 
@@ -195,7 +234,12 @@ func (s *spool) lenLocked() int { return len(s.retry) + len(s.mem) + s.fileN }
 // unsentLocked counts the queued records never written yet (those to be
 // resent were counted as delivered already).
 func (s *spool) unsentLocked() int {
-	n := len(s.mem) + s.fileN
+	n := s.fileN
+	for _, r := range s.mem {
+		if !r.drop {
+			n++
+		}
+	}
 	for _, r := range s.retry {
 		if !r.sent && !r.drop {
 			n++
@@ -237,7 +281,7 @@ func (s *spool) take(dst []record, maxBytes int) []record {
 			// An unreadable spill file loses what is in it: say so.
 			s.fileErr = err
 			now := time.Now()
-			s.dropLocked(uint64(s.fileN), now, now)
+			s.dropLocked(uint64(s.fileN), now, now, true)
 			s.resetFileLocked()
 			break
 		}
@@ -302,15 +346,20 @@ func (s *spool) close() {
 func (s *spool) persist(extra [][]byte) (lost int, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	defer func() {
+		if err != nil {
+			lost = s.loseLocked()
+		}
+	}()
 	if s.f == nil {
-		return s.lenLocked() + len(extra), errors.New("no spill file")
+		return 0, errors.New("no spill file")
 	}
 	if err := s.w.Flush(); err != nil {
-		return s.lenLocked() + len(extra), err
+		return 0, err
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(s.path), ".spill-*")
 	if err != nil {
-		return s.lenLocked() + len(extra), err
+		return 0, err
 	}
 	bw := bufio.NewWriter(tmp)
 	put := func(b []byte) {
@@ -328,7 +377,7 @@ func (s *spool) persist(extra [][]byte) (lost int, err error) {
 	if _, err := io.Copy(bw, io.NewSectionReader(s.f, s.fileR, s.flushed-s.fileR)); err != nil {
 		tmp.Close()
 		os.Remove(tmp.Name())
-		return s.lenLocked() + len(extra), err
+		return 0, err
 	}
 	for _, b := range extra {
 		put(b)
@@ -336,17 +385,30 @@ func (s *spool) persist(extra [][]byte) (lost int, err error) {
 	if err := bw.Flush(); err != nil {
 		tmp.Close()
 		os.Remove(tmp.Name())
-		return s.lenLocked() + len(extra), err
+		return 0, err
 	}
 	tmp.Sync()
 	tmp.Close()
 	if err := os.Rename(tmp.Name(), s.path); err != nil {
 		os.Remove(tmp.Name())
-		return s.lenLocked() + len(extra), err
+		return 0, err
 	}
 	s.f.Close()
 	s.f = nil
 	return 0, nil
+}
+
+// loseLocked counts every record still queued and never sent as dropped
+// and empties the queue: Close could not keep them.
+func (s *spool) loseLocked() int {
+	n := s.unsentLocked()
+	s.dropped += uint64(n)
+	s.retry, s.mem, s.memBytes = nil, nil, 0
+	if s.f != nil {
+		s.resetFileLocked()
+	}
+	s.fileN = 0
+	return n
 }
 
 // closeFile closes the spill file when nothing is left to persist.

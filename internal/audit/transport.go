@@ -134,6 +134,9 @@ type conn interface {
 	// kernel before an error.
 	write(recs []record, deadline time.Time) (int, error)
 	close() error
+	// dgram says records are datagrams: a timed-out write lost nothing
+	// already sent, the receiver is only slow.
+	dgram() bool
 }
 
 func (t *target) dial(timeout time.Duration) (conn, error) {
@@ -194,12 +197,25 @@ type dgramConn struct{ c net.Conn }
 func (d *dgramConn) write(recs []record, deadline time.Time) (int, error) {
 	d.c.SetWriteDeadline(deadline)
 	for i, r := range recs {
-		if _, err := d.c.Write(r.b); err != nil {
+		_, err := d.c.Write(r.b)
+		if errors.Is(err, syscall.EMSGSIZE) && len(r.b) > maxDgram {
+			// Too big for one datagram (a huge message): RFC 5426 3.2
+			// lets the sender truncate; better a cut record than a sink
+			// stuck resending it.
+			_, err = d.c.Write(r.b[:maxDgram])
+		}
+		if err != nil {
 			return i, err
 		}
 	}
 	return len(recs), nil
 }
+
+// maxDgram is what a record is cut to when the socket refuses it whole:
+// the size RFC 5426 3.2 says every receiver should take.
+const maxDgram = 2048
+
+func (d *dgramConn) dgram() bool { return true }
 
 func (d *dgramConn) close() error { return d.c.Close() }
 
@@ -243,6 +259,8 @@ func (s *streamConn) write(recs []record, deadline time.Time) (int, error) {
 
 func (s *streamConn) close() error { return s.c.Close() }
 
+func (s *streamConn) dgram() bool { return false }
+
 // fileConn appends lines to a file (or stderr).
 type fileConn struct {
 	f    *os.File
@@ -268,6 +286,8 @@ func (f *fileConn) write(recs []record, _ time.Time) (int, error) {
 	}
 	return done, err
 }
+
+func (f *fileConn) dgram() bool { return false }
 
 func (f *fileConn) close() error {
 	if f.keep {

@@ -260,7 +260,6 @@ func ruleFields(dec hosts.Decision) []audit.Field {
 		str(audit.KeyRule, dec.File+":"+strconv.Itoa(dec.Line)), str(audit.KeyRuleText, dec.Text)}
 }
 
-
 // builtinPorts are the ports of the datagram built-ins: a datagram from one
 // of them is another built-in answering, and answering back would loop.
 func (d *Daemon) builtinPorts() map[uint16]bool {

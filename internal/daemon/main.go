@@ -108,7 +108,6 @@ func detach() int {
 	return 0
 }
 
-
 // Check parses every file the daemon would read and prints every error
 // with file:line. It returns the exit status: 0 when all is well, 1 if not.
 func Check(o Options, w io.Writer) int {

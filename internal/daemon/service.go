@@ -57,17 +57,17 @@ func (st *svcState) childExited() {
 type conn struct {
 	id       uint64
 	ticket   limits.Ticket
-	spec     *policy.Spec // set when a rule's options change how this server starts
-	oneShot  bool         // a spawn/twist command: its spawner serves this one child
+	spec     *policy.Spec   // set when a rule's options change how this server starts
+	oneShot  bool           // a spawn/twist command: its spawner serves this one child
 	severity audit.Severity // from the deciding rule's severity option
 	facility audit.Facility
-	svc    *service
-	client netip.AddrPort
-	local  netip.AddrPort
-	start  time.Time
-	pid    atomic.Int32
-	done   chan struct{} // closed when the child is gone (wait services wait on it)
-	once   sync.Once
+	svc      *service
+	client   netip.AddrPort
+	local    netip.AddrPort
+	start    time.Time
+	pid      atomic.Int32
+	done     chan struct{} // closed when the child is gone (wait services wait on it)
+	once     sync.Once
 }
 
 type connTable struct {

@@ -130,8 +130,10 @@ func BenchmarkSpawn(b *testing.B) {
 	hello, loop := helloProgs(b)
 	for _, c := range []int{1, 8} {
 		b.Run(fmt.Sprintf("forkexec/c=%d", c), func(b *testing.B) {
-			ns := forkexecRun(b, loop, hello, c, b.N).Nanoseconds()
+			el, cpu := forkexecRun(b, loop, hello, c, b.N)
+			ns := el.Nanoseconds()
 			b.ReportMetric(float64(ns)/float64(b.N), "ns/spawn")
+			b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/spawn")
 			b.ReportMetric(float64(b.N)/(float64(ns)/1e9), "spawns/s")
 		})
 		b.Run(fmt.Sprintf("spawner/c=%d", c), func(b *testing.B) {
@@ -152,15 +154,28 @@ func BenchmarkSpawn(b *testing.B) {
 
 func benchSpawner(b *testing.B, spec *policy.Spec, c int, wantChild bool) {
 	b.ResetTimer()
-	el := spawnerRun(b, spec, c, b.N, wantChild)
+	el, cpu := spawnerRun(b, spec, c, b.N, wantChild)
 	b.StopTimer()
 	b.ReportMetric(float64(el.Nanoseconds())/float64(b.N), "ns/spawn")
 	b.ReportMetric(float64(b.N)/el.Seconds(), "spawns/s")
+	b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/spawn")
+}
+
+func rusageCPU(ru *syscall.Rusage) time.Duration {
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return rusageCPU(&ru)
 }
 
 // spawnerRun starts a spawner for spec and times n spawns of hello at
-// concurrency c, until the last child's exit has been reported.
-func spawnerRun(b testing.TB, spec *policy.Spec, c, n int, wantChild bool) time.Duration {
+// concurrency c, until the last child's exit has been reported. It returns
+// the wall time and the CPU time of the whole path: this process (client
+// and Go side) plus the spawner and all its children.
+func spawnerRun(b testing.TB, spec *policy.Spec, c, n int, wantChild bool) (time.Duration, time.Duration) {
 	var exited atomic.Int64
 	var bad atomic.Int64
 	sp, err := Start(spec, func(ev Event) {
@@ -178,12 +193,19 @@ func spawnerRun(b testing.TB, spec *policy.Spec, c, n int, wantChild bool) time.
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer func() { sp.Close(); sp.Wait() }()
+	closed := false
+	defer func() {
+		if !closed {
+			sp.Close()
+			sp.Wait()
+		}
+	}()
 	if sp.ChildSeccomp() != wantChild {
 		b.Fatalf("ChildSeccomp %v, want %v", sp.ChildSeccomp(), wantChild)
 	}
 	var next atomic.Int64
 	var wg sync.WaitGroup
+	cpu0 := selfCPU()
 	t0 := time.Now()
 	for w := 0; w < c; w++ {
 		wg.Add(1)
@@ -225,15 +247,29 @@ func spawnerRun(b testing.TB, spec *policy.Spec, c, n int, wantChild bool) time.
 		time.Sleep(100 * time.Microsecond)
 	}
 	el := time.Since(t0)
+	closed = true
+	sp.Close()
+	sp.Wait()
+	cpu := selfCPU() - cpu0
+	if sp.state != nil {
+		sc := rusageCPU(sp.state.SysUsage().(*syscall.Rusage))
+		if os.Getenv("HINETD_SPAWN_SPLIT") != "" {
+			b.Logf("c=%d parent %.1f us/spawn, spawner+children %.1f us/spawn", c,
+				float64(cpu.Microseconds())/float64(n), float64(sc.Microseconds())/float64(n))
+		}
+		cpu += sc
+	}
 	if nb := bad.Load(); nb > 0 {
 		b.Errorf("%d of %d spawns failed", nb, n)
 	}
-	return el
+	return el, cpu
 }
 
-// forkexecRun times n spawns of hello by forkexec_loop at concurrency c.
-func forkexecRun(b testing.TB, loop, hello string, c, n int) time.Duration {
-	out, err := exec.Command(loop, strconv.Itoa(n), strconv.Itoa(c), hello).Output()
+// forkexecRun times n spawns of hello by forkexec_loop at concurrency c:
+// wall time, and the CPU time of the loop and all its children.
+func forkexecRun(b testing.TB, loop, hello string, c, n int) (time.Duration, time.Duration) {
+	cmd := exec.Command(loop, strconv.Itoa(n), strconv.Itoa(c), hello)
+	out, err := cmd.Output()
 	if err != nil {
 		b.Fatalf("%s: %v", loop, err)
 	}
@@ -241,7 +277,7 @@ func forkexecRun(b testing.TB, loop, hello string, c, n int) time.Duration {
 	if err != nil {
 		b.Fatal(err)
 	}
-	return time.Duration(ns)
+	return time.Duration(ns), rusageCPU(cmd.ProcessState.SysUsage().(*syscall.Rusage))
 }
 
 // BenchmarkSpawnRounds: the same comparison as BenchmarkSpawn, but
@@ -256,26 +292,29 @@ func BenchmarkSpawnRounds(b *testing.B) {
 	n, rounds := envInt("HINETD_SPAWN_N", 2000), envInt("HINETD_SPAWN_ROUNDS", 5)
 	type variant struct {
 		name string
-		run  func(c int) time.Duration
+		run  func(c int) (time.Duration, time.Duration)
 	}
 	child := defaultSpec(b, hello)
 	child.Seccomp = killFirst(child.Seccomp, unix.SYS_WAIT4)
 	nofilter := defaultSpec(b, hello)
 	nofilter.Seccomp = nil
 	vs := []variant{
-		{"C fork+exec loop", func(c int) time.Duration { return forkexecRun(b, loop, hello, c, n) }},
-		{"spawner, default policy", func(c int) time.Duration { return spawnerRun(b, defaultSpec(b, hello), c, n, false) }},
-		{"spawner, no filter", func(c int) time.Duration { return spawnerRun(b, nofilter, c, n, false) }},
-		{"spawner, filter per child", func(c int) time.Duration { return spawnerRun(b, child, c, n, true) }},
+		{"C fork+exec loop", func(c int) (time.Duration, time.Duration) { return forkexecRun(b, loop, hello, c, n) }},
+		{"spawner, default policy", func(c int) (time.Duration, time.Duration) { return spawnerRun(b, defaultSpec(b, hello), c, n, false) }},
+		{"spawner, no filter", func(c int) (time.Duration, time.Duration) { return spawnerRun(b, nofilter, c, n, false) }},
+		{"spawner, filter per child", func(c int) (time.Duration, time.Duration) { return spawnerRun(b, child, c, n, true) }},
 	}
 	for _, c := range []int{1, 8} {
 		rate := make([][]float64, len(vs))
 		ratio := make([][]float64, len(vs))
+		cpus := make([][]float64, len(vs))
 		for r := 0; r < rounds; r++ {
 			got := make([]float64, len(vs))
 			for k := range vs {
 				i := (k + r) % len(vs)
-				got[i] = float64(n) / vs[i].run(c).Seconds()
+				el, cpu := vs[i].run(c)
+				got[i] = float64(n) / el.Seconds()
+				cpus[i] = append(cpus[i], float64(cpu.Microseconds())/float64(n))
 			}
 			for i := range vs {
 				rate[i] = append(rate[i], got[i])
@@ -283,8 +322,8 @@ func BenchmarkSpawnRounds(b *testing.B) {
 			}
 		}
 		for i, v := range vs {
-			b.Logf("c=%d %-28s %7.0f spawns/s  %5.1f us/spawn  ratio %.2f (min %.2f max %.2f)",
-				c, v.name, median(rate[i]), 1e6/median(rate[i]), median(ratio[i]), minf(ratio[i]), maxf(ratio[i]))
+			b.Logf("c=%d %-26s %6.0f spawns/s  ratio %.2f (min %.2f max %.2f)  CPU %5.1f us/spawn (min %5.1f)",
+				c, v.name, median(rate[i]), median(ratio[i]), minf(ratio[i]), maxf(ratio[i]), median(cpus[i]), minf(cpus[i]))
 		}
 	}
 }

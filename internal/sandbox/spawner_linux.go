@@ -82,6 +82,7 @@ type Spawner struct {
 
 	done    chan struct{}
 	waitErr error
+	state   *os.ProcessState // the spawner's, once it has exited
 }
 
 // Start starts the spawner for spec and waits until it has confined itself
@@ -299,6 +300,7 @@ func (s *Spawner) read() {
 	}
 	s.conn.Close()
 	st, werr := s.proc.Wait()
+	s.state = st
 	s.lookups.Wait()
 	for conn, pid := range live {
 		s.emit(Event{Kind: Lost, ConnID: conn, PID: pid})
