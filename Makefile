@@ -32,7 +32,7 @@ build: deps-build
 	$(GO) build -o $(BIN)/ ./cmd/...
 
 run: build
-	./$(BIN)/hinetd -d --hosts-allow examples/hosts.allow --hosts-deny examples/hosts.deny examples/inetd.conf
+	./$(BIN)/hinetd -d --hosts-allow examples/hosts.allow --hosts-deny examples/hosts.deny --policy examples/policy examples/inetd.conf
 
 FUZZTIME ?= 10s
 # package:FuzzTarget pairs run briefly by make test.
