@@ -115,6 +115,7 @@ type SinkStats struct {
 	Dropped     uint64 // records lost, each counted in a drop record
 	DropRecords uint64 // drop records written
 	Pending     int    // records queued and never written (after Close: left in the spill file)
+	Failures    uint64 // failed dials and broken connections
 	Up          bool   // connected now
 	LastError   string // last dial or write error
 }
@@ -493,6 +494,7 @@ func (l *Log) Stats() []SinkStats {
 		s.spool.mu.Unlock()
 		st.Emitted = s.emitted.Load()
 		st.DropRecords = s.dropRecords.Load()
+		st.Failures = s.failures.Load()
 		st.Up = s.up.Load()
 		if e := s.lastErr.Load(); e != nil {
 			st.LastError = *e

@@ -150,8 +150,11 @@ func TestBlockedSink(t *testing.T) {
 			t.Fatalf("%s: counts do not add up: %+v", st.URL, st)
 		}
 	}
-	if st := l.Stats()[0]; st.Pending == 0 && st.Dropped == 0 {
-		t.Fatalf("the blocked sink delivered everything? %+v", st)
+	// The kernel takes megabytes on each new connection before a write
+	// blocks, so the blocked sink may well have "delivered" everything;
+	// what shows it was blocked is its broken connections.
+	if st := l.Stats()[0]; st.Failures == 0 {
+		t.Fatalf("the blocked sink never timed out? %+v", st)
 	}
 	// The file got every record, or drop records for those it missed.
 	b, err := os.ReadFile(file)

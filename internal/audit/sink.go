@@ -20,9 +20,9 @@ type sink struct {
 	mu  sync.Mutex
 	cur conn // the open connection, closed by kill to end a blocked write
 
-	emitted, delivered, resent, dropRecords atomic.Uint64
-	up                                      atomic.Bool
-	lastErr                                 atomic.Pointer[string]
+	emitted, delivered, resent, dropRecords, failures atomic.Uint64
+	up                                                atomic.Bool
+	lastErr                                           atomic.Pointer[string]
 }
 
 const maxBatchBytes = 64 << 10
@@ -151,6 +151,7 @@ func dropEvent(name string, n uint64, first, last time.Time) Event {
 }
 
 func (s *sink) setErr(err error) {
+	s.failures.Add(1)
 	msg := err.Error()
 	s.lastErr.Store(&msg)
 }
