@@ -303,3 +303,47 @@ func TestCloseWaitsForChildren(t *testing.T) {
 		t.Errorf("Wait: %v", err)
 	}
 }
+
+// TestSpawnerKilled: a spawner that dies (a service of the same uid may
+// kill it) leaves its running children alone; each is reported Lost, and
+// Wait says how the spawner ended.
+func TestSpawnerKilled(t *testing.T) {
+	needRoot(t)
+	rec := newRecorder()
+	sp, err := Start(nobodySpec("/bin/sh", "sh", "-c", "read x; echo $x"), rec.on)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fds[0])
+	if err := sp.Spawn(5, fds[1]); err != nil {
+		t.Fatal(err)
+	}
+	unix.Close(fds[1])
+	started := rec.next(t, 5)
+	if started.Kind != Started {
+		t.Fatalf("event %+v", started)
+	}
+	if err := syscall.Kill(sp.Pid(), syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if ev := rec.next(t, 5); ev.Kind != Lost || ev.PID != started.PID {
+		t.Errorf("event %+v, want Lost for pid %d", ev, started.PID)
+	}
+	if err := sp.Wait(); err == nil || !strings.Contains(err.Error(), "killed") {
+		t.Errorf("Wait: %v, want the spawner's death", err)
+	}
+	if err := sp.Spawn(6, fds[0]); !errors.Is(err, ErrClosed) {
+		t.Errorf("Spawn on a dead spawner: %v, want ErrClosed", err)
+	}
+	// The orphan still serves its client.
+	unix.Write(fds[0], []byte("still\n"))
+	buf := make([]byte, 16)
+	n, _ := unix.Read(fds[0], buf)
+	if string(buf[:n]) != "still\n" {
+		t.Errorf("orphaned child answered %q", buf[:n])
+	}
+}
