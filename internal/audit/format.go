@@ -7,11 +7,14 @@ import (
 	"unicode/utf8"
 )
 
-// Format is the wire format of a sink. The zero value is RFC 5424.
+// Format is the wire format of a sink. The zero value, FormatAuto, is
+// RFC 5424 for network sinks and RFC 3164 for unix sockets (see
+// parseTarget for why).
 type Format uint8
 
 const (
-	FormatRFC5424 Format = iota // RFC 5424 with structured data (default)
+	FormatAuto    Format = iota // RFC 5424, but RFC 3164 to a unix socket
+	FormatRFC5424               // RFC 5424 with structured data
 	FormatRFC3164               // BSD syslog for old collectors; fields in MSG as key=value
 	FormatJSON                  // one JSON object per line
 	FormatText                  // readable line for a person (-d on stderr)
@@ -19,6 +22,8 @@ const (
 
 func (f Format) String() string {
 	switch f {
+	case FormatAuto:
+		return "auto"
 	case FormatRFC5424:
 		return "rfc5424"
 	case FormatRFC3164:
@@ -31,10 +36,13 @@ func (f Format) String() string {
 	return "format" + strconv.Itoa(int(f))
 }
 
-// ParseFormat reads "rfc5424", "rfc3164", "json" or "text" (the values of
-// --log-format and of a sink URL's format= parameter).
+// ParseFormat reads "rfc5424", "rfc3164", "json", "text", or "" and
+// "auto" for FormatAuto (the values of --log-format and of a sink URL's
+// format= parameter).
 func ParseFormat(s string) (Format, bool) {
 	switch strings.ToLower(s) {
+	case "", "auto":
+		return FormatAuto, true
 	case "rfc5424", "5424":
 		return FormatRFC5424, true
 	case "rfc3164", "3164", "bsd":
@@ -44,7 +52,7 @@ func ParseFormat(s string) (Format, bool) {
 	case "text":
 		return FormatText, true
 	}
-	return FormatRFC5424, false
+	return FormatAuto, false
 }
 
 // SDID is the RFC 5424 SD-ID of hinetd's structured data element. An SD-ID
@@ -54,8 +62,8 @@ func ParseFormat(s string) (Format, bool) {
 // Formatter.SDID (or Options.SDID) to "hinetd@<its PEN>".
 const SDID = "hinetd@32473"
 
-// Formatter turns Events into bytes of one Format. The zero Formatter
-// writes RFC 5424 with facility daemon, APP-NAME "hinetd", SD-ID SDID and
+// Formatter turns Events into bytes of one Format (FormatAuto reads as
+// RFC 5424). The zero Formatter writes RFC 5424 with facility daemon, APP-NAME "hinetd", SD-ID SDID and
 // "-" for the host and process id.
 type Formatter struct {
 	Format   Format

@@ -46,7 +46,7 @@ func TestRFC5424(t *testing.T) {
 		if got != tc.want {
 			t.Errorf("%s:\n got %s\nwant %s", tc.name, got, tc.want)
 		}
-		if _, err := parse5424(got); err != nil {
+		if _, err := ParseRFC5424(got); err != nil {
 			t.Errorf("%s: does not parse: %v", tc.name, err)
 		}
 	}
@@ -158,7 +158,7 @@ func FuzzFormat(f *testing.F) {
 			}
 			switch fm {
 			case FormatRFC5424:
-				m, err := parse5424(string(b))
+				m, err := ParseRFC5424(string(b))
 				if err != nil {
 					t.Fatalf("%v: %q", err, b)
 				}
@@ -177,8 +177,8 @@ func FuzzFormat(f *testing.F) {
 	})
 }
 
-func mustParam(m *msg5424, name string) string {
-	v, _ := m.param(SDID, name)
+func mustParam(m *Record, name string) string {
+	v, _ := m.Param(SDID, name)
 	return v
 }
 
@@ -201,4 +201,20 @@ func readable(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// FuzzParseRFC5424: the strict reader never panics, and what it accepts
+// it reads the same way twice (no hidden state).
+func FuzzParseRFC5424(f *testing.F) {
+	f.Add(`<28>1 2026-11-26T10:55:00.123456Z gw1 hinetd 812 deny [hinetd@32473 kind="deny" rule="a\]b"][meta sequenceId="5"] text`)
+	f.Add(`<0>1 - - - - - -`)
+	f.Add(`<191>1 2026-11-26T10:55:00Z h a p m [x@1 a="\\"]`)
+	f.Add(`<13>1 2026-11-26T10:55:00.1234567Z h a p m -`)
+	f.Fuzz(func(t *testing.T, s string) {
+		m1, err1 := ParseRFC5424(s)
+		m2, err2 := ParseRFC5424(s)
+		if (err1 == nil) != (err2 == nil) || (err1 == nil && (m1.Msg != m2.Msg || len(m1.SD) != len(m2.SD))) {
+			t.Fatalf("two reads differ: %v / %v", err1, err2)
+		}
+	})
 }

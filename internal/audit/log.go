@@ -15,11 +15,12 @@ import (
 	"time"
 )
 
-// Options configure a Log. The zero value is usable: RFC 5424, facility
+// Options configure a Log. The zero value is usable: RFC 5424 (RFC 3164
+// to a unix socket), facility
 // daemon, spill files in a private directory under os.TempDir, and the
 // default sizes below.
 type Options struct {
-	Format   Format   // default format of the syslog sinks (--log-format)
+	Format   Format   // format of the syslog sinks (--log-format); FormatAuto: RFC 5424, RFC 3164 to unix sockets
 	Facility Facility // FacDefault: daemon
 	Hostname string   // "": os.Hostname()
 	AppName  string   // "": "hinetd"

@@ -38,12 +38,12 @@ func checkRecords(t *testing.T, lines []string, n int) (got map[int]bool, droppe
 	t.Helper()
 	got = map[int]bool{}
 	for _, line := range lines {
-		m, err := parse5424(line)
+		m, err := ParseRFC5424(line)
 		if err != nil {
 			t.Fatalf("not RFC 5424: %v\n%s", err, line)
 		}
 		if m.MsgID == "drop" {
-			c, _ := m.param(SDID, KeyCount)
+			c, _ := m.Param(SDID, KeyCount)
 			k, err := strconv.ParseUint(c, 10, 64)
 			if err != nil {
 				t.Fatalf("drop record without count: %s", line)
@@ -51,7 +51,7 @@ func checkRecords(t *testing.T, lines []string, n int) (got map[int]bool, droppe
 			dropped += k
 			continue
 		}
-		ns, ok := m.param(SDID, "n")
+		ns, ok := m.Param(SDID, "n")
 		if !ok {
 			continue // not one of ours (a summary, a probe)
 		}
@@ -62,7 +62,7 @@ func checkRecords(t *testing.T, lines []string, n int) (got map[int]bool, droppe
 			{"client", want.Client.Addr().String()}, {"client-port", strconv.Itoa(int(want.Client.Port()))},
 			{"local", "127.0.0.1"}, {"local-port", "7007"}, {"conn", strconv.Itoa(i + 1)},
 		} {
-			if v, _ := m.param(SDID, p[0]); v != p[1] {
+			if v, _ := m.Param(SDID, p[0]); v != p[1] {
 				t.Fatalf("record %d: %s=%q, want %q\n%s", i, p[0], v, p[1], line)
 			}
 		}
@@ -70,11 +70,11 @@ func checkRecords(t *testing.T, lines []string, n int) (got map[int]bool, droppe
 			t.Fatalf("record %d: MSGID %q APP-NAME %q\n%s", i, m.MsgID, m.App, line)
 		}
 		if want.Kind == KindDeny {
-			if v, _ := m.param(SDID, KeyRuleText); v != `ALL: [::1] "quoted" back\slash` {
+			if v, _ := m.Param(SDID, KeyRuleText); v != `ALL: [::1] "quoted" back\slash` {
 				t.Fatalf("record %d: ruletext %q\n%s", i, v, line)
 			}
 		}
-		if _, ok := m.param("meta", "sequenceId"); !ok {
+		if _, ok := m.Param("meta", "sequenceId"); !ok {
 			t.Fatalf("record %d: no meta sequenceId\n%s", i, line)
 		}
 		if n > 0 && i >= n {
@@ -166,14 +166,14 @@ func TestSlogHandler(t *testing.T) {
 	if len(lines) != 2 {
 		t.Fatalf("got %d records, want 2: %q", len(lines), lines)
 	}
-	m, err := parse5424(lines[0])
+	m, err := ParseRFC5424(lines[0])
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := map[string]string{"kind": "log", "service": "ftp", "conn": "9", "client": "::1",
 		"client-port": "2000", "child.pid": "1234", "child.signal": "SIGKILL"}
 	for k, v := range want {
-		if got, _ := m.param(SDID, k); got != v {
+		if got, _ := m.Param(SDID, k); got != v {
 			t.Errorf("%s=%q, want %q in %s", k, got, v, lines[0])
 		}
 	}
@@ -249,7 +249,7 @@ func TestSpillReplayAfterRestart(t *testing.T) {
 		t.Fatalf("rsyslog has %d of 500", len(got))
 	}
 	// The spilled records come first, in order.
-	first, _ := parse5424(lines[0])
+	first, _ := ParseRFC5424(lines[0])
 	if n := mustParam(first, "n"); n != "0" {
 		t.Fatalf("first record is n=%s, want 0", n)
 	}
@@ -273,7 +273,7 @@ func TestUDPHugeRecord(t *testing.T) {
 	if len(lines) != 2 || len(lines[0]) != maxDgram {
 		t.Fatalf("got %d records (first %d bytes), want the cut one and the next", len(lines), len(lines[0]))
 	}
-	if _, err := parse5424(lines[1]); err != nil {
+	if _, err := ParseRFC5424(lines[1]); err != nil {
 		t.Fatal(err)
 	}
 	if st := l.Stats()[0]; st.Delivered != 2 {

@@ -113,11 +113,11 @@ func TestDenyFlood(t *testing.T) {
 	lines := r.waitLines(func(ls []string) bool {
 		single, summed = 0, 0
 		for _, line := range ls {
-			m, err := parse5424(line)
+			m, err := ParseRFC5424(line)
 			if err != nil {
 				t.Fatalf("%v: %s", err, line)
 			}
-			if c, ok := m.param(SDID, KeyCount); ok {
+			if c, ok := m.Param(SDID, KeyCount); ok {
 				k, _ := strconv.Atoi(c)
 				summed += k
 			} else {
@@ -145,7 +145,7 @@ func TestDump(t *testing.T) {
 	closeLog(t, l)
 	got := r.waitLines(func(ls []string) bool { return len(ls) >= 3 })
 	for i, line := range got {
-		m, err := parse5424(line)
+		m, err := ParseRFC5424(line)
 		if err != nil {
 			t.Fatal(err)
 		}

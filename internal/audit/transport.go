@@ -34,9 +34,10 @@ type target struct {
 //	file:///path.jsonl         JSON lines (format=rfc5424 etc. to change)
 //	stderr:                    readable text (for -d)
 //
-// Every scheme takes format=rfc5424|rfc3164|json|text; the network
-// schemes default to def, unix to rfc3164, file to json, stderr to text.
-// unix defaults to RFC 3164 because that is what the readers of /dev/log
+// Every scheme takes format=rfc5424|rfc3164|json|text; the others
+// default to def (--log-format), file to json, stderr to text. With def
+// FormatAuto, network sinks write RFC 5424 and unix sinks RFC 3164,
+// because that is what the readers of /dev/log
 // parse: rsyslog's imuxsock (with its default special parser) reads an
 // RFC 5424 record's "1" as the tag, and journald's /dev/log knows only
 // the BSD form. A local rsyslog with UseSpecialParser="off" takes
@@ -58,7 +59,9 @@ func parseTarget(raw string, def Format) (*target, error) {
 			t.addr = "/dev/log"
 		}
 		t.stream = q.Get("type") == "stream"
-		t.format = FormatRFC3164
+		if def == FormatAuto {
+			t.format = FormatRFC3164
+		}
 	case "udp", "tcp", "tls":
 		if u.Host == "" || u.Port() == "" {
 			return nil, fmt.Errorf("log sink %q: want %s://host:port", raw, u.Scheme)
@@ -84,10 +87,13 @@ func parseTarget(raw string, def Format) (*target, error) {
 	}
 	if f := q.Get("format"); f != "" {
 		ff, ok := ParseFormat(f)
-		if !ok {
+		if !ok || ff == FormatAuto {
 			return nil, fmt.Errorf("log sink %q: unknown format %q; expect rfc5424, rfc3164, json or text", raw, f)
 		}
 		t.format = ff
+	}
+	if t.format == FormatAuto {
+		t.format = FormatRFC5424
 	}
 	nu := *u
 	nu.RawQuery = ""

@@ -9,9 +9,8 @@ import (
 	"unicode/utf8"
 )
 
-// msg5424 is a record read back by parse5424, the strict reader the tests
-// check every record with.
-type msg5424 struct {
+// Record is an RFC 5424 message read back by ParseRFC5424.
+type Record struct {
 	Pri                      int
 	Time                     time.Time
 	Host, App, ProcID, MsgID string
@@ -20,8 +19,8 @@ type msg5424 struct {
 	Msg                      string
 }
 
-// param returns the first value of name in element id.
-func (m *msg5424) param(id, name string) (string, bool) {
+// Param returns the first value of name in the SD-ELEMENT id.
+func (m *Record) Param(id, name string) (string, bool) {
 	for _, p := range m.SD[id] {
 		if p[0] == name {
 			return p[1], true
@@ -30,10 +29,12 @@ func (m *msg5424) param(id, name string) (string, bool) {
 	return "", false
 }
 
-// parse5424 - SYSLOG-MSG per RFC 5424 6., strictly: every field's length
-// and character set, the timestamp's form, SD-ID uniqueness, escapes.
-func parse5424(s string) (*msg5424, error) {
-	m := &msg5424{SD: map[string][][2]string{}}
+// ParseRFC5424 - SYSLOG-MSG per RFC 5424 6., strictly: every field's
+// length and character set, the timestamp's form, SD-ID uniqueness,
+// escapes. The tests check every record hinetd writes with it, and the
+// integration tests can check what a collector received.
+func ParseRFC5424(s string) (*Record, error) {
+	m := &Record{SD: map[string][][2]string{}}
 	if !strings.HasPrefix(s, "<") {
 		return nil, errors.New("no PRI")
 	}

@@ -1,0 +1,73 @@
+package audit
+
+import (
+	"os"
+	"testing"
+)
+
+// TestParseTarget: sink URLs, the format each gets, and exact errors.
+func TestParseTarget(t *testing.T) {
+	for _, tc := range []struct {
+		url     string
+		def     Format
+		scheme  string
+		addr    string
+		format  Format
+		name    string
+		wantErr string
+	}{
+		{url: "unix:///dev/log", scheme: "unix", addr: "/dev/log", format: FormatRFC3164, name: "unix:///dev/log"},
+		// an explicit --log-format applies to unix sockets too
+		{url: "unix:///dev/log", def: FormatRFC5424, scheme: "unix", addr: "/dev/log", format: FormatRFC5424},
+		{url: "unix:///run/x.sock?format=rfc5424", scheme: "unix", addr: "/run/x.sock", format: FormatRFC5424, name: "unix:///run/x.sock"},
+		{url: "udp://127.0.0.1:514", scheme: "udp", addr: "127.0.0.1:514", format: FormatRFC5424},
+		{url: "udp://127.0.0.1:514", def: FormatRFC3164, scheme: "udp", addr: "127.0.0.1:514", format: FormatRFC3164},
+		{url: "tcp://[::1]:601", scheme: "tcp", addr: "[::1]:601", format: FormatRFC5424},
+		{url: "file:///var/log/hinetd.jsonl", def: FormatRFC3164, scheme: "file", addr: "/var/log/hinetd.jsonl", format: FormatJSON},
+		{url: "file:///var/log/hinetd.log?format=rfc5424", scheme: "file", addr: "/var/log/hinetd.log", format: FormatRFC5424},
+		{url: "stderr:", scheme: "stderr", format: FormatText},
+		// the name in records leaves out the query (file names of keys)
+		{url: "tls://logs.example:6514?ca=/nonexistent/ca.pem", wantErr: `log sink "tls://logs.example:6514?ca=/nonexistent/ca.pem": open /nonexistent/ca.pem: no such file or directory`},
+		{url: "tls://logs.example:6514?cert=/x.pem", wantErr: `log sink "tls://logs.example:6514?cert=/x.pem": cert= and key= go together`},
+		{url: "tcp://logs.example", wantErr: `log sink "tcp://logs.example": want tcp://host:port`},
+		{url: "file://", wantErr: `log sink "file://": want file:///absolute/path`},
+		{url: "syslog://x:1", wantErr: `log sink "syslog://x:1": unknown scheme "syslog"; expect unix, udp, tcp, tls, file or stderr`},
+		{url: "udp://h:1?format=xml", wantErr: `log sink "udp://h:1?format=xml": unknown format "xml"; expect rfc5424, rfc3164, json or text`},
+	} {
+		tg, err := parseTarget(tc.url, tc.def)
+		if tc.wantErr != "" {
+			if err == nil || err.Error() != tc.wantErr {
+				t.Errorf("%s: error %v, want %s", tc.url, err, tc.wantErr)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: %v", tc.url, err)
+			continue
+		}
+		if tg.scheme != tc.scheme || tg.addr != tc.addr || tg.format != tc.format || (tc.name != "" && tg.name != tc.name) {
+			t.Errorf("%s: got %s %q %v %q", tc.url, tg.scheme, tg.addr, tg.format, tg.name)
+		}
+	}
+	// Open reports every bad URL, not just the first.
+	_, err := Open([]string{"tcp://x", "nope://", "udp://127.0.0.1:1"}, Options{SpillDir: t.TempDir()})
+	want := "log sink \"tcp://x\": want tcp://host:port\nlog sink \"nope://\": unknown scheme \"nope\"; expect unix, udp, tcp, tls, file or stderr"
+	if err == nil || err.Error() != want {
+		t.Errorf("Open: %v\nwant %s", err, want)
+	}
+}
+
+// TestSpillDirChecks: the spill directory must be ours and private.
+func TestSpillDirChecks(t *testing.T) {
+	dir := t.TempDir()
+	if err := chmod(dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Open([]string{"udp://127.0.0.1:1"}, Options{SpillDir: dir})
+	if err == nil {
+		t.Fatal("a world-writable spill directory was accepted")
+	}
+	t.Log(err)
+}
+
+func chmod(p string, m uint32) error { return os.Chmod(p, os.FileMode(m)) }
