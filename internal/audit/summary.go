@@ -8,8 +8,8 @@ import (
 )
 
 // Summariser keeps a flood of refusals from flooding the log, never
-// silently: per service and per one-second window, the first PerSecond
-// deny and limit events pass one by one; the rest are counted per client
+// silently: per service, kind (deny, limit) and one-second window, the
+// first PerSecond events pass one by one; the rest are counted per client
 // address and rule (or limit), and Flush turns the counts of finished
 // windows into summary events (KeySummary "1s", KeyCount n). At most
 // MaxKeys distinct (client, rule) pairs are kept per service and window;
@@ -20,8 +20,13 @@ type Summariser struct {
 	perSecond, maxKeys int
 
 	mu    sync.Mutex
-	win   map[string]*window // by service
-	ready []Event            // summaries of windows already rolled over
+	win   map[winKey]*window
+	ready []Event // summaries of windows already rolled over
+}
+
+type winKey struct {
+	service string
+	kind    Kind
 }
 
 type sumKey struct {
@@ -40,10 +45,10 @@ type window struct {
 	other  map[Kind]uint64
 }
 
-// NewSummariser lets perSecond refusals per service per second through
-// (at least 1) and keeps at most maxKeys counters per service.
+// NewSummariser lets perSecond refusals per service and kind per second
+// through (at least 1) and keeps at most maxKeys counters for each.
 func NewSummariser(perSecond, maxKeys int) *Summariser {
-	return &Summariser{perSecond: max(perSecond, 1), maxKeys: max(maxKeys, 1), win: map[string]*window{}}
+	return &Summariser{perSecond: max(perSecond, 1), maxKeys: max(maxKeys, 1), win: map[winKey]*window{}}
 }
 
 // Offer reports whether ev (a KindDeny or KindLimit event at now) is to be
@@ -56,10 +61,11 @@ func (s *Summariser) Offer(ev *Event, now time.Time) bool {
 	sec := now.Unix()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	w := s.win[ev.Service]
+	wk := winKey{ev.Service, ev.Kind}
+	w := s.win[wk]
 	if w == nil {
 		w = &window{sec: sec}
-		s.win[ev.Service] = w
+		s.win[wk] = w
 	}
 	if w.sec != sec {
 		s.ready = w.summaries(ev.Service, s.ready)
@@ -100,10 +106,10 @@ func (s *Summariser) Flush(now time.Time) []Event {
 	defer s.mu.Unlock()
 	out := s.ready
 	s.ready = nil
-	for svc, w := range s.win {
+	for k, w := range s.win {
 		if w.sec < sec {
-			out = w.summaries(svc, out)
-			delete(s.win, svc)
+			out = w.summaries(k.service, out)
+			delete(s.win, k)
 		}
 	}
 	return out
