@@ -80,6 +80,15 @@ type daemon struct {
 // extra args. hosts.allow/hosts.deny default to empty files in that dir.
 func startDaemon(t *testing.T, conf string, args ...string) *daemon {
 	t.Helper()
+	return startDaemonWith(t, nil, nil, conf, args...)
+}
+
+// startDaemonWith is startDaemon with a command prefix (prefix[0] runs
+// hinetd, e.g. unshare or prlimit) and files (name → text) written into
+// the daemon's directory before it starts; "DIR" in the prefix and in
+// args stands for that directory.
+func startDaemonWith(t *testing.T, prefix []string, files map[string]string, conf string, args ...string) *daemon {
+	t.Helper()
 	dir := t.TempDir()
 	os.Chmod(dir, 0o755)
 	d := &daemon{t: t, dir: dir, conf: filepath.Join(dir, "inetd.conf")}
@@ -87,6 +96,21 @@ func startDaemon(t *testing.T, conf string, args ...string) *daemon {
 		t.Fatal(err)
 	}
 	os.Mkdir(filepath.Join(dir, "policy"), 0o755)
+	subst := func(list []string) []string {
+		out := make([]string, len(list))
+		for i, a := range list {
+			out[i] = strings.ReplaceAll(a, "DIR", dir)
+		}
+		return out
+	}
+	for name, text := range files {
+		p := filepath.Join(dir, name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(subst([]string{text})[0]), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	prefix, args = subst(prefix), subst(args)
 	for _, f := range []string{"hosts.allow", "hosts.deny"} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 			os.WriteFile(filepath.Join(dir, f), nil, 0o644)
@@ -98,6 +122,9 @@ func startDaemon(t *testing.T, conf string, args ...string) *daemon {
 		"--policy", filepath.Join(dir, "policy")}, args...)
 	all = append(all, d.conf)
 	d.cmd = exec.Command(bin(t, "hinetd"), all...)
+	if len(prefix) > 0 {
+		d.cmd = exec.Command(prefix[0], append(append(prefix[1:], bin(t, "hinetd")), all...)...)
+	}
 	d.cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HINETD_TEST_MARKER=leak"}
 	stderr, err := d.cmd.StderrPipe()
 	if err != nil {

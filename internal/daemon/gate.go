@@ -215,7 +215,7 @@ func (d *Daemon) decide(s *service, c *conn, fd int, then func(bool)) {
 		PID:      os.Getpid(),
 		Resolver: d.dns,
 	}
-	if dec, ok := t.DecideNoLookup(req); ok {
+	if dec, ok := t.DecideNoLookup(req); ok && !expands(dec.Options) {
 		then(d.verdict(s, c, fd, dec))
 		return
 	}
@@ -224,6 +224,12 @@ func (d *Daemon) decide(s *service, c *conn, fd int, then func(bool)) {
 		defer cancel()
 		then(d.verdict(s, c, fd, t.DecideContext(ctx, req)))
 	}()
+}
+
+// expands reports whether a rule's options have % templates to expand,
+// which may need name or ident lookups: those run off the accept path.
+func expands(o *hosts.Options) bool {
+	return o != nil && (len(o.Spawn) > 0 || o.Twist != "" || o.Banners != "" || len(o.Setenv) > 0)
 }
 
 // verdict records a decision and applies the deciding rule's options, as

@@ -1,0 +1,196 @@
+package test
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// dialFrom connects from a chosen loopback source address, sends send
+// (if any), half-closes, and returns everything the server wrote.
+func dialFrom(t *testing.T, src, addr string, send []byte) []byte {
+	t.Helper()
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}, Timeout: 5 * time.Second}
+	c, err := d.Dial("tcp", addr)
+	if err != nil {
+		t.Fatalf("dial %s from %s: %v", addr, src, err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	if send != nil {
+		c.Write(send)
+		c.(*net.TCPConn).CloseWrite()
+	}
+	var out []byte
+	buf := make([]byte, 4096)
+	for {
+		n, err := c.Read(buf)
+		out = append(out, buf[:n]...)
+		if err != nil {
+			return out
+		}
+	}
+}
+
+// waitFor polls cond for up to timeout.
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestACLDecisions: clients from different loopback addresses are granted
+// and denied as the files say, for a built-in and an external service;
+// an edit applies to the next connection without SIGHUP; a broken edit
+// leaves the old rules in force.
+func TestACLDecisions(t *testing.T) {
+	needRoot(t)
+	echo, ext := freePort(t), freePort(t)
+	d := startDaemonWith(t, nil, map[string]string{
+		"hosts.allow": "echo, hello: 127.0.0.2\n",
+		"hosts.deny":  "# deny the rest\nALL: ALL\n",
+	}, fmt.Sprintf(`127.0.0.1:%d stream tcp nowait root internal echo
+127.0.0.1:%d stream tcp nowait nobody /bin/echo hello world
+`, echo, ext))
+	eaddr, xaddr := fmt.Sprintf("127.0.0.1:%d", echo), fmt.Sprintf("127.0.0.1:%d", ext)
+
+	if got := string(dialFrom(t, "127.0.0.2", eaddr, []byte("ping"))); got != "ping" {
+		t.Fatalf("granted client got %q from echo", got)
+	}
+	if got := string(dialFrom(t, "127.0.0.2", xaddr, nil)); got != "world\n" {
+		t.Fatalf("granted client got %q from the external service", got)
+	}
+	if got := dialFrom(t, "127.0.0.3", eaddr, []byte("ping")); len(got) != 0 {
+		t.Fatalf("denied client got %q from echo", got)
+	}
+	if got := dialFrom(t, "127.0.0.3", xaddr, nil); len(got) != 0 {
+		t.Fatalf("denied client got %q from the external service", got)
+	}
+	d.waitLog("event=deny", 2*time.Second, "127.0.0.3", "rule=", "hosts.deny:2")
+	spawnsBefore := d.countLog("event=spawn")
+
+	// An edit to hosts.deny takes effect for the next connection, no SIGHUP.
+	d.writeFile("hosts.allow", "")
+	d.writeFile("hosts.deny", "ALL: 127.0.0.2\n")
+	waitFor(t, 5*time.Second, "the edited hosts.deny to apply", func() bool {
+		return len(dialFrom(t, "127.0.0.2", eaddr, []byte("x"))) == 0
+	})
+	if got := string(dialFrom(t, "127.0.0.3", eaddr, []byte("now"))); got != "now" {
+		t.Fatalf("after the edit, 127.0.0.3 got %q", got)
+	}
+
+	// A broken edit is logged, and the previous table stays in force:
+	// 127.0.0.2 is still denied.
+	d.writeFile("hosts.deny", "ALL: [2001:db8::/32]\n")
+	d.waitLog("event=config-error", 5*time.Second, "hosts.deny:1")
+	time.Sleep(200 * time.Millisecond)
+	if got := dialFrom(t, "127.0.0.2", eaddr, []byte("x")); len(got) != 0 {
+		t.Fatalf("a broken hosts.deny opened access: %q", got)
+	}
+	if n := d.countLog("event=spawn"); n != spawnsBefore {
+		t.Fatalf("denied connections started %d children", n-spawnsBefore)
+	}
+}
+
+// TestACLTwistAndBanners: twist replaces the server with its text, banners
+// sends the banner file before the service, both with % expansion.
+func TestACLTwistAndBanners(t *testing.T) {
+	needRoot(t)
+	echo := freePort(t)
+	d := startDaemonWith(t, nil, map[string]string{
+		"banners/echo": "Welcome %a to %d\n",
+		"hosts.allow":  "echo: 127.0.0.5: banners DIR/banners\n",
+		"hosts.deny":   "echo: 127.0.0.4: twist /bin/echo go away %a\n",
+	}, fmt.Sprintf("127.0.0.1:%d stream tcp nowait root internal echo\n", echo))
+	addr := fmt.Sprintf("127.0.0.1:%d", echo)
+	if got := string(dialFrom(t, "127.0.0.4", addr, []byte("ignored"))); got != "go away 127.0.0.4\n" {
+		t.Fatalf("twist: got %q", got)
+	}
+	if got := string(dialFrom(t, "127.0.0.5", addr, []byte("hi"))); got != "Welcome 127.0.0.5 to echo\nhi" {
+		t.Fatalf("banners: got %q", got)
+	}
+	// twist runs confined and never as root.
+	line := d.waitLog("event=spawn", 2*time.Second, "127.0.0.4")
+	if !strings.Contains(line, "uid=65534") {
+		t.Fatalf("twist command not run as nobody: %s", line)
+	}
+}
+
+// TestACLSpawnHostileName: a spawn command's % expansions come from the
+// network; a reverse name full of shell syntax must not inject anything,
+// and the command runs confined as nobody. Reverse names come from a hosts
+// file bind-mounted over /etc/hosts in a private mount namespace that only
+// hinetd sees. (Go's resolver already drops names that are not valid
+// domain names; the sanitizer in hosts.Expand is the second wall, fuzzed
+// in the hosts package. Either way nothing may run.)
+func TestACLSpawnHostileName(t *testing.T) {
+	needRoot(t)
+	echo := freePort(t)
+	spool, err := os.MkdirTemp("", "hinetd-spool-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(spool) })
+	os.Chmod(spool, 0o777) // the spawn command runs as nobody
+	hostile := "x;touch${IFS}" + spool + "/pwned;`id`$(id).evil.example"
+	cmd := func(tag string) string {
+		return fmt.Sprintf("spawn (echo %%h %%n; id -u; grep -E '^(NoNewPrivs|Seccomp|CapEff)\\:' /proc/self/status) > %s/%s", spool, tag)
+	}
+	files := map[string]string{
+		"etc-hosts": "127.0.0.1 localhost\n127.0.0.6 " + hostile + "\n127.0.0.7 good-host.example\n",
+		"hosts.allow": "echo: 127.0.0.6: " + cmd("hostile") + "\n" +
+			"echo: 127.0.0.7: " + cmd("good") + "\n",
+	}
+	startDaemonWith(t, []string{"unshare", "-m", "--propagation", "private", "sh", "-c",
+		`mount --bind DIR/etc-hosts /etc/hosts && exec "$@"`, "sh"}, files,
+		fmt.Sprintf("127.0.0.1:%d stream tcp nowait root internal echo\n", echo))
+	addr := fmt.Sprintf("127.0.0.1:%d", echo)
+	read := func(tag, src string) []string {
+		if got := string(dialFrom(t, src, addr, []byte("ok"))); got != "ok" {
+			t.Fatalf("echo from %s: %q", src, got)
+		}
+		var out []byte
+		waitFor(t, 5*time.Second, "the spawn command's output", func() bool {
+			b, err := os.ReadFile(filepath.Join(spool, tag))
+			out = b
+			return err == nil && strings.Count(string(b), "\n") >= 5
+		})
+		return strings.Split(string(out), "\n")
+	}
+
+	// A benign name resolves and verifies: the lookup path works.
+	good := read("good", "127.0.0.7")
+	if good[0] != "good-host.example good-host.example" {
+		t.Fatalf("%%h %%n for a verified name: %q", good[0])
+	}
+
+	lines := read("hostile", "127.0.0.6")
+	if _, err := os.Stat(filepath.Join(spool, "pwned")); err == nil {
+		t.Fatalf("the hostile name ran a command; spawn output:\n%s", strings.Join(lines, "\n"))
+	}
+	for _, r := range lines[0] {
+		if !strings.ContainsRune(" 1234567890!@%-_=+:,./abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ", r) {
+			t.Fatalf("unsafe character %q reached the shell: %q", r, lines[0])
+		}
+	}
+	for _, l := range [][]string{good, lines} {
+		if l[1] != "65534" {
+			t.Fatalf("spawn command ran as uid %q, want 65534 (nobody)", l[1])
+		}
+		status := strings.Join(l[2:], "\n")
+		for _, w := range []string{"NoNewPrivs:\t1", "Seccomp:\t2", "CapEff:\t0000000000000000"} {
+			if !strings.Contains(status, w) {
+				t.Fatalf("spawn command not confined (%q missing):\n%s", w, status)
+			}
+		}
+	}
+}
