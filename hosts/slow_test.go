@@ -15,6 +15,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -394,4 +395,64 @@ func FuzzFastSlow(f *testing.F) {
 		}
 		checkFastSlow(t, allow, deny, q)
 	})
+}
+
+// TestConcurrentDecide: a Table is used by every accept goroutine at once;
+// decisions made concurrently equal the serial ones (run with -race).
+// tcp_wrappers 7.4 let hosts slip through because of a non-reentrant
+// strtok in a vendor libc: the evaluator must be reentrant.
+func TestConcurrentDecide(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 7))
+	tb, err := Compile(Source{"a", []byte(randRules(r, 200))}, Source{"d", []byte(randRules(r, 200))}, ParseOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := slowResolver()
+	reqs := make([]Request, 500)
+	want := make([]string, len(reqs))
+	for i := range reqs {
+		reqs[i] = randRequest(r, res)
+		d := tb.Decide(reqs[i])
+		want[i] = fmt.Sprint(d.File, d.Line, d.Verdict)
+	}
+	// mapResolver counts calls without a lock: use a locked copy here.
+	locked := &lockedResolver{r: res}
+	errs := make(chan string, 8)
+	for g := 0; g < 8; g++ {
+		go func(g int) {
+			for k := 0; k < len(reqs); k++ {
+				i := (k*7 + g*13) % len(reqs)
+				q := reqs[i]
+				q.Resolver = locked
+				d := tb.Decide(q)
+				if got := fmt.Sprint(d.File, d.Line, d.Verdict); got != want[i] {
+					errs <- fmt.Sprintf("request %d: %s, serial %s", i, got, want[i])
+					return
+				}
+			}
+			errs <- ""
+		}(g)
+	}
+	for g := 0; g < 8; g++ {
+		if e := <-errs; e != "" {
+			t.Error(e)
+		}
+	}
+}
+
+type lockedResolver struct {
+	mu sync.Mutex
+	r  Resolver
+}
+
+func (l *lockedResolver) LookupAddr(ctx context.Context, a netip.Addr) ([]string, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.r.LookupAddr(ctx, a)
+}
+
+func (l *lockedResolver) LookupHost(ctx context.Context, n string) ([]netip.Addr, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.r.LookupHost(ctx, n)
 }
