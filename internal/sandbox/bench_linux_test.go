@@ -141,7 +141,7 @@ func BenchmarkSpawn(b *testing.B) {
 		})
 		b.Run(fmt.Sprintf("spawner-nofilter/c=%d", c), func(b *testing.B) {
 			spec := defaultSpec(b, hello)
-			spec.Seccomp = nil
+			spec.Seccomp, spec.NoSeccomp = nil, true
 			benchSpawner(b, spec, c, false)
 		})
 		b.Run(fmt.Sprintf("spawner-childseccomp/c=%d", c), func(b *testing.B) {
@@ -297,7 +297,7 @@ func BenchmarkSpawnRounds(b *testing.B) {
 	child := defaultSpec(b, hello)
 	child.Seccomp = killFirst(child.Seccomp, unix.SYS_WAIT4)
 	nofilter := defaultSpec(b, hello)
-	nofilter.Seccomp = nil
+	nofilter.Seccomp, nofilter.NoSeccomp = nil, true
 	vs := []variant{
 		{"C fork+exec loop", func(c int) (time.Duration, time.Duration) { return forkexecRun(b, loop, hello, c, n) }},
 		{"spawner, default policy", func(c int) (time.Duration, time.Duration) { return spawnerRun(b, defaultSpec(b, hello), c, n, false) }},

@@ -166,7 +166,7 @@ func filter(t testing.TB, extraKill ...string) []byte {
 func probeSpec(t testing.TB, args ...string) *policy.Spec {
 	spec := nobodySpec(probe(t), append([]string{"probe"}, args...)...)
 	spec.Env = []string{"PATH=/usr/bin:/bin", "LANG=C"}
-	spec.Seccomp = filter(t)
+	spec.Seccomp, spec.NoSeccomp = filter(t), false
 	spec.Rlimits = []policy.Rlimit{
 		{Resource: unix.RLIMIT_CORE, Cur: 0, Max: 0},
 		{Resource: unix.RLIMIT_NOFILE, Cur: 64, Max: 64},
@@ -260,7 +260,7 @@ func TestProbeDefault(t *testing.T) {
 func TestProbeNoFilterStillConfined(t *testing.T) {
 	needRoot(t)
 	spec := probeSpec(t, "mount", "rawsock", "ptrace")
-	spec.Seccomp = nil
+	spec.Seccomp, spec.NoSeccomp = nil, true
 	r, _ := runProbe(t, spec)
 	if got := r.status("Seccomp"); got != "0" {
 		t.Errorf("Seccomp %q, want 0", got)
@@ -361,7 +361,7 @@ func TestSetuidRootNoGain(t *testing.T) {
 		spec := probeSpec(t, "setuid0", "bindlow", "rawsock")
 		spec.Path = suid
 		spec.AllowNewPrivs = true
-		spec.Seccomp = nil // an unprivileged filter needs no_new_privs
+		spec.Seccomp, spec.NoSeccomp = nil, true // an unprivileged filter needs no_new_privs
 		r, _ := runProbe(t, spec)
 		if got := r.status("Uid"); got != "65534 0 0 0" {
 			t.Errorf("Uid %q, want euid 0 from the setuid bit", got)
@@ -548,7 +548,9 @@ func TestEncodeSpecRejects(t *testing.T) {
 		{"no argv", func(s *policy.Spec) { s.Argv = nil }, "empty argv"},
 		{"relative chroot", func(s *policy.Spec) { s.Chroot = "var/empty" }, `chroot "var/empty" is not absolute`},
 		{"env without =", func(s *policy.Spec) { s.Env = []string{"PATH"} }, `environment entry "PATH" has no '='`},
-		{"half an instruction", func(s *policy.Spec) { s.Seccomp = make([]byte, 12) }, "seccomp program of 12 bytes is not 1-4096 instructions"},
+		{"half an instruction", func(s *policy.Spec) { s.Seccomp, s.NoSeccomp = make([]byte, 12), false }, "seccomp program of 12 bytes is not 1-4096 instructions"},
+		{"no filter without the opt-out", func(s *policy.Spec) { s.NoSeccomp = false }, "no seccomp program, and no opt-out"},
+		{"filter and opt-out", func(s *policy.Spec) { s.Seccomp = make([]byte, 8) }, "both a seccomp program and the opt-out"},
 		{"soft above hard", func(s *policy.Spec) { s.Rlimits = []policy.Rlimit{{Resource: 7, Cur: 2, Max: 1}} }, "rlimit 7: soft 2 above hard 1"},
 		{"capability 64", func(s *policy.Spec) { s.KeepCaps = []int{64} }, "capability 64 out of range"},
 	}

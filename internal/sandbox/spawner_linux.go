@@ -480,6 +480,14 @@ func encodeSpec(spec *policy.Spec) ([]byte, error) {
 	if spec.Nice < -20 || spec.Nice > 19 {
 		bad("nice %d out of range", spec.Nice)
 	}
+	// Fail closed: no program runs the service unfiltered only when the
+	// policy opted out in so many words (policy.Spec.NoSeccomp).
+	switch {
+	case len(spec.Seccomp) == 0 && !spec.NoSeccomp:
+		bad("no seccomp program, and no opt-out")
+	case len(spec.Seccomp) > 0 && spec.NoSeccomp:
+		bad("both a seccomp program and the opt-out")
+	}
 	if len(spec.Seccomp)%8 != 0 || len(spec.Seccomp)/8 > 4096 {
 		bad("seccomp program of %d bytes is not 1-4096 instructions", len(spec.Seccomp))
 	}

@@ -57,7 +57,7 @@ func (r *recorder) next(t testing.TB, conn uint64) Event {
 }
 
 // nobodySpec is the baseline: user nobody, group nogroup, no capabilities,
-// no_new_privs, no seccomp filter (tests that need one add it).
+// no_new_privs, no seccomp filter (opted out; tests that need one add it).
 func nobodySpec(path string, argv ...string) *policy.Spec {
 	return &policy.Spec{
 		Service:   "test",
@@ -70,6 +70,7 @@ func nobodySpec(path string, argv ...string) *policy.Spec {
 		SwitchIDs: true,
 		Umask:     0o027,
 		Dir:       "/",
+		NoSeccomp: true,
 	}
 }
 
