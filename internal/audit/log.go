@@ -177,7 +177,14 @@ func Open(urls []string, opts Options) (*Log, error) {
 	l.qCap = opts.QueueLen
 	var errs []error
 	var targets []*target
+	seen := map[string]bool{}
 	for _, u := range urls {
+		if seen[u] {
+			// Both would share one spill file.
+			errs = append(errs, fmt.Errorf("log sink %q: given twice", u))
+			continue
+		}
+		seen[u] = true
 		t, err := parseTarget(u, opts.Format)
 		if err != nil {
 			errs = append(errs, err)

@@ -79,6 +79,12 @@ func (s *spool) openFile() error {
 	if err != nil {
 		return fmt.Errorf("spill file: %w", err)
 	}
+	// Two Logs replaying one spill file would send its records twice and
+	// garble it: the second one is refused.
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return fmt.Errorf("spill file %s: in use by another process (flock: %w)", s.path, err)
+	}
 	// Count the whole records; a torn tail (a crash mid-write) is cut off.
 	var off int64
 	var hdr [spillHeader]byte

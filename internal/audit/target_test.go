@@ -2,6 +2,7 @@ package audit
 
 import (
 	"os"
+	"strings"
 	"testing"
 )
 
@@ -71,3 +72,41 @@ func TestSpillDirChecks(t *testing.T) {
 }
 
 func chmod(p string, m uint32) error { return os.Chmod(p, os.FileMode(m)) }
+
+// TestSpillFileLocked: a second Log on the same spill directory and sink
+// is refused rather than replaying the same records; a URL given twice is
+// refused too.
+func TestSpillFileLocked(t *testing.T) {
+	opts := Options{SpillDir: t.TempDir()}
+	l1, err := Open([]string{"udp://127.0.0.1:9"}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l1.Close(t.Context())
+	if _, err := Open([]string{"udp://127.0.0.1:9"}, opts); err == nil || !strings.Contains(err.Error(), "in use by another process") {
+		t.Fatalf("second Open: %v", err)
+	}
+	if _, err := Open([]string{"udp://127.0.0.1:8", "udp://127.0.0.1:8"}, opts); err == nil || !strings.Contains(err.Error(), "given twice") {
+		t.Fatalf("duplicate URL: %v", err)
+	}
+}
+
+// TestFileSinkTornLine: a file whose last line was cut short gets a line
+// end before the next record.
+func TestFileSinkTornLine(t *testing.T) {
+	path := t.TempDir() + "/a.jsonl"
+	os.WriteFile(path, []byte(`{"torn`), 0o600)
+	l, err := Open([]string{"file://" + path}, Options{SpillDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Emit(testEvent(0))
+	if err := l.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(path)
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) != 2 || lines[0] != `{"torn` || !strings.HasPrefix(lines[1], `{"time"`) {
+		t.Fatalf("%q", b)
+	}
+}

@@ -186,9 +186,17 @@ func (t *target) dial(timeout time.Duration) (conn, error) {
 	case "file":
 		// O_NOFOLLOW: the audit file is never written through a symlink
 		// someone planted (the xinetd dump-file symlink attack).
-		f, err := os.OpenFile(t.addr, os.O_WRONLY|os.O_APPEND|os.O_CREATE|syscall.O_NOFOLLOW, 0o600)
+		f, err := os.OpenFile(t.addr, os.O_RDWR|os.O_APPEND|os.O_CREATE|syscall.O_NOFOLLOW, 0o600)
 		if err != nil {
 			return nil, err
+		}
+		// A write cut short (disk full) leaves a torn last line: end it,
+		// so that the next record starts a line of its own.
+		if st, err := f.Stat(); err == nil && st.Size() > 0 {
+			var last [1]byte
+			if _, err := f.ReadAt(last[:], st.Size()-1); err == nil && last[0] != '\n' {
+				f.Write([]byte{'\n'})
+			}
 		}
 		return &fileConn{f: f}, nil
 	case "stderr":
