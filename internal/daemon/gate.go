@@ -118,10 +118,13 @@ func (d *Daemon) waitSuspension(l *listener, s *service) bool {
 	}
 }
 
-// startSummaries writes the refusal summaries every summaryPeriod.
+// startSummaries writes the refusal summaries every summaryPeriod. stop
+// writes the last ones and returns once they are written: the audit log
+// is closed right after, and refusals since the last tick must not be lost.
 func (d *Daemon) startSummaries() (stop func()) {
-	done := make(chan struct{})
+	done, finished := make(chan struct{}), make(chan struct{})
 	go func() {
+		defer close(finished)
 		tick := time.NewTicker(summaryPeriod)
 		defer tick.Stop()
 		for {
@@ -134,7 +137,7 @@ func (d *Daemon) startSummaries() (stop func()) {
 			}
 		}
 	}()
-	return func() { close(done) }
+	return func() { close(done); <-finished }
 }
 
 func (d *Daemon) listenerByKey(key string) *listener {
