@@ -258,6 +258,9 @@ func suspicious(r *Rule, inAllow bool) []Finding {
 	for l := r.clients; l != nil; l = l.except {
 		for _, it := range l.items {
 			h := it.host
+			if h.kind == hPrefix && h.hostBits {
+				add(it.off, "%q has bits set beyond the prefix length; it means %s", it.text, h.prefix)
+			}
 			if h.kind != hString {
 				continue
 			}

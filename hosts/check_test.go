@@ -13,7 +13,7 @@ func TestCheck(t *testing.T) {
 		"telnet: ALL : allow\n" +
 		"ftpd: host.example.com.\n" +
 		"ftpd: .1\n" +
-		"ftpd: nosuch.invalid\n"
+		"ftpd: nosuch.invalid [2001:db8::6]/64\n"
 	deny := "sshd: 10.3.3.3\n" + // covered by hosts.allow:1
 		"ALL: ALL\n" +
 		"ALL: 192.168.0.0/16\n" // covered by line 2
@@ -31,6 +31,7 @@ func TestCheck(t *testing.T) {
 		`hosts.allow:6:7: warning: "host.example.com." ends in a dot, so it matches names that begin with it; for the host, drop the final dot`,
 		`hosts.allow:7:7: warning: ".1" matches addresses whose text ends in it (such as 10.0.0.1), not a network`,
 		`hosts.allow:8: warning: host name "nosuch.invalid" does not resolve: the rule cannot match it by name`,
+		`hosts.allow:8:22: warning: "[2001:db8::6]/64" has bits set beyond the prefix length; it means 2001:db8::/64`,
 		`hosts.deny:1: warning: rule never decides: hosts.allow:1 always matches first`,
 		`hosts.deny:3: warning: rule never decides: hosts.deny:2 always matches first`,
 	}

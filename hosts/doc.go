@@ -20,9 +20,13 @@
 //
 //   - A pattern that can never match is an error: "[2001:db8::/32]" (prefix
 //     inside the brackets), "[::ffff:10.0.0.1]" (libwrap matches mapped
-//     clients as IPv4 only), a network with bits set outside its mask or
-//     prefix length ("10.0.0.5/8", "10.0.0.1/255.0.0.0"), a malformed
-//     mask or length, a digits-and-dots token that is not a dotted quad
+//     clients as IPv4 only), an IPv4 network with bits set outside its
+//     mask or prefix length ("10.0.0.5/8", "10.0.0.1/255.0.0.0"; for IPv6
+//     libwrap ignores those bits, and so does hinetd), the mask
+//     255.255.255.255 (hosts_access(5): "not a valid mask value"), an IPv4
+//     prefix length of 0 ("0.0.0.0/0": libwrap's 32-bit shift makes it
+//     /32; write ALL), a malformed mask or length ("+8" is refused; "08"
+//     is 8 as in libwrap), a digits-and-dots token that is not a dotted quad
 //     ("10.1", "1.2.3.4."), a prefix with more than three numbers, a
 //     misplaced bracket, an empty host after "@", and a list that begins
 //     with EXCEPT or ends with it.

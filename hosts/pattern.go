@@ -90,15 +90,16 @@ const (
 // hostPat is one host pattern (client host, or the host part of
 // daemon@host).
 type hostPat struct {
-	kind    hostKind
-	str     strPat // hString
-	nameToo bool   // hString: also compared with the host name (libwrap NOT_INADDR)
-	prefix  netip.Prefix
-	net     uint32 // hNetMask
-	mask    uint32 // hNetMask
-	group   string // hNetgroup
-	path    string // hFile
-	sub     []*hostPat
+	kind     hostKind
+	str      strPat // hString
+	nameToo  bool   // hString: also compared with the host name (libwrap NOT_INADDR)
+	prefix   netip.Prefix
+	hostBits bool   // hPrefix: written with bits beyond the length (IPv6)
+	net      uint32 // hNetMask
+	mask     uint32 // hNetMask
+	group    string // hNetgroup
+	path     string // hFile
+	sub      []*hostPat
 }
 
 // item is one element of a daemon or client list.
@@ -248,11 +249,10 @@ func parseNetMask(tok, net, mask string, off int) (*hostPat, error) {
 		if !ok {
 			return nil, tokErrorf(off, "bad IPv6 prefix length in %q; expect 0 to 128 (libwrap never matches it)", tok)
 		}
+		// libwrap compares the first n bits of both, so bits of the
+		// network beyond the prefix length are ignored (Check warns).
 		p := netip.PrefixFrom(a, n)
-		if p.Masked() != p {
-			return nil, tokErrorf(off, "network %q has bits set beyond /%d; libwrap never matches it", tok, n)
-		}
-		return &hostPat{kind: hPrefix, prefix: p}, nil
+		return &hostPat{kind: hPrefix, prefix: p.Masked(), hostBits: p.Masked() != p}, nil
 	}
 	a, ok := parseDottedQuad(net)
 	if !ok {
