@@ -53,8 +53,10 @@ func (d *Daemon) waitCapacity(l *listener, s *service) bool {
 		case <-s.state.wake:
 		case <-l.done:
 			return false
-		case <-time.After(time.Second): // the service may have been swapped by a reload
-			return true
+		case <-time.After(time.Second):
+			// A reload may have swapped the service (and its
+			// max-child): look again, but never accept past the limit.
+			s = l.svc.Load()
 		}
 	}
 	if s.state.atLimit.CompareAndSwap(true, false) {
