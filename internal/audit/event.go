@@ -1,11 +1,3 @@
-// Package audit writes hinetd's audit records: one structured Event per
-// decision (accept, deny, limit, spawn, exit, ...), formatted as RFC 5424
-// syslog with structured data (or RFC 3164, JSON lines, or readable text)
-// and delivered to several sinks at once (local /dev/log, UDP, TCP and TLS
-// with octet counting, a JSON-lines file, stderr). Emit never blocks the
-// caller: events go through a bounded queue, a slow or dead sink spills to
-// a bounded local file that is replayed when it comes back, and whatever
-// must be dropped is accounted for by a drop record, never lost silently.
 package audit
 
 import (
@@ -169,12 +161,12 @@ var facNames = []string{"", "kern", "user", "mail", "daemon", "auth", "syslog", 
 	"uucp", "cron", "authpriv", "ftp", "ntp", "security", "console", "solaris-cron",
 	"local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7"}
 
-// Named facilities used by inetd set-ups.
-var (
-	FacDaemon   = Facility(4)
-	FacAuth     = Facility(5)
-	FacAuthpriv = Facility(11)
-	FacLocal0   = Facility(17)
+// Named facilities used by inetd set-ups (RFC 5424 code + 1).
+const (
+	FacDaemon   Facility = 4
+	FacAuth     Facility = 5
+	FacAuthpriv Facility = 11
+	FacLocal0   Facility = 17
 )
 
 // Code is the RFC 5424 numeric facility; FacDefault reads as daemon (3).

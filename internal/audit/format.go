@@ -110,7 +110,7 @@ func (f *Formatter) append5424(b []byte, ev *Event, seq uint64) []byte {
 	b = append(b, '<')
 	b = strconv.AppendInt(b, int64(f.pri(ev)), 10)
 	b = append(b, ">1 "...)
-	b = ev.Time.UTC().AppendFormat(b, "2006-01-02T15:04:05.000000Z")
+	b = appendStamp(b, ev.Time)
 	b = append(b, ' ')
 	b = appendHeaderField(b, f.Hostname, 255)
 	b = append(b, ' ')
@@ -375,7 +375,66 @@ func appendTextValue(b []byte, s string) []byte {
 	if bare {
 		return append(b, s...)
 	}
-	return strconv.AppendQuote(b, s)
+	// Quoted as Go would, but without strconv's per-rune printability
+	// tables: '"' and '\\' escaped, control bytes and invalid UTF-8 as
+	// \n, \t, \xNN; other UTF-8 as is.
+	b = append(b, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		switch {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+			i++
+		case c >= 0x20 && c < 0x7f:
+			b = append(b, c)
+			i++
+		case c < utf8.RuneSelf:
+			b = appendCtl(b, c)
+			i++
+		default:
+			r, n := utf8.DecodeRuneInString(s[i:])
+			if r == utf8.RuneError && n == 1 {
+				b = appendCtl(b, c)
+			} else {
+				b = append(b, s[i:i+n]...)
+			}
+			i += n
+		}
+	}
+	return append(b, '"')
+}
+
+// appendStamp writes t as an RFC 5424 TIMESTAMP in UTC with microseconds
+// (RFC 5424 6.2.3 allows at most six fractional digits), by hand: this is
+// on every record and time.Format's layout interpreter is the slow part.
+func appendStamp(b []byte, t time.Time) []byte {
+	t = t.UTC()
+	year, month, day := t.Date()
+	hour, min, sec := t.Clock()
+	b = appendDigits(b, year, 4)
+	b = append(b, '-')
+	b = appendDigits(b, int(month), 2)
+	b = append(b, '-')
+	b = appendDigits(b, day, 2)
+	b = append(b, 'T')
+	b = appendDigits(b, hour, 2)
+	b = append(b, ':')
+	b = appendDigits(b, min, 2)
+	b = append(b, ':')
+	b = appendDigits(b, sec, 2)
+	b = append(b, '.')
+	b = appendDigits(b, t.Nanosecond()/1000, 6)
+	return append(b, 'Z')
+}
+
+// appendDigits writes v (0 <= v < 10^width) in exactly width digits.
+func appendDigits(b []byte, v, width int) []byte {
+	var tmp [8]byte
+	for i := width - 1; i >= 0; i-- {
+		tmp[i] = byte('0' + v%10)
+		v /= 10
+	}
+	return append(b, tmp[:width]...)
 }
 
 // appendText is the -d format: time, severity, then the readable text.
@@ -389,7 +448,7 @@ func appendText(b []byte, ev *Event) []byte {
 
 func (f *Formatter) appendJSON(b []byte, ev *Event, seq uint64) []byte {
 	b = append(b, `{"time":"`...)
-	b = ev.Time.UTC().AppendFormat(b, "2006-01-02T15:04:05.000000Z")
+	b = appendStamp(b, ev.Time)
 	b = append(b, '"')
 	if seq != 0 {
 		b = append(b, `,"seq":`...)

@@ -21,7 +21,7 @@ const rsyslogd = "/usr/sbin/rsyslogd"
 // and every message written raw (%rawmsg%) to out. It never touches the
 // system's rsyslog or /dev/log (imuxsock's system socket is off).
 type rsyslog struct {
-	t        *testing.T
+	t        testing.TB
 	dir, out string
 	conf     string
 	sock     string // imuxsock datagram socket, when asked for
@@ -42,7 +42,7 @@ type rsyslogOpts struct {
 	tlsClientAuth  bool     // require a client certificate signed by the CA
 }
 
-func needRsyslog(t *testing.T) {
+func needRsyslog(t testing.TB) {
 	t.Helper()
 	if _, err := os.Stat(rsyslogd); err != nil {
 		t.Skip("rsyslogd not installed (make test installs rsyslog)")
@@ -50,7 +50,7 @@ func needRsyslog(t *testing.T) {
 }
 
 // freePort finds a port free on 127.0.0.1 for network ("tcp" or "udp").
-func freePort(t *testing.T, network string) int {
+func freePort(t testing.TB, network string) int {
 	t.Helper()
 	if network == "udp" {
 		c, err := net.ListenPacket("udp", "127.0.0.1:0")
@@ -68,7 +68,7 @@ func freePort(t *testing.T, network string) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-func startRsyslog(t *testing.T, o rsyslogOpts) *rsyslog {
+func startRsyslog(t testing.TB, o rsyslogOpts) *rsyslog {
 	t.Helper()
 	needRsyslog(t)
 	dir := t.TempDir()

@@ -1,0 +1,40 @@
+// Package audit writes hinetd's audit records: one structured Event per
+// decision (accept, deny, limit, spawn, exit, ...), formatted as RFC 5424
+// syslog with structured data (or RFC 3164, JSON lines, or readable text)
+// and delivered to several sinks at once: local syslog over a unix socket,
+// UDP (RFC 5426), TCP with octet counting (RFC 6587), TLS (RFC 5425), a
+// JSON-lines file, stderr.
+//
+// What it promises:
+//
+//   - Emit never waits on a sink. Events go into one bounded queue
+//     (Options.QueueLen); a dispatcher formats each once per format and
+//     hands the bytes to each sink's spool: memory first (MemBytes), then
+//     a spill file (SpillBytes, in a private SpillDir), both bounded.
+//     Every sink has its own sender that connects, writes, and reconnects
+//     with exponential backoff (RetryMin..RetryMax).
+//   - Nothing is lost silently. What does not fit (queue full, spool full,
+//     spill file unreadable) is counted, and a KindDrop record saying how
+//     many, for which sink, and between which times is written to that
+//     sink as soon as it takes writes again, and within a tenth of a
+//     second to every other sink as a notice. Records still queued at
+//     Close stay in the spill file and go first on the next Open with the
+//     same SpillDir; without one, Close reports how many were lost.
+//   - At least once over streams. Syslog over TCP has no acknowledgement:
+//     records the collector had not read when the connection broke are
+//     lost to it. So after a broken connection the last ResendBytes
+//     written on it are sent again; duplicates carry the same RFC 5424
+//     meta sequenceId, by which a reader can drop them. UDP can lose
+//     datagrams without anyone knowing; use TCP or TLS where that matters.
+//   - Floods stay readable. Deny and Limit let the first DenyPerSecond
+//     records per service and kind through each second and summarise the
+//     rest per client and rule (KeySummary, KeyCount).
+//
+// Structured data uses the SD-ID "hinetd@32473": 32473 is the private
+// enterprise number RFC 5612 reserves for documentation; a site with its
+// own PEN sets Options.SDID. Every record also has [meta sequenceId=N].
+//
+// Stats gives per-sink counters (emitted, delivered, resent, spilled,
+// dropped, drop records, pending): after Close, Emitted = Delivered +
+// Dropped + Pending for every sink.
+package audit
