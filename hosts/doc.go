@@ -35,8 +35,8 @@
 //   - A rule line without ":" (libwrap: warning, line skipped), an unknown
 //     or malformed option (libwrap: denies at connection time), "aclexec"
 //     (not supported), a missing "/path" pattern file (libwrap: matches
-//     nothing), a final rule without a newline and a rule longer than 8191
-//     bytes (libwrap: skipped) are errors.
+//     nothing), a final rule without a newline, a rule with a NUL byte and a rule
+//     longer than 8191 bytes (libwrap: skipped) are errors.
 //   - "#" after blanks: libwrap treats "  # sshd: ALL" as a rule whose
 //     daemon list is "#" and "sshd", so an indented commented-out rule is
 //     in force. hinetd reports it as an error.

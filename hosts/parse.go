@@ -126,6 +126,10 @@ func Parse(name string, text []byte, opts ParseOptions) ([]*Rule, error) {
 				"missing newline at end of rule; libwrap ignores such a rule"})
 			continue
 		}
+		if i := strings.IndexByte(pl.text, 0); i >= 0 {
+			errs = append(errs, &ParseError{name, pl.line, i + 1, "NUL byte in rule; libwrap ignores such a rule"})
+			continue
+		}
 		if len(pl.text)+1 > maxRuleLen {
 			errs = append(errs, &ParseError{name, pl.line, 0,
 				fmt.Sprintf("rule longer than %d bytes; libwrap ignores such a rule", maxRuleLen)})

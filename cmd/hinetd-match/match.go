@@ -35,6 +35,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	deny := fs.String("hosts-deny", "/etc/hosts.deny", "hosts.deny `file`")
 	hostsFile := fs.String("hosts-file", "", "resolve names from this hosts `file` only, instead of the system resolver")
 	timeout := fs.Duration("timeout", 10*time.Second, "name lookup `timeout`")
+	fs.String("i", "", "accepted for tcpdmatch compatibility and ignored (inetd.conf is not consulted)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
