@@ -85,7 +85,7 @@ struct hs_rlim {
 	uint64_t cur, max;
 };
 
-static struct {
+struct hs_spec {
 	uint32_t flags;
 	uint32_t uid, gid;
 	uint32_t ngroups;
@@ -105,7 +105,9 @@ static struct {
 	int child_seccomp;     /* the filter would forbid the spawner's own loop: install it in each child */
 	uid_t ruid, euid, suid; /* what the read-back found, for the child's re-check */
 	gid_t rgid, egid, sgid;
-} spec;
+};
+
+static struct hs_spec spec;
 
 static int ctl = -1; /* control socket */
 
@@ -197,55 +199,55 @@ static int rd_strv(struct rd *r, char ***v)
  * where str is u32 length (counting the NUL) + bytes + NUL, and strv is
  * u32 count + str[count]. An empty chroot or dir is the string "".
  */
-static int hs_parse_spec(uint8_t *buf, size_t len)
+static int hs_parse_spec(struct hs_spec *sp, uint8_t *buf, size_t len)
 {
 	struct rd r = {buf, buf + len};
 	uint32_t magic, i, n;
 
 	if (rd_u32(&r, &magic) || magic != HS_SPEC_MAGIC)
 		return -1;
-	if (rd_u32(&r, &spec.flags) || rd_u32(&r, &spec.uid) || rd_u32(&r, &spec.gid))
+	if (rd_u32(&r, &sp->flags) || rd_u32(&r, &sp->uid) || rd_u32(&r, &sp->gid))
 		return -1;
-	if (rd_u32(&r, &spec.ngroups) || spec.ngroups > 65536)
+	if (rd_u32(&r, &sp->ngroups) || sp->ngroups > 65536)
 		return -1;
-	spec.groups = calloc(spec.ngroups + 1, sizeof(gid_t));
-	if (spec.groups == NULL)
+	sp->groups = calloc(sp->ngroups + 1, sizeof(gid_t));
+	if (sp->groups == NULL)
 		return -1;
-	for (i = 0; i < spec.ngroups; i++) {
+	for (i = 0; i < sp->ngroups; i++) {
 		uint32_t g;
 		if (rd_u32(&r, &g))
 			return -1;
-		spec.groups[i] = g;
+		sp->groups[i] = g;
 	}
-	if (rd_u64(&r, &spec.keep) || rd_u32(&r, &spec.umask) || rd_u32(&r, (uint32_t *)&spec.nice))
+	if (rd_u64(&r, &sp->keep) || rd_u32(&r, &sp->umask) || rd_u32(&r, (uint32_t *)&sp->nice))
 		return -1;
-	if (rd_u32(&r, &spec.nrlim) || spec.nrlim > 64)
+	if (rd_u32(&r, &sp->nrlim) || sp->nrlim > 64)
 		return -1;
-	spec.rlim = calloc(spec.nrlim + 1, sizeof *spec.rlim);
-	if (spec.rlim == NULL)
+	sp->rlim = calloc(sp->nrlim + 1, sizeof *sp->rlim);
+	if (sp->rlim == NULL)
 		return -1;
-	for (i = 0; i < spec.nrlim; i++) {
-		if (rd_u32(&r, &spec.rlim[i].resource) || rd_u32(&r, &spec.rlim[i].pad) ||
-		    rd_u64(&r, &spec.rlim[i].cur) || rd_u64(&r, &spec.rlim[i].max))
+	for (i = 0; i < sp->nrlim; i++) {
+		if (rd_u32(&r, &sp->rlim[i].resource) || rd_u32(&r, &sp->rlim[i].pad) ||
+		    rd_u64(&r, &sp->rlim[i].cur) || rd_u64(&r, &sp->rlim[i].max))
 			return -1;
-		if (spec.rlim[i].resource >= RLIM_NLIMITS || spec.rlim[i].cur > spec.rlim[i].max)
+		if (sp->rlim[i].resource >= RLIM_NLIMITS || sp->rlim[i].cur > sp->rlim[i].max)
 			return -1;
 	}
-	if (rd_str(&r, &spec.chroot) || rd_str(&r, &spec.dir) || rd_str(&r, &spec.path))
+	if (rd_str(&r, &sp->chroot) || rd_str(&r, &sp->dir) || rd_str(&r, &sp->path))
 		return -1;
-	if (spec.path[0] == 0)
+	if (sp->path[0] == 0)
 		return -1;
-	if (rd_strv(&r, &spec.argv) || spec.argv[0] == NULL || rd_strv(&r, &spec.envp))
+	if (rd_strv(&r, &sp->argv) || sp->argv[0] == NULL || rd_strv(&r, &sp->envp))
 		return -1;
 	if (rd_u32(&r, &n) || n % sizeof(struct sock_filter) != 0 ||
 	    n / sizeof(struct sock_filter) > BPF_MAXINSNS || (uint64_t)(r.end - r.p) < n)
 		return -1;
 	if (n > 0) {
-		spec.prog.len = n / sizeof(struct sock_filter);
-		spec.prog.filter = malloc(n);
-		if (spec.prog.filter == NULL)
+		sp->prog.len = n / sizeof(struct sock_filter);
+		sp->prog.filter = malloc(n);
+		if (sp->prog.filter == NULL)
 			return -1;
-		memcpy(spec.prog.filter, r.p, n);
+		memcpy(sp->prog.filter, r.p, n);
 		r.p += n;
 	}
 	if (r.p != r.end)
@@ -399,7 +401,7 @@ static const struct {
 	{SYS_munmap, {0, 0, 0, 0}},
 };
 
-static int filter_allows_spawner(void)
+static int filter_allows_spawner(const struct sock_fprog *prog)
 {
 	size_t i;
 	for (i = 0; i < sizeof hs_needed / sizeof hs_needed[0]; i++) {
@@ -408,7 +410,7 @@ static int filter_allows_spawner(void)
 		d.nr = hs_needed[i].nr;
 		d.arch = HS_AUDIT_ARCH;
 		memcpy(d.args, hs_needed[i].a, sizeof hs_needed[i].a);
-		if ((bpf_eval(&spec.prog, &d) & SECCOMP_RET_ACTION_FULL) != SECCOMP_RET_ALLOW)
+		if ((bpf_eval(prog, &d) & SECCOMP_RET_ACTION_FULL) != SECCOMP_RET_ALLOW)
 			return 0;
 	}
 	return 1;
@@ -971,7 +973,7 @@ static void __attribute__((noreturn)) hs_main(int fd)
 		fail_init(HS_STEP_SPEC, ENOMEM);
 	if (recv(ctl, buf, n, 0) != n)
 		fail_init(HS_STEP_SPEC, EIO);
-	if (hs_parse_spec(buf, n) < 0)
+	if (hs_parse_spec(&spec, buf, n) < 0)
 		fail_init(HS_STEP_SPEC, EINVAL);
 
 	hs_confine();
@@ -992,7 +994,7 @@ static void __attribute__((noreturn)) hs_main(int fd)
 	 * may use system calls the service may not. If the service's filter
 	 * would also stop the spawner's own loop, it goes into each child. */
 	if (spec.prog.len > 0) {
-		if (filter_allows_spawner()) {
+		if (filter_allows_spawner(&spec.prog)) {
 			if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &spec.prog) < 0)
 				fail_init(HS_STEP_SECCOMP, errno);
 		} else {
@@ -1019,6 +1021,37 @@ static void __attribute__((noreturn)) hs_main(int fd)
 	m.step = spec.child_seccomp;
 	send_msg(&m);
 	hs_loop(sfd);
+}
+
+/*
+ * hs_spec_check - parse a Spec blob as the spawner would and, if it has a
+ * filter, evaluate it for the spawner's own calls; for the fuzz test
+ * (FuzzSpecParse), in the test process: touches no global state. Returns 0
+ * when the blob is accepted, 1 when it is and its filter lets the spawner
+ * run, -1 when it is refused.
+ */
+int hs_spec_check(const void *blob, size_t len)
+{
+	struct hs_spec sp;
+	uint8_t *buf = malloc(len + 1);
+	int r = -1;
+
+	memset(&sp, 0, sizeof sp);
+	if (buf == NULL)
+		return -1;
+	memcpy(buf, blob, len);
+	if (hs_parse_spec(&sp, buf, len) == 0) {
+		r = 0;
+		if (sp.prog.len > 0 && filter_allows_spawner(&sp.prog))
+			r = 1;
+	}
+	free(sp.groups);
+	free(sp.rlim);
+	free(sp.argv);
+	free(sp.envp);
+	free(sp.prog.filter);
+	free(buf);
+	return r;
 }
 
 /* ---- the parent's capability drop -------------------------------------- */

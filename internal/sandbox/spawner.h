@@ -18,6 +18,7 @@
 #ifndef HINETD_SPAWNER_H
 #define HINETD_SPAWNER_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* The environment variable that turns a re-executed hinetd (or test)
@@ -114,6 +115,7 @@ enum { HS_STEPS(HS_STEP_ENUM) HS_STEP_COUNT };
 #define HS_EXIT_BASE 64
 
 const char *hs_step_name(int step);
+int hs_spec_check(const void *blob, size_t len);
 
 /* Set by the constructor when HS_ENV_PARENT_CAPS was present: 0 when the
  * drop succeeded, else HS_EXIT_BASE+step style code in hs_parent_caps_step

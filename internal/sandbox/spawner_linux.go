@@ -547,3 +547,14 @@ func encodeSpec(spec *policy.Spec) ([]byte, error) {
 	}
 	return b, nil
 }
+
+// specBlobCheck runs the spawner's own Spec parser, and its evaluation of
+// the filter for the spawner's calls, on b in this process: -1 refused,
+// 0 accepted, 1 accepted with a filter the spawner can run under. For the
+// fuzz tests; the spawner itself parses in its own process.
+func specBlobCheck(b []byte) int {
+	if len(b) == 0 {
+		return int(C.hs_spec_check(nil, 0))
+	}
+	return int(C.hs_spec_check(unsafe.Pointer(&b[0]), C.size_t(len(b))))
+}
