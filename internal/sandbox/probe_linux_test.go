@@ -38,6 +38,9 @@ func TestMain(m *testing.M) {
 	case "unprivileged":
 		unprivilegedHelper()
 		return
+	case "dropcaps-ok":
+		dropCapsOKHelper()
+		return
 	}
 	code := m.Run()
 	if probeDir != "" {
@@ -401,6 +404,31 @@ func TestKeepNetBindService(t *testing.T) {
 	}
 	if got := syscall.Errno(r.calls["setuid0"]); got != syscall.EPERM {
 		t.Errorf("setuid0: %v", got)
+	}
+}
+
+// TestRootServiceKeepsOneCap: a root service whose policy keeps
+// CAP_NET_BIND_SERVICE gets that one and nothing else (SECBIT_NOROOT: uid
+// 0 alone grants nothing at execve; the kept one comes through ambient).
+func TestRootServiceKeepsOneCap(t *testing.T) {
+	needRoot(t)
+	spec := probeSpec(t, "bindlow", "mount")
+	spec.UID, spec.GID, spec.Groups = 0, 0, []int{0}
+	spec.KeepCaps = []int{unix.CAP_NET_BIND_SERVICE}
+	r, _ := runProbe(t, spec)
+	if got := r.status("Uid"); got != "0 0 0 0" {
+		t.Errorf("Uid %q", got)
+	}
+	for _, k := range []string{"CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"} {
+		if got := r.status(k); got != "0000000000000400" {
+			t.Errorf("%s %q, want only cap_net_bind_service", k, got)
+		}
+	}
+	if got := r.calls["bindlow"]; got != 0 {
+		t.Errorf("bindlow: %v", syscall.Errno(got))
+	}
+	if got := syscall.Errno(r.calls["mount"]); got != syscall.EPERM {
+		t.Errorf("mount: %v", got)
 	}
 }
 
@@ -775,5 +803,64 @@ func TestUnprivileged(t *testing.T) {
 	}
 	if got := r.sections["switch"]; len(got) != 1 || got[0] != "spawn unpriv: setgroups([1]): operation not permitted" {
 		t.Errorf("id switch without root: %q", got)
+	}
+}
+
+// dropCapsOKHelper: the production set-up. The daemon keeps ParentCaps,
+// then starts the probe as nobody, keeping CAP_NET_BIND_SERVICE.
+func dropCapsOKHelper() {
+	if err := DropParentCaps(ParentCaps()); err != nil {
+		fmt.Println("drop:", err)
+		os.Exit(1)
+	}
+	spec := nobodySpec(os.Getenv("HINETD_PROBE"), "probe", "bindlow")
+	spec.KeepCaps = []int{unix.CAP_NET_BIND_SERVICE}
+	done := make(chan Event, 4)
+	sp, err := Start(spec, func(ev Event) {
+		if ev.Kind != Started {
+			done <- ev
+		}
+	})
+	if err != nil {
+		fmt.Println("start:", err)
+		os.Exit(1)
+	}
+	fds, _ := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err := sp.Spawn(1, fds[1]); err != nil {
+		fmt.Println("spawn:", err)
+		os.Exit(1)
+	}
+	unix.Close(fds[1])
+	out, _ := io.ReadAll(os.NewFile(uintptr(fds[0]), "client"))
+	ev := <-done
+	fmt.Printf("event %v %d\n", ev.Kind, ev.Status.ExitStatus())
+	os.Stdout.Write(out)
+	sp.Close()
+	sp.Wait()
+	os.Exit(0)
+}
+
+// TestDropParentCapsThenSpawn: after the daemon's drop to ParentCaps, a
+// spawner still confines fully and can grant a kept capability.
+func TestDropParentCapsThenSpawn(t *testing.T) {
+	needRoot(t)
+	cmd := exec.Command("/proc/self/exe")
+	cmd.Env = append(os.Environ(), "HINETD_SANDBOX_HELPER=dropcaps-ok", "HINETD_PROBE="+probe(t))
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.HasPrefix(string(out), "event exited 0\n") {
+		t.Fatalf("helper: %v\n%s", err, out)
+	}
+	r := parseReport(string(out))
+	for key, want := range map[string]string{
+		"Uid": "65534 65534 65534 65534", "NoNewPrivs": "1",
+		"CapPrm": "0000000000000400", "CapEff": "0000000000000400", "CapBnd": "0000000000000400",
+		"CapAmb": "0000000000000400", "CapInh": "0000000000000400",
+	} {
+		if got := r.status(key); got != want {
+			t.Errorf("%s %q, want %q", key, got, want)
+		}
+	}
+	if got := r.calls["bindlow"]; got != 0 {
+		t.Errorf("bindlow: %v", syscall.Errno(got))
 	}
 }
