@@ -36,11 +36,16 @@ import (
 	"github.com/hinetd/hinetd/internal/acl"
 )
 
-// diffHosts is the test-owned hosts file. Names cover: FQDNs in two
+// diffHosts is the test-owned hosts file. Names cover: a reverse name
+// whose canonical name is another (foo.example at 10.0.2.1: paranoid by
+// libwrap's name/name check), localhost's exception to it, FQDNs in two
 // domains, a single-label name (LOCAL), an alias, mixed case, a name with
 // two addresses, IPv6 names and a numeric "name" (a PTR pretending to be
 // an address, which libwrap calls paranoid).
-const diffHosts = `127.0.0.1 localhost
+const diffHosts = `127.0.0.1 localhost.localdomain localhost
+127.0.0.5 localhost
+10.0.2.9 zed.example foo.example
+10.0.2.1 foo.example
 10.0.0.1 a.example a
 10.0.0.2 b.sub.example
 10.0.0.3 Mixed.Example
@@ -63,11 +68,11 @@ empty
 var (
 	diffNames = []string{"a.example", "a", "b.sub.example", "mixed.example", "MIXED.EXAMPLE", "single",
 		"c.other.org", "twice.example", "gw.lan.example", "gw", "far.other.org", "six.example",
-		"seven.other.org", "localhost"}
+		"seven.other.org", "localhost", "foo.example", "zed.example", "localhost.localdomain"}
 	diffAddrs = []string{"10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4", "10.0.0.5", "10.0.0.9",
 		"10.0.1.6", "10.0.1.7", "10.0.1.200", "10.1.2.3", "10.255.0.1", "192.168.1.10", "192.168.1.77",
 		"192.168.2.1", "172.16.5.5", "172.31.0.1", "172.32.0.1", "127.0.0.1", "8.8.8.8",
-		"2001:db8::6", "2001:db8::1", "2001:db8:1::7", "2001:db9::1", "::1", "fe80::1",
+		"2001:db8::6", "2001:db8::1", "10.0.2.1", "127.0.0.5", "2001:db8:1::7", "2001:db9::1", "::1", "fe80::1",
 		"::ffff:10.0.0.1", "::ffff:192.168.1.10", "::ffff:8.8.4.4"}
 	diffDaemons = []string{"in.fingerd", "sshd", "in.ftpd", "IN.FINGERD", "telnetd", "vsftpd"}
 	diffUsers   = []string{"root", "alice", "Bob", "unknown", "x.y"}

@@ -17,6 +17,16 @@ type Resolver interface {
 	LookupHost(ctx context.Context, name string) ([]netip.Addr, error)
 }
 
+// CanonicalResolver is a Resolver that also knows a name's canonical name
+// (the first name of its hosts file line, or the end of its CNAME chain).
+// When the Resolver given to a decision implements it, a reverse name whose
+// canonical name differs is paranoid, as libwrap's "host name/name
+// mismatch" check makes it (except for "localhost").
+type CanonicalResolver interface {
+	Resolver
+	LookupCanonical(ctx context.Context, name string) (string, error)
+}
+
 // Ident looks up the user name of the client of a connection (RFC 931,
 // RFC 1413). It is called only when a user@host pattern's host part has
 // matched, or for the %u and %c expansions.
@@ -57,7 +67,7 @@ type Request struct {
 // decides it: the reverse lookup's first name if a forward lookup of that
 // name gives addr back; "paranoid" if it does not (or the forward lookup
 // fails, or the "name" is a numeric address: a PTR record pretending to be
-// an address); "unknown" when there is no address, no resolver or no
+// an address, or a CanonicalResolver gives another canonical name); "unknown" when there is no address, no resolver or no
 // reverse name.
 func VerifiedName(ctx context.Context, r Resolver, addr netip.Addr) string {
 	addr = addr.Unmap()
@@ -78,6 +88,13 @@ func VerifiedName(ctx context.Context, r Resolver, addr netip.Addr) string {
 	addrs, err := r.LookupHost(ctx, name)
 	if err != nil {
 		return Paranoid
+	}
+	if cr, ok := r.(CanonicalResolver); ok {
+		c, err := cr.LookupCanonical(ctx, name)
+		c = strings.TrimSuffix(c, ".")
+		if err == nil && c != "" && !equalFold(c, name) && !equalFold(name, "localhost") {
+			return Paranoid
+		}
 	}
 	for _, a := range addrs {
 		if a.Unmap() == addr {

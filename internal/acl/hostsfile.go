@@ -83,3 +83,16 @@ func (h *HostsFile) LookupHost(_ context.Context, name string) ([]netip.Addr, er
 	}
 	return out, nil
 }
+
+// LookupCanonical implements hosts.CanonicalResolver: the first name of
+// the first line that lists name.
+func (h *HostsFile) LookupCanonical(_ context.Context, name string) (string, error) {
+	for _, l := range h.lines {
+		for _, n := range l.names {
+			if strings.EqualFold(n, name) {
+				return l.names[0], nil
+			}
+		}
+	}
+	return "", ErrNotFound
+}

@@ -100,6 +100,29 @@ func (r *Resolver) LookupHost(ctx context.Context, name string) ([]netip.Addr, e
 	return e.addrs, e.err
 }
 
+// LookupCanonical implements hosts.CanonicalResolver when the upstream
+// does (the system resolver does, through LookupCNAME); otherwise it
+// returns an error and the canonical name check is skipped.
+func (r *Resolver) LookupCanonical(ctx context.Context, name string) (string, error) {
+	cr, ok := r.o.Upstream.(hosts.CanonicalResolver)
+	if !ok {
+		return "", errNoCanonical
+	}
+	e, err := r.get(ctx, "c"+name, func(ctx context.Context) *entry {
+		c, err := cr.LookupCanonical(ctx, name)
+		return &entry{names: []string{c}, err: err}
+	})
+	if err != nil {
+		return "", err
+	}
+	if e.err != nil {
+		return "", e.err
+	}
+	return e.names[0], nil
+}
+
+var errNoCanonical = errors.New("acl: upstream resolver has no canonical names")
+
 // Len returns the number of cached answers.
 func (r *Resolver) Len() int {
 	r.mu.Lock()
@@ -172,4 +195,8 @@ func (systemResolver) LookupAddr(ctx context.Context, a netip.Addr) ([]string, e
 
 func (systemResolver) LookupHost(ctx context.Context, name string) ([]netip.Addr, error) {
 	return net.DefaultResolver.LookupNetIP(ctx, "ip", name)
+}
+
+func (systemResolver) LookupCanonical(ctx context.Context, name string) (string, error) {
+	return net.DefaultResolver.LookupCNAME(ctx, name)
 }
