@@ -141,18 +141,23 @@ type Log struct {
 	// The queue: chunks of events under qMu, which is held only to append
 	// one event or to swap the chunks out, never during formatting or I/O.
 	// Chunks keep appends from copying a big array under the lock.
-	qMu    sync.Mutex
-	q      [][]queued
-	qN     int
-	qCap   int
-	free   [][]queued // processed chunks, cleared, for reuse
-	asleep bool       // the dispatcher waits for wake
-	wake   chan struct{}
+	qMu     sync.Mutex
+	q       [][]queued
+	qN      int
+	qCap    int
+	free    [][]queued // processed chunks, cleared, for reuse
+	asleep  bool       // the dispatcher waits for wake
+	qClosed bool       // Close has begun: enqueue refuses
+	wake    chan struct{}
 
 	stop     chan struct{} // closed by Close: dispatcher drains and ends
 	dispDone chan struct{}
 	wg       sync.WaitGroup // senders
 }
+
+// closeGrace is how long Close waits, after its context ends, for senders
+// to notice.
+const closeGrace = 2 * time.Second
 
 // qChunk is the size of one queue chunk, in events.
 const qChunk = 1024
@@ -290,6 +295,11 @@ func (l *Log) Emit(ev Event) {
 // keeps a busy accept path free of a wake-up per event.
 func (l *Log) enqueue(q queued) bool {
 	l.qMu.Lock()
+	if l.qClosed {
+		l.qMu.Unlock()
+		l.afterStop.Add(1) // raced with Close: as if after it
+		return true
+	}
 	if l.qN >= l.qCap {
 		l.qMu.Unlock()
 		return false
@@ -449,11 +459,16 @@ func (l *Log) reportQueueDrops() {
 // Close stops the Log: queued events are handed to the sinks, which get
 // until ctx is done to deliver them; what is left stays in the spill
 // files for the next Open with the same SpillDir (or, without one, is
-// counted as dropped). Emit after Close does nothing.
+// counted as dropped). Emit after Close (or racing with it) does nothing
+// but count itself in Emitted.
 func (l *Log) Close(ctx context.Context) error {
 	if l.closed.Swap(true) {
 		return nil
 	}
+	// From here enqueue refuses: whatever got in before is drained below.
+	l.qMu.Lock()
+	l.qClosed = true
+	l.qMu.Unlock()
 	close(l.stop)
 	<-l.dispDone
 	for _, s := range l.sinks {
@@ -461,15 +476,30 @@ func (l *Log) Close(ctx context.Context) error {
 	}
 	done := make(chan struct{})
 	go func() { l.wg.Wait(); close(done) }()
+	var errs []error
 	select {
 	case <-done:
 	case <-ctx.Done():
 		for _, s := range l.sinks {
 			s.kill()
 		}
-		<-done
+		// kill ends network writes at once; a write to a pipe nobody
+		// reads (stderr) cannot be ended. Give up on such a sender after
+		// a grace period and count what it holds as lost.
+		grace := time.NewTimer(closeGrace)
+		defer grace.Stop()
+		select {
+		case <-done:
+		case <-grace.C:
+			for _, s := range l.sinks {
+				if !s.exited.Load() {
+					n := s.inflight.Load()
+					s.spool.lost(uint64(n))
+					errs = append(errs, fmt.Errorf("log sink %q: sender blocked in a write; %d records lost", s.t.name, n))
+				}
+			}
+		}
 	}
-	var errs []error
 	for _, s := range l.sinks {
 		var extra [][]byte
 		if n, first, last := s.spool.takeDrops(); n > 0 {
@@ -480,7 +510,7 @@ func (l *Log) Close(ctx context.Context) error {
 			continue
 		}
 		if lost, err := s.spool.persist(extra); err != nil {
-			errs = append(errs, fmt.Errorf("log sink %s: %d records lost at close: %w", s.t.name, lost, err))
+			errs = append(errs, fmt.Errorf("log sink %q: %d records lost at close: %w", s.t.name, lost, err))
 		}
 	}
 	return errors.Join(errs...)

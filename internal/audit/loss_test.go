@@ -238,3 +238,42 @@ func TestDropNotice(t *testing.T) {
 		t.Fatalf("file sink %+v: no notices written", fst)
 	}
 }
+
+// TestStuckStderr: a stderr pipe nobody reads blocks its sender in a
+// write that cannot be interrupted. Close still returns (after its grace
+// period), says so, and counts the records the sender held as dropped:
+// the counts still add up, and the drop record is kept for the next run.
+func TestStuckStderr(t *testing.T) {
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close()
+	defer pw.Close()
+	saved := os.Stderr
+	os.Stderr = pw
+	defer func() { os.Stderr = saved }()
+	l, err := Open([]string{"stderr:"}, testOpts(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 3000 // about 300 KB of text: far more than a pipe holds
+	for i := range n {
+		l.Emit(testEvent(i))
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for l.Stats()[0].Delivered == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	ctx, cancel := contextTimeout(100 * time.Millisecond)
+	defer cancel()
+	err = l.Close(ctx)
+	if err == nil || !strings.Contains(err.Error(), "sender blocked") {
+		t.Fatalf("Close: %v", err)
+	}
+	st := l.Stats()[0]
+	t.Logf("%v; %+v", err, st)
+	if st.Emitted != n || st.Delivered+st.Dropped+uint64(st.Pending) != n || st.Dropped == 0 {
+		t.Fatalf("counts: %+v", st)
+	}
+}

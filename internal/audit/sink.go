@@ -21,6 +21,8 @@ type sink struct {
 	cur conn // the open connection, closed by kill to end a blocked write
 
 	emitted, delivered, resent, dropRecords, failures atomic.Uint64
+	inflight                                          atomic.Int64 // unsent records in the write under way
+	exited                                            atomic.Bool  // run has returned
 	up                                                atomic.Bool
 	lastErr                                           atomic.Pointer[string]
 }
@@ -30,6 +32,7 @@ const maxBatchBytes = 64 << 10
 // run sends until the spool is closed and empty, or Close aborts it.
 func (s *sink) run() {
 	defer s.log.wg.Done()
+	defer s.exited.Store(true)
 	o := &s.log.opts
 	var (
 		c       conn
@@ -72,7 +75,15 @@ func (s *sink) run() {
 			batch = append(batch, record{b: s.dropRecord(n, first, last), drop: true})
 		}
 		batch = s.spool.take(batch, maxBatchBytes)
+		unsent := 0
+		for _, r := range batch {
+			if !r.sent && !r.drop {
+				unsent++
+			}
+		}
+		s.inflight.Store(int64(unsent))
 		n, err := c.write(batch, time.Now().Add(o.WriteTimeout))
+		s.inflight.Store(0)
 		for i := range batch[:n] {
 			switch {
 			case batch[i].sent:

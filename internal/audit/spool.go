@@ -417,6 +417,17 @@ func (s *spool) loseLocked() int {
 	return n
 }
 
+// lost counts n records that left the spool and will never be sent.
+func (s *spool) lost(n uint64) {
+	if n == 0 {
+		return
+	}
+	now := time.Now()
+	s.mu.Lock()
+	s.dropLocked(n, now, now, false)
+	s.mu.Unlock()
+}
+
 // closeFile closes the spill file when nothing is left to persist.
 func (s *spool) closeFile() {
 	s.mu.Lock()
