@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -862,5 +863,30 @@ func TestDropParentCapsThenSpawn(t *testing.T) {
 	}
 	if got := r.calls["bindlow"]; got != 0 {
 		t.Errorf("bindlow: %v", syscall.Errno(got))
+	}
+}
+
+// TestIgnoredSignalsReset: a signal ignored in the daemon (nohup leaves
+// SIGHUP ignored; Go keeps it so across exec) is not ignored in the
+// service.
+func TestIgnoredSignalsReset(t *testing.T) {
+	needRoot(t)
+	signal.Ignore(syscall.SIGHUP, syscall.SIGPIPE)
+	defer signal.Reset(syscall.SIGHUP, syscall.SIGPIPE)
+	sp, err := Start(probeSpec(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { sp.Close(); sp.Wait() }()
+	st, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", sp.Pid()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(st), "SigIgn:\t"+zeroCaps) {
+		t.Errorf("spawner still ignores signals:\n%s", st)
+	}
+	r, _ := runProbe(t, probeSpec(t))
+	if got := r.status("SigIgn"); got != zeroCaps {
+		t.Errorf("SigIgn %q in the service", got)
 	}
 }
