@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -134,14 +135,14 @@ func (f *Formatter) append5424(b []byte, ev *Event, seq uint64) []byte {
 	}
 	if ev.Client.IsValid() {
 		b = append(b, ` client="`...)
-		b = ev.Client.Addr().AppendTo(b)
+		b = ev.Client.Addr().Unmap().AppendTo(b)
 		b = append(b, `" client-port="`...)
 		b = strconv.AppendUint(b, uint64(ev.Client.Port()), 10)
 		b = append(b, '"')
 	}
 	if ev.Local.IsValid() {
 		b = append(b, ` local="`...)
-		b = ev.Local.Addr().AppendTo(b)
+		b = ev.Local.Addr().Unmap().AppendTo(b)
 		b = append(b, `" local-port="`...)
 		b = strconv.AppendUint(b, uint64(ev.Local.Port()), 10)
 		b = append(b, '"')
@@ -289,12 +290,12 @@ func appendHuman(b []byte, ev *Event) []byte {
 	if ev.Client.IsValid() {
 		b = appendSep(b, start)
 		b = append(b, "from "...)
-		b = ev.Client.AppendTo(b)
+		b = unmapped(ev.Client).AppendTo(b)
 	}
 	if ev.Local.IsValid() {
 		b = appendSep(b, start)
 		b = append(b, "to "...)
-		b = ev.Local.AppendTo(b)
+		b = unmapped(ev.Local).AppendTo(b)
 	}
 	if ev.ConnID != 0 {
 		b = appendSep(b, start)
@@ -478,13 +479,13 @@ func (f *Formatter) appendJSON(b []byte, ev *Event, seq uint64) []byte {
 	}
 	if ev.Client.IsValid() {
 		b = append(b, `,"client":"`...)
-		b = ev.Client.Addr().AppendTo(b)
+		b = ev.Client.Addr().Unmap().AppendTo(b)
 		b = append(b, `","client_port":`...)
 		b = strconv.AppendUint(b, uint64(ev.Client.Port()), 10)
 	}
 	if ev.Local.IsValid() {
 		b = append(b, `,"local":"`...)
-		b = ev.Local.Addr().AppendTo(b)
+		b = ev.Local.Addr().Unmap().AppendTo(b)
 		b = append(b, `","local_port":`...)
 		b = strconv.AppendUint(b, uint64(ev.Local.Port()), 10)
 	}
@@ -545,4 +546,11 @@ func appendJSONString(b []byte, s string) []byte {
 		i += n
 	}
 	return append(b, '"')
+}
+
+// unmapped writes an IPv4 client of a dual-stack (tcp46) listener as
+// 192.0.2.7, not ::ffff:192.0.2.7: one address, one spelling, so that a
+// search of the log for it finds every record.
+func unmapped(ap netip.AddrPort) netip.AddrPort {
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 }

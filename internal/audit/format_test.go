@@ -24,7 +24,7 @@ func TestRFC5424(t *testing.T) {
 			// a denial: warning by default, daemon facility: <3*8+4>
 			name: "deny",
 			ev: Event{Kind: KindDeny, Time: t0, Service: "telnet", Proto: "tcp",
-				Client: netip.MustParseAddrPort("192.0.2.7:40001"), Local: netip.MustParseAddrPort("[2001:db8::1]:23"),
+				Client: netip.MustParseAddrPort("[::ffff:192.0.2.7]:40001"), Local: netip.MustParseAddrPort("[2001:db8::1]:23"),
 				ConnID: 17, Fields: []Field{{KeyRule, "hosts.deny:3"}, {KeyRuleText, `ALL: "x" [y] \z`}}},
 			seq:  5,
 			want: `<28>1 2026-11-26T10:55:00.123456Z gw1 hinetd 812 deny [hinetd@32473 kind="deny" service="telnet" proto="tcp" client="192.0.2.7" client-port="40001" local="2001:db8::1" local-port="23" conn="17" rule="hosts.deny:3" ruletext="ALL: \"x\" [y\] \\z"][meta sequenceId="5"] deny telnet/tcp from 192.0.2.7:40001 to [2001:db8::1]:23 conn=17 rule=hosts.deny:3 ruletext="ALL: \"x\" [y] \\z"`,
