@@ -356,3 +356,22 @@ func maxf(x []float64) float64 {
 	}
 	return m
 }
+
+// BenchmarkStart: starting a spawner under the default policy (exec of
+// this binary, the constructor, confinement, filter load) until it is
+// ready, then closing it. What a reload or a one-shot spawner costs.
+func BenchmarkStart(b *testing.B) {
+	needRoot(b)
+	hello, _ := helloProgs(b)
+	spec := defaultSpec(b, hello)
+	for i := 0; i < b.N; i++ {
+		sp, err := Start(spec, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		sp.Close()
+		if err := sp.Wait(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
