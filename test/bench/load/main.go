@@ -77,7 +77,7 @@ func main() {
 	expect := flag.String("expect", "hello", `what counts as success: "hello" (exactly hello\n), "empty" (closed or reset before any byte: a refusal), "any" (either)`)
 	spread := flag.Int("spread", 0, "spread client source addresses over this many 127.x.y.z addresses (0: let the kernel choose)")
 	linger0 := flag.Bool("linger0", true, "close with SO_LINGER 0 (RST), so no TIME_WAIT builds up on loopback")
-	timeout := flag.Duration("timeout", 10*time.Second, "per-connection deadline, dial to EOF")
+	timeout := flag.Duration("timeout", 5*time.Second, "per-connection deadline, dial to EOF")
 	asJSON := flag.Bool("json", false, "print the result as one JSON object")
 	flag.Parse()
 	if *n < 1 || *c < 1 || *spread < 0 || *spread > 1<<23 {
@@ -90,7 +90,7 @@ func main() {
 		os.Exit(2)
 	}
 
-	r := run(*addr, *n, *c, *spread, *linger0, *timeout, ok)
+	r := run(*addr, *n, *c, *spread, *linger0, *expect == "empty", *timeout, ok)
 	if *asJSON {
 		b, _ := json.Marshal(r)
 		fmt.Println(string(b))
@@ -132,7 +132,10 @@ func sourceAddrs(k int) []*net.TCPAddr {
 	return out
 }
 
-func run(addr string, n, c, spread int, linger0 bool, timeout time.Duration, ok func(outcome) bool) Result {
+// run - n connections, c at a time. stopEarly: the first byte already
+// decides (a refusal sends none), so do not wait for an EOF that a service
+// which should never have run might not send.
+func run(addr string, n, c, spread int, linger0, stopEarly bool, timeout time.Duration, ok func(outcome) bool) Result {
 	srcs := sourceAddrs(spread)
 	lat := make([]time.Duration, n)
 	outs := make([]outcome, n)
@@ -154,7 +157,7 @@ func run(addr string, n, c, spread int, linger0 bool, timeout time.Duration, ok 
 					src = srcs[i%len(srcs)]
 				}
 				t0 := time.Now()
-				o, err := one(addr, src, linger0, timeout)
+				o, err := one(addr, src, linger0, timeout, stopEarly)
 				lat[i] = time.Since(t0)
 				outs[i] = o
 				if err != nil && !ok(o) {
@@ -210,7 +213,7 @@ func percentile(sorted []time.Duration, p int) time.Duration {
 }
 
 // one connection: dial (from src if set), read to EOF, classify.
-func one(addr string, src *net.TCPAddr, linger0 bool, timeout time.Duration) (outcome, error) {
+func one(addr string, src *net.TCPAddr, linger0 bool, timeout time.Duration, stopEarly bool) (outcome, error) {
 	d := net.Dialer{Timeout: timeout}
 	if src != nil {
 		d.LocalAddr = src
@@ -246,6 +249,9 @@ func one(addr string, src *net.TCPAddr, linger0 bool, timeout time.Duration) (ou
 	for got < len(buf) {
 		m, rerr := tc.Read(buf[got:])
 		got += m
+		if got > 0 && stopEarly {
+			break
+		}
 		if rerr == nil {
 			continue
 		}

@@ -19,6 +19,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -27,10 +28,12 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -40,10 +43,13 @@ import (
 // that says why it cannot run here (the mode then goes on without it).
 type server struct {
 	name   string
-	expect string  // what the load counts as success: "hello" or "empty"
-	spread int     // client source addresses (load -spread)
-	nMul   float64 // connections per measurement: this times the mode's n (0 = 1)
-	start  func(e *env, dir string, port int) (*exec.Cmd, error)
+	expect string // what the load counts as success: "hello", "empty" or "any"
+	// readyAny: the start-up probe may be served even though the server is
+	// to refuse (a per-source limit filled only by after).
+	readyAny bool
+	spread   int     // client source addresses (load -spread)
+	nMul     float64 // connections per measurement: this times the mode's n (0 = 1)
+	start    func(e *env, dir string, port int) (*exec.Cmd, error)
 	// aux starts helper processes (e.g. a local rsyslogd) before the server;
 	// they run in their own process groups and stop after it.
 	aux func(e *env, dir string) ([]*exec.Cmd, error)
@@ -88,6 +94,27 @@ type hinetdFlags struct {
 	usage                           string
 }
 
+// running is every server and helper started and not yet stopped, so that
+// SIGINT or SIGTERM to the runner stops them before it exits.
+var (
+	runningMu sync.Mutex
+	running   = map[*proc]bool{}
+)
+
+func cleanupOnSignal() {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM)
+	go func() {
+		sig := <-ch
+		fmt.Fprintf(os.Stderr, "bench: %v: stopping the servers\n", sig)
+		runningMu.Lock()
+		for p := range running {
+			p.stop()
+		}
+		os.Exit(1)
+	}()
+}
+
 type proc struct {
 	srv    server
 	cmd    *exec.Cmd
@@ -111,6 +138,7 @@ func main() {
 	only := flag.String("servers", "", "comma-separated server names to keep in each mode (default: all)")
 	flag.Parse()
 
+	cleanupOnSignal()
 	e := &env{out: *out, quick: os.Getenv("BENCH_QUICK") == "1", verbose: *verbose}
 	e.rounds, e.nScale = 5, 1
 	if e.quick {
@@ -247,7 +275,12 @@ func startServer(e *env, s server) (*proc, error) {
 	if err != nil {
 		return nil, err
 	}
-	dir, err := workDir(e, strings.ReplaceAll(s.name, " ", "_"))
+	dir, err := workDir(e, strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' {
+			return r
+		}
+		return '_'
+	}, s.name))
 	if err != nil {
 		return nil, err
 	}
@@ -280,6 +313,9 @@ func startServer(e *env, s server) (*proc, error) {
 	}
 	p := &proc{srv: s, cmd: cmd, aux: aux, addr: fmt.Sprintf("127.0.0.1:%d", port), dir: dir, logf: logf, waited: make(chan struct{})}
 	go func() { _ = cmd.Wait(); close(p.waited) }()
+	runningMu.Lock()
+	running[p] = true
+	runningMu.Unlock()
 	if err := waitReady(p, 10*time.Second); err != nil {
 		tail := logTail(p, 15)
 		p.stop()
@@ -293,6 +329,12 @@ func startServer(e *env, s server) (*proc, error) {
 			return nil, fmt.Errorf("%v\n%s", err, tail)
 		}
 		p.undo = undo
+		// The hook should have made the server answer as the row needs.
+		if got, err := probe(p.addr); err != nil || !answers(s, got, false) {
+			tail := logTail(p, 15)
+			p.stop()
+			return nil, fmt.Errorf("%s answered %q (%v) after set-up, want what %q counts: is the limit enforced by this build?\n%s", s.name, got, err, s.expect, tail)
+		}
 	}
 	return p, nil
 }
@@ -310,8 +352,13 @@ func waitReady(p *proc, limit time.Duration) error {
 		default:
 		}
 		got, err := probe(p.addr)
-		if err == nil && (got == "hello\n" || (p.srv.expect == "empty" && got == "")) {
+		if err == nil && answers(p.srv, got, true) {
 			return nil
+		}
+		if err == nil && (got == "hello\n" || got == "") {
+			// It answers, but not as this row needs: measuring it would
+			// measure something else (e.g. an ACL this build ignores).
+			return fmt.Errorf("%s answered %q, which is not what this row measures (expect %s)", p.srv.name, got, p.srv.expect)
 		}
 		last = fmt.Errorf("got %q, err %v", got, err)
 		time.Sleep(25 * time.Millisecond)
@@ -321,6 +368,17 @@ func waitReady(p *proc, limit time.Duration) error {
 
 // probe - one connection: what it got before EOF, or "hello\n" as soon as
 // that much has arrived (a holding service sends it and waits for us).
+// answers - got is what server s should give (at start-up, if ready).
+func answers(s server, got string, ready bool) bool {
+	switch {
+	case s.expect == "any" || (ready && s.readyAny):
+		return got == "hello\n" || got == ""
+	case s.expect == "empty":
+		return got == ""
+	}
+	return got == "hello\n"
+}
+
 func probe(addr string) (string, error) {
 	c, err := net.DialTimeout("tcp4", addr, time.Second)
 	if err != nil {
@@ -357,6 +415,10 @@ func logTail(p *proc, n int) string {
 
 // stop - SIGTERM to the process group we started, SIGKILL after 3 s.
 func (p *proc) stop() {
+	if runningMu.TryLock() { // held when called from the signal handler
+		delete(running, p)
+		runningMu.Unlock()
+	}
 	if p.undo != nil {
 		p.undo()
 	}
@@ -420,7 +482,11 @@ func runLoad(e *env, addr string, n, c int, expect string, spread int) (loadResu
 	if spread > 0 {
 		args = append(args, "-spread", strconv.Itoa(spread))
 	}
-	cmd := exec.Command(filepath.Join(e.out, "load"), args...)
+	// Bounded: a server that neither answers nor closes costs at most the
+	// load's per-connection timeout per connection, but never the whole run.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(e.out, "load"), args...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -637,11 +703,7 @@ func writeResults(path, command string, e *env, started time.Time, report []stri
 	}
 	var sec strings.Builder
 	fmt.Fprintf(&sec, "## %s\n\n", started.Format("2006-01-02 15:04 UTC"))
-	fmt.Fprintf(&sec, "Command: `%s`", command)
-	if e.quick {
-		sec.WriteString(" (BENCH_QUICK=1)")
-	}
-	fmt.Fprintf(&sec, "; %d rounds; %s.\n\n", e.rounds, machine())
+	fmt.Fprintf(&sec, "Command: `%s` (runner: `%s`); %d rounds; %s.\n\n", command, strings.Join(os.Args, " "), e.rounds, machine())
 	for _, l := range report {
 		sec.WriteString(strings.ReplaceAll(l, "### ", "### "))
 		sec.WriteString("\n")

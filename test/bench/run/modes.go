@@ -59,6 +59,7 @@ func refusalMode(e *env) mode {
 	spawn := hinetdServer("hinetd spawn", "hello", hinetdSetup{})
 	perSource := hinetdServer("hinetd refused: per-source", "empty", hinetdSetup{waitField: "nowait/100000/100000000/1", program: "hold"})
 	perSource.after = holdOne
+	perSource.readyAny = true
 	perSource.nMul = 4
 	acl := hinetdServer("hinetd refused: ACL deny", "empty", hinetdSetup{hostsDeny: "ALL: ALL\n"})
 	acl.nMul = 4

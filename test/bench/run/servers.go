@@ -195,7 +195,11 @@ func hinetdServer(name, expect string, hs hinetdSetup) server {
 			args = append(args, strings.ReplaceAll(f, "{dir}", dir))
 		}
 		args = append(args, filepath.Join(dir, "inetd.conf"))
-		return exec.Command(e.hinetd, args...), nil
+		cmd := exec.Command(e.hinetd, args...)
+		// Its audit spool lives in $TMPDIR and is locked per sink: several
+		// hinetds side by side each need their own.
+		cmd.Env = append(os.Environ(), "TMPDIR="+dir)
+		return cmd, nil
 	}}
 }
 
