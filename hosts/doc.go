@@ -50,6 +50,24 @@
 //     %a expands to a.b.c.d too).
 //   - File:line of a rule continued over several lines is its first line
 //     (libwrap's log names the last).
+//   - hinetd-match shows an IPv4-mapped client as its IPv4 address, where
+//     tcpdmatch prints "::ffff:a.b.c.d"; the decision is the same.
+//
+// Not divergences but worth knowing: names, wildcards included, compare
+// case-insensitively (Debian's libwrap lower-cases wildcard patterns too);
+// "0.0.0.0/0.0.0.0" matches every IPv4 client and "[::]/0" every IPv6
+// one; an IPv6 "[net]/len" ignores bits of net beyond len; the canonical
+// name check applies when the Resolver implements CanonicalResolver.
+//
+// # Use
+//
+//	t, err := hosts.LoadFiles("/etc/hosts.allow", "/etc/hosts.deny")
+//	d := t.Decide(hosts.Request{Daemon: "in.fingerd", ClientAddr: peer, Resolver: r})
+//	if d.Verdict == hosts.Granted { ... }  // d.File, d.Line, d.Text, d.Options
+//	cmd := hosts.Expand(d.Options.Spawn[0], d.Request)
+//
+// Table.DecideNoLookup decides without any lookup or reports that one is
+// needed; Check lints a pair of files; Query builds tcpdmatch's requests.
 //
 // The generated differential test (TestDifferential) avoids these inputs
 // by construction and checks every other decision against tcpdmatch(8).
