@@ -210,3 +210,33 @@ func TestHostsFile(t *testing.T) {
 		t.Fatalf("got %v %v", n, as)
 	}
 }
+
+// A "/path" pattern file is watched too: editing it changes decisions.
+func TestWatcherPatternFile(t *testing.T) {
+	dir := t.TempDir()
+	allow, deny, pat := filepath.Join(dir, "hosts.allow"), filepath.Join(dir, "hosts.deny"), filepath.Join(dir, "blocked")
+	os.WriteFile(pat, []byte("127.0.0.5\n"), 0o644)
+	os.WriteFile(deny, []byte("sshd: "+pat+"\n"), 0o644)
+	w, err := Open(allow, deny, Options{PollInterval: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if verdict(w, "127.0.0.5") != hosts.Denied || verdict(w, "127.0.0.6") != hosts.Granted || w.NeedsNames() {
+		t.Fatal("initial table wrong")
+	}
+	os.WriteFile(pat, []byte("127.0.0.6 .example\n"), 0o644)
+	waitFor(t, "pattern file edit", func() bool { return verdict(w, "127.0.0.6") == hosts.Denied })
+	if !w.NeedsNames() {
+		t.Fatal("NeedsNames false with a .domain pattern")
+	}
+	// A pattern file that disappears is an error; the old table stays.
+	var got atomic.Value
+	w2, _ := Open(allow, deny, Options{PollInterval: 50 * time.Millisecond, OnError: func(err error) { got.Store(err.Error()) }})
+	defer w2.Close()
+	os.Remove(pat)
+	waitFor(t, "OnError", func() bool { return got.Load() != nil })
+	if verdict(w2, "127.0.0.6") != hosts.Denied {
+		t.Fatal("a missing pattern file opened access")
+	}
+}
