@@ -380,17 +380,27 @@ func (l *Log) dispatch() {
 		}
 		return len(q) > 0
 	}
+	periodic := func(now time.Time) {
+		for _, ev := range l.sum.Flush(now) {
+			l.Emit(ev)
+		}
+		l.noticeDrops()
+	}
 	for {
 		if run() {
+			// Under a steady load the queue is never empty: the
+			// summaries and notices must not wait for a quiet moment.
+			select {
+			case now := <-tick.C:
+				periodic(now)
+			default:
+			}
 			continue
 		}
 		select {
 		case <-l.wake:
 		case now := <-tick.C:
-			for _, ev := range l.sum.Flush(now) {
-				l.Emit(ev)
-			}
-			l.noticeDrops()
+			periodic(now)
 		case <-l.stop:
 			for run() {
 			}

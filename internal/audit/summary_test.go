@@ -3,7 +3,9 @@ package audit
 import (
 	"fmt"
 	"net/netip"
+	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -153,4 +155,28 @@ func TestDump(t *testing.T) {
 			t.Errorf("part %d: %s", i, line)
 		}
 	}
+}
+
+// TestSummariesDuringFlood: under a flood that keeps the log busy, the
+// summaries of finished seconds come out while the flood goes on, not
+// when it stops.
+func TestSummariesDuringFlood(t *testing.T) {
+	path := t.TempDir() + "/a.jsonl"
+	l, err := Open([]string{"file://" + path}, testOpts(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeLog(t, l)
+	deadline := time.Now().Add(10 * time.Second)
+	for i := 0; time.Now().Before(deadline); i++ {
+		ev := denyEv("telnet", byte(i), "hosts.deny:1")
+		l.Deny(ev)
+		if i%1000 == 999 {
+			b, _ := os.ReadFile(path)
+			if strings.Contains(string(b), `"summary":"1s"`) {
+				return
+			}
+		}
+	}
+	t.Fatal("no summary in 10 s of flood")
 }
