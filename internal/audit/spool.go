@@ -86,6 +86,11 @@ func (s *spool) openFile() error {
 		return fmt.Errorf("spill file %s: in use by another process (flock: %w)", s.path, err)
 	}
 	// Count the whole records; a torn tail (a crash mid-write) is cut off.
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return fmt.Errorf("spill file: %w", err)
+	}
 	var off int64
 	var hdr [spillHeader]byte
 	for {
@@ -93,8 +98,7 @@ func (s *spool) openFile() error {
 			break
 		}
 		n := int64(binary.BigEndian.Uint32(hdr[:]))
-		st, err := f.Stat()
-		if err != nil || off+spillHeader+n > st.Size() {
+		if off+spillHeader+n > st.Size() {
 			break
 		}
 		off += spillHeader + n
@@ -325,6 +329,7 @@ func (s *spool) resetFileLocked() {
 	s.w.Reset(&offsetWriter{f: s.f, off: &s.flushed})
 	s.f.Truncate(0)
 	s.fileR, s.fileW, s.flushed, s.fileN = 0, 0, 0, 0
+	s.fileErr = nil // a full disk may have room again
 }
 
 // unget puts records back at the head, in order, to be sent again.
