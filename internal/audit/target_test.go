@@ -33,6 +33,8 @@ func TestParseTarget(t *testing.T) {
 		{url: "tcp://logs.example", wantErr: `log sink "tcp://logs.example": want tcp://host:port`},
 		{url: "file://", wantErr: `log sink "file://": want file:///absolute/path`},
 		{url: "syslog://x:1", wantErr: `log sink "syslog://x:1": unknown scheme "syslog"; expect unix, udp, tcp, tls, file or stderr`},
+		{url: "tls://h:6514?cafile=/etc/ca.pem", wantErr: `log sink "tls://h:6514?cafile=/etc/ca.pem": unknown parameter "cafile"; expect format, ca, cert, key, name`},
+		{url: "tcp://h:601?ca=/etc/ca.pem", wantErr: `log sink "tcp://h:601?ca=/etc/ca.pem": unknown parameter "ca"; expect format`},
 		{url: "udp://h:1?format=xml", wantErr: `log sink "udp://h:1?format=xml": unknown format "xml"; expect rfc5424, rfc3164, json or text`},
 	} {
 		tg, err := parseTarget(tc.url, tc.def)

@@ -8,7 +8,9 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -34,14 +36,16 @@ type target struct {
 //	file:///path.jsonl         JSON lines (format=rfc5424 etc. to change)
 //	stderr:                    readable text (for -d)
 //
-// Every scheme takes format=rfc5424|rfc3164|json|text; the others
-// default to def (--log-format), file to json, stderr to text. With def
-// FormatAuto, network sinks write RFC 5424 and unix sinks RFC 3164,
-// because that is what the readers of /dev/log
-// parse: rsyslog's imuxsock (with its default special parser) reads an
-// RFC 5424 record's "1" as the tag, and journald's /dev/log knows only
-// the BSD form. A local rsyslog with UseSpecialParser="off" takes
-// format=rfc5424.
+// Every scheme takes format=rfc5424|rfc3164|json|text. Without it, file
+// writes json, stderr text, and the syslog schemes def (--log-format);
+// with def FormatAuto, network sinks write RFC 5424 and unix sinks RFC
+// 3164, because that is what the readers of /dev/log parse: rsyslog's
+// imuxsock (with its default special parser) reads an RFC 5424 record's
+// "1" as the tag, and journald's /dev/log knows only the BSD form. A
+// local rsyslog with UseSpecialParser="off" takes format=rfc5424.
+//
+// An unknown parameter is an error: a mistyped ca= must not quietly
+// fall back to the system's roots.
 func parseTarget(raw string, def Format) (*target, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -49,6 +53,15 @@ func parseTarget(raw string, def Format) (*target, error) {
 	}
 	t := &target{url: raw, scheme: u.Scheme, format: def}
 	q := u.Query()
+	allowed := map[string]string{"unix": "format, type", "tls": "format, ca, cert, key, name"}[u.Scheme]
+	if allowed == "" {
+		allowed = "format"
+	}
+	for k := range q {
+		if !slices.Contains(strings.Split(allowed, ", "), k) {
+			return nil, fmt.Errorf("log sink %q: unknown parameter %q; expect %s", raw, k, allowed)
+		}
+	}
 	switch u.Scheme {
 	case "unix":
 		t.addr = u.Path
