@@ -26,15 +26,26 @@ func TestRsyslogRestart(t *testing.T) {
 		spill int64
 		n     int
 		drops bool // the caps are small enough that records must be dropped
+		tls   bool
 	}{
-		{"spill", 0, 0, 20000, false},
-		{"caps", 16 << 10, 64 << 10, 20000, true},
+		{"spill", 0, 0, 20000, false, false},
+		{"caps", 16 << 10, 64 << 10, 20000, true, false},
+		{"tls", 0, 0, 10000, false, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := startRsyslog(t, rsyslogOpts{tcp: true})
+			var r *rsyslog
+			var url string
+			if tc.tls {
+				p := newTestPKI(t)
+				r = startRsyslog(t, rsyslogOpts{tls: p})
+				url = tlsURL(r.tlsPort, p, p.caFile, false)
+			} else {
+				r = startRsyslog(t, rsyslogOpts{tcp: true})
+				url = fmt.Sprintf("tcp://127.0.0.1:%d", r.tcpPort)
+			}
 			opts := testOpts(t)
 			opts.MemBytes, opts.SpillBytes = tc.mem, tc.spill
-			l, err := Open([]string{fmt.Sprintf("tcp://127.0.0.1:%d", r.tcpPort)}, opts)
+			l, err := Open([]string{url}, opts)
 			if err != nil {
 				t.Fatal(err)
 			}
