@@ -86,11 +86,21 @@ func (d *Daemon) acceptOne(l *listener, s *service) bool {
 		return d.acceptError(l, s, aerr)
 	}
 	l.acceptBackoff = 0
+	if !l.acceptFailed.IsZero() && time.Since(l.acceptFailed) >= episodeQuiet {
+		d.event(audit.KindLog, s, nil, "accept works again; out of descriptors or memory no more")
+		l.acceptFailed = time.Time{}
+	}
 	// A reload may have swapped the service while accept waited: the
 	// connection belongs to the service in force now.
 	d.handleStream(l, l.svc.Load(), nfd, sa)
 	return true
 }
+
+// episodeQuiet ends an out-of-descriptors episode: the first accept that
+// works this long after the last failure. Near the limit accept fails and
+// works by turns (a built-in's connection briefly takes a second
+// descriptor); that is one episode, logged once, not a record per turn.
+const episodeQuiet = time.Second
 
 // acceptError handles a failed accept. Out of descriptors or memory, the
 // pending connection stays queued and accept would fail again at once: back
@@ -98,9 +108,12 @@ func (d *Daemon) acceptOne(l *listener, s *service) bool {
 func (d *Daemon) acceptError(l *listener, s *service, err error) bool {
 	switch err {
 	case unix.EMFILE, unix.ENFILE, unix.ENOMEM, unix.ENOBUFS:
-		if l.acceptBackoff == 0 {
+		if l.acceptFailed.IsZero() {
 			d.event(audit.KindLog, s, nil, "accept failed; backing off until descriptors or memory are free",
 				str(audit.KeyErrno, err.Error()))
+		}
+		l.acceptFailed = time.Now()
+		if l.acceptBackoff == 0 {
 			l.acceptBackoff = 10 * time.Millisecond
 		} else if l.acceptBackoff < time.Second {
 			l.acceptBackoff *= 2
@@ -179,6 +192,10 @@ func (d *Daemon) serveBuiltinStream(s *service, c *conn, nfd int) {
 	nc, err := net.FileConn(f)
 	f.Close()
 	if err != nil {
+		// Out of descriptors (FileConn dups): the connection cannot be
+		// served and is closed. Not silently: counted like a refusal.
+		d.rated(audit.KindLimit, s, c, "built-in connection closed: "+err.Error(),
+			str(audit.KeyLimit, "descriptors"))
 		return
 	}
 	builtins.ServeStream(s.cfg.Internal, nc)

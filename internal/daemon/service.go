@@ -119,6 +119,7 @@ type listener struct {
 	wg   sync.WaitGroup
 
 	acceptBackoff time.Duration // current back-off after EMFILE & co; 0 = none
+	acceptFailed  time.Time     // last EMFILE & co of the episode; zero = none (see acceptError)
 }
 
 func newListener(key string, fd int, s *service) (*listener, error) {
