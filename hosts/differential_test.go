@@ -255,7 +255,15 @@ func (g *gen) file2(n int) string {
 		case 1:
 			b.WriteString("\n")
 		}
+		if g.r.IntN(8) == 0 {
+			b.WriteString(g.pick([]string{" ", "\t", "  "})) // leading blanks before a rule
+		}
 		b.WriteString(g.rule() + "\n")
+	}
+	if g.r.IntN(10) == 0 {
+		// CRLF line ends. A backslash before "\r\n" continues nothing (in
+		// libwrap as here), so continuations are joined first.
+		return strings.ReplaceAll(strings.ReplaceAll(b.String(), "\\\n", ""), "\n", "\r\n")
 	}
 	return b.String()
 }
