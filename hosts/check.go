@@ -131,7 +131,7 @@ func CheckSources(allow, deny Source, opts CheckOptions) []Finding {
 			out = append(out, suspicious(r, f == 0)...)
 			for l := r.daemons; l != nil; l = l.except {
 				for _, it := range l.items {
-					if known != nil && it.name.kind == sExact && !known[it.name.s] {
+					if known != nil && it.port == 0 && it.name.kind == sExact && !known[it.name.s] {
 						out = append(out, Finding{File: r.File, Line: r.Line, Col: it.off + 1, Severity: Warning, Code: "unknown-daemon",
 							Msg: fmt.Sprintf("daemon %q is not a service in the configuration", it.text)})
 					}

@@ -53,7 +53,10 @@
 //   - hinetd-match shows an IPv4-mapped client as its IPv4 address, where
 //     tcpdmatch prints "::ffff:a.b.c.d"; the decision is the same.
 //
-// Not divergences but worth knowing: names, wildcards included, compare
+// Not divergences but worth knowing: a daemon pattern that is a number
+// matches the server port instead of the daemon name (a Debian extension;
+// "+79" and numbers above 65535, which libwrap reads modulo 2^32, are
+// errors here); names, wildcards included, compare
 // case-insensitively (Debian's libwrap lower-cases wildcard patterns too);
 // "0.0.0.0/0.0.0.0" matches every IPv4 client and "[::]/0" every IPv6
 // one; an IPv6 "[net]/len" ignores bits of net beyond len; the canonical

@@ -73,8 +73,12 @@ func TestParseErrors(t *testing.T) {
 		{"ALL: ALL : umask 999\n", `hosts.deny:1:12: option "umask": bad umask "999"`},
 		{"ALL: 10.1\n", `hosts.deny:1:6: bad IPv4 address "10.1"; expect n.n.n.n in decimal (libwrap never matches it)`},
 		{"ALL: /nonexistent/file\n", `hosts.deny:1:6: pattern file "/nonexistent/file": no file reader given`},
+		// Port numbers in the daemon list: 1..65535 in plain decimal.
+		{"+79: ALL\n", `hosts.deny:1:1: bad port number "+79"; expect 1 to 65535`},
+		{"70000@ALL: ALL\n", `hosts.deny:1:1: bad port number "70000"; expect 1 to 65535`},
 		{"ALL: ALL\n", ""},
 		{"ALL: ALL :\n", ""},
+		{"079, 22@10.0.0.1: ALL\n", ""},
 	}
 	for _, tc := range tests {
 		_, err := Parse("hosts.deny", []byte(tc.text), ParseOptions{})
@@ -127,6 +131,17 @@ func TestDecide(t *testing.T) {
 		d := tb.Decide(Request{Daemon: tc.daemon, ClientAddr: netip.MustParseAddr(tc.client), Resolver: res})
 		if d.Verdict != tc.want || d.Line != tc.line || d.File != tc.file {
 			t.Errorf("%s %s: got %v %s:%d, want %v %s:%d", tc.daemon, tc.client, d.Verdict, d.File, d.Line, tc.want, tc.file, tc.line)
+		}
+	}
+	// A numeric daemon pattern matches the server port, not the name.
+	pt := compile(t, "79: ALL\n", "ALL: ALL\n")
+	for _, tc := range []struct {
+		daemon string
+		port   uint16
+		want   Verdict
+	}{{"in.fingerd", 79, Granted}, {"79", 80, Denied}, {"x", 0, Denied}} {
+		if d := pt.Decide(Request{Daemon: tc.daemon, ServerPort: tc.port}); d.Verdict != tc.want {
+			t.Errorf("port rule: daemon %s port %d: %v", tc.daemon, tc.port, d.Verdict)
 		}
 	}
 	if d := compile(t, "", "").Decide(Request{Daemon: "x"}); d.Verdict != Granted || !d.Default {

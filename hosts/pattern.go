@@ -108,6 +108,7 @@ type hostPat struct {
 // host pattern (daemon@host). In a client list: host is the client host
 // pattern and name, when hasName, the user pattern (user@host).
 type item struct {
+	port    uint16 // daemon list: a port number pattern (matches the server port)
 	name    strPat
 	hasName bool
 	host    *hostPat
@@ -125,6 +126,16 @@ func parseServer(t token, opts ParseOptions, depth *int) (item, error) {
 		return it, tokErrorf(t.off, "daemon pattern %q: netgroups do not match daemon names", t.s)
 	}
 	it.name = newStrPat(d)
+	if d[0] >= '0' && d[0] <= '9' || d[0] == '+' || d[0] == '-' {
+		// Debian's libwrap matches a numeric daemon pattern against the
+		// server port, not the daemon name.
+		n, err := strconv.Atoi(d)
+		if err == nil && d[0] != '+' && d[0] != '-' && n >= 1 && n <= 65535 {
+			it.port = uint16(n)
+		} else if !strings.ContainsFunc(d, func(r rune) bool { return r != '+' && r != '-' && (r < '0' || r > '9') }) {
+			return it, tokErrorf(t.off, "bad port number %q; expect 1 to 65535", d)
+		}
+	}
 	if ok {
 		if h == "" {
 			return it, tokErrorf(t.off, "daemon pattern %q: empty host after %q", t.s, "@")

@@ -254,7 +254,11 @@ func (e *evalCtx) matchList(l *list, server bool) bool {
 
 // matchServer - server_match: daemon or daemon@host against the request.
 func (e *evalCtx) matchServer(it *item) bool {
-	if !it.name.match(e.daemon) {
+	if it.port != 0 {
+		if e.rawServer.Port() != it.port {
+			return false
+		}
+	} else if !it.name.match(e.daemon) {
 		return false
 	}
 	return it.host == nil || e.matchHost(it.host, &e.server)

@@ -100,10 +100,16 @@ func (s *slowReq) listToks(toks []string, match func(string) bool) bool {
 func (s *slowReq) server(tok string) bool {
 	d, h, ok := splitAt(tok[1:], '@')
 	d = tok[:1] + d
-	if !ok {
-		return slowString(tok, s.daemon)
+	var m bool
+	if n, err := strconv.ParseUint(d, 10, 32); err == nil {
+		m = s.req.ServerPort != 0 && uint64(s.req.ServerPort) == n
+	} else {
+		m = slowString(d, s.daemon)
 	}
-	return slowString(d, s.daemon) && s.host(h, s.sAddr, s.sText, &s.e.server)
+	if !ok {
+		return m
+	}
+	return m && s.host(h, s.sAddr, s.sText, &s.e.server)
 }
 
 func (s *slowReq) client(tok string) bool {
@@ -232,7 +238,7 @@ func slowWild(s, p string) bool {
 // randRules generates a rule file biased to what the index handles
 // (addresses, networks, names, suffixes) mixed with what is scanned.
 func randRules(r *rand.Rand, n int) string {
-	daemons := []string{"ALL", "sshd", "in.fingerd", "ftpd", "in.*", "KNOWN", "sshd@10.0.0.0/8", "ftpd@LOCAL"}
+	daemons := []string{"ALL", "sshd", "in.fingerd", "ftpd", "in.*", "KNOWN", "sshd@10.0.0.0/8", "ftpd@LOCAL", "79", "22@10.0.0.1"}
 	var b strings.Builder
 	for i := 0; i < n; i++ {
 		b.WriteString(daemons[r.IntN(len(daemons))])
@@ -331,6 +337,7 @@ func randRequest(r *rand.Rand, res Resolver) Request {
 	}
 	if r.IntN(3) == 0 {
 		q.ServerAddr = netip.AddrFrom4([4]byte{10, 0, 0, 1})
+		q.ServerPort = []uint16{22, 79, 80}[r.IntN(3)]
 	}
 	if r.IntN(2) == 0 {
 		q.Ident = fixedIdent("root")

@@ -272,7 +272,7 @@ func (s *ruleSet) indexable(r *Rule) bool {
 		return false
 	}
 	for _, d := range r.daemons.items {
-		if d.host != nil || (d.name.kind != sExact && d.name.kind != sAll) {
+		if d.host != nil || d.port != 0 || (d.name.kind != sExact && d.name.kind != sAll) {
 			return false
 		}
 	}
