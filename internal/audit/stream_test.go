@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -163,5 +164,38 @@ func TestTLSClientCertRequired(t *testing.T) {
 	closeLogWithin(t, l, 200*time.Millisecond)
 	if got := r.lines(); len(got) != 0 {
 		t.Fatalf("rsyslog accepted %d records from a client without certificate", len(got))
+	}
+}
+
+// TestFileSinkRotation: after logrotate renames the file, records go to a
+// new file at the path; none is lost between the two.
+func TestFileSinkRotation(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "audit.jsonl")
+	l, err := Open([]string{"file://" + path}, testOpts(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 100 {
+		l.Emit(testEvent(i))
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for l.Stats()[0].Delivered < 100 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := os.Rename(path, path+".1"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1100 * time.Millisecond) // the sink looks once a second
+	for i := 100; i < 200; i++ {
+		l.Emit(testEvent(i))
+	}
+	closeLog(t, l)
+	count := func(p string) int {
+		b, _ := os.ReadFile(p)
+		return strings.Count(string(b), "\n")
+	}
+	if a, b := count(path+".1"), count(path); a+b != 200 || b == 0 {
+		t.Fatalf("rotated file %d lines, new file %d; want 200 in all, some in the new one", a, b)
 	}
 }

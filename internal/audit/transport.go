@@ -197,21 +197,11 @@ func (t *target) dial(timeout time.Duration) (conn, error) {
 		}
 		return &streamConn{c: c, frame: frameOctet}, nil
 	case "file":
-		// O_NOFOLLOW: the audit file is never written through a symlink
-		// someone planted (the xinetd dump-file symlink attack).
-		f, err := os.OpenFile(t.addr, os.O_RDWR|os.O_APPEND|os.O_CREATE|syscall.O_NOFOLLOW, 0o600)
+		f, err := openLogFile(t.addr)
 		if err != nil {
 			return nil, err
 		}
-		// A write cut short (disk full) leaves a torn last line: end it,
-		// so that the next record starts a line of its own.
-		if st, err := f.Stat(); err == nil && st.Size() > 0 {
-			var last [1]byte
-			if _, err := f.ReadAt(last[:], st.Size()-1); err == nil && last[0] != '\n' {
-				f.Write([]byte{'\n'})
-			}
-		}
-		return &fileConn{f: f}, nil
+		return &fileConn{f: f, path: t.addr, checked: time.Now()}, nil
 	case "stderr":
 		return &fileConn{f: os.Stderr, keep: true}, nil
 	}
@@ -290,13 +280,59 @@ func (s *streamConn) dgram() bool { return false }
 
 // fileConn appends lines to a file (or stderr).
 type fileConn struct {
-	f    *os.File
-	keep bool
-	buf  []byte
-	ends []int
+	f       *os.File
+	keep    bool
+	path    string    // for files: reopened when it names another file
+	checked time.Time // last look at path
+	buf     []byte
+	ends    []int
+}
+
+// openLogFile opens the JSON-lines file for appending.
+func openLogFile(path string) (*os.File, error) {
+	// O_NOFOLLOW: the audit file is never written through a symlink
+	// someone planted (the xinetd dump-file symlink attack).
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND|os.O_CREATE|syscall.O_NOFOLLOW, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	// A write cut short (disk full) leaves a torn last line: end it,
+	// so that the next record starts a line of its own.
+	if st, err := f.Stat(); err == nil && st.Size() > 0 {
+		var last [1]byte
+		if _, err := f.ReadAt(last[:], st.Size()-1); err == nil && last[0] != '\n' {
+			f.Write([]byte{'\n'})
+		}
+	}
+	return f, nil
+}
+
+// reopenIfMoved follows log rotation: once a second at most, if the path
+// no longer names the open file (logrotate renamed it), open the path
+// anew. The old file got every record up to now.
+func (f *fileConn) reopenIfMoved() error {
+	if f.path == "" || time.Since(f.checked) < time.Second {
+		return nil
+	}
+	f.checked = time.Now()
+	cur, err1 := os.Lstat(f.path)
+	open, err2 := f.f.Stat()
+	if err1 == nil && err2 == nil && os.SameFile(cur, open) {
+		return nil
+	}
+	nf, err := openLogFile(f.path)
+	if err != nil {
+		return err
+	}
+	f.f.Close()
+	f.f = nf
+	return nil
 }
 
 func (f *fileConn) write(recs []record, _ time.Time) (int, error) {
+	if err := f.reopenIfMoved(); err != nil {
+		return 0, err
+	}
 	f.buf, f.ends = f.buf[:0], f.ends[:0]
 	for _, r := range recs {
 		f.buf = append(f.buf, r.b...)
