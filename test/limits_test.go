@@ -271,6 +271,74 @@ func TestLimitInvocationsPerMinute(t *testing.T) {
 	}
 }
 
+// TestLimitGlobalMaxChildren: --max-children counts the children of all
+// services together; over it a connection is refused, whichever service
+// and client.
+func TestLimitGlobalMaxChildren(t *testing.T) {
+	needRoot(t)
+	hold := holdScript(t)
+	p1, p2 := freePort(t), freePort(t)
+	d := startIsolated(t, nil, fmt.Sprintf("127.0.0.1:%d stream tcp nowait nobody %s hold\n127.0.0.1:%d stream tcp nowait nobody %s hold\n",
+		p1, hold, p2, hold), "--max-children", "2")
+	a1, a2 := fmt.Sprintf("127.0.0.1:%d", p1), fmt.Sprintf("127.0.0.1:%d", p2)
+	first := expect(t, "127.0.0.2", a1, served)
+	expect(t, "127.0.0.3", a2, served)
+	expect(t, "127.0.0.4", a1, refused)
+	expect(t, "127.0.0.5", a2, refused)
+	first.Close()
+	waitExits(t, d, 1)
+	expect(t, "127.0.0.6", a2, served)
+	expect(t, "127.0.0.7", a1, refused)
+	d.stop()
+	if got := limitSummaryTotal(d, "global-max-child"); got != 3 {
+		t.Fatalf("summaries count %d refusals by global-max-child, want 3", got)
+	}
+}
+
+// TestLimitGlobalAcceptRate: --accept-rate 2 (bursts of 2) across two
+// services and many clients: 2 admitted at once, the rest refused, and
+// about 2 a second admitted again afterwards.
+func TestLimitGlobalAcceptRate(t *testing.T) {
+	needRoot(t)
+	p1, p2 := freePort(t), freePort(t)
+	d := startIsolated(t, nil, fmt.Sprintf("127.0.0.1:%d stream tcp nowait nobody /bin/echo echo ok\n127.0.0.1:%d stream tcp nowait nobody /bin/echo echo ok\n",
+		p1, p2), "--accept-rate", "2")
+	a1, a2 := fmt.Sprintf("127.0.0.1:%d", p1), fmt.Sprintf("127.0.0.1:%d", p2)
+	var got []outcome
+	start := time.Now()
+	for i := 0; i < 6; i++ {
+		addr := a1
+		if i%2 == 1 {
+			addr = a2
+		}
+		o, c := try(srcAddr(3, i), addr, 3*time.Second)
+		if c != nil {
+			c.Close()
+		}
+		got = append(got, o)
+	}
+	took := time.Since(start)
+	t.Logf("6 connections in %v: %v", took, got)
+	n := 0
+	for _, o := range got {
+		if o == served {
+			n++
+		} else if o != refused {
+			t.Fatalf("outcomes %v", got)
+		}
+	}
+	// Bursts of 2, refilled at 2 a second while the clients ran.
+	if most := 2 + int(2*took.Seconds()); n < 2 || n > most || got[0] != served || got[1] != served {
+		t.Fatalf("outcomes %v in %v: want the first 2 served and at most %d in all", got, took, most)
+	}
+	time.Sleep(1100 * time.Millisecond)
+	expect(t, "127.0.0.9", a2, served)
+	d.stop()
+	if r := limitSummaryTotal(d, "global-accept-rate"); r != 6-n {
+		t.Fatalf("summaries count %d refusals by global-accept-rate, want %d", r, 6-n)
+	}
+}
+
 // limitSummaryTotal adds up the count= of the refusal summaries of one
 // limit (event=limit records with a count).
 func limitSummaryTotal(d *daemon, limit string) int {
@@ -795,11 +863,12 @@ func (ns *netns) do(t *testing.T, f func()) {
 // TestLimitIPv6Prefix: IPv6 clients are counted per /64. With
 // max-child-per-ip 2, two clients on two addresses of one /64 use up the
 // limit and a third address of the same /64 is refused, while an address
-// of another /64 is served. Runs in a network namespace of its own.
+// of another /64 is served; with --ipv6-prefix 48, two /64s of one /48
+// count as one client. Runs in a network namespace of its own.
 func TestLimitIPv6Prefix(t *testing.T) {
 	needRoot(t)
 	ns := newNetns(t, "2001:db8:1::1/64", "2001:db8:1::a/64", "2001:db8:1::b/64",
-		"2001:db8:1:0:ffff:ffff:ffff:c/64", "2001:db8:2::a/64")
+		"2001:db8:1:0:ffff:ffff:ffff:c/64", "2001:db8:2::a/64", "2001:db8:1:5::a/64")
 	hold := holdScript(t)
 	port := freePort(t)
 	d := startIsolated(t, []string{"ip", "netns", "exec", ns.name},
@@ -828,5 +897,28 @@ func TestLimitIPv6Prefix(t *testing.T) {
 	d.stop()
 	if !strings.Contains(d.logText(), "2 connections from 2001:db8:1::/64 refused by max-child-per-ip") {
 		t.Fatalf("no summary naming the /64; log:\n%s", d.logText())
+	}
+
+	// --ipv6-prefix 48: two /64s of one /48 are one client.
+	port = freePort(t)
+	d = startIsolated(t, []string{"ip", "netns", "exec", ns.name},
+		fmt.Sprintf("[2001:db8:1::1]:%d stream tcp6 nowait/100/10000/1 nobody %s hold\n", port, hold), "--ipv6-prefix", "48")
+	addr = fmt.Sprintf("[2001:db8:1::1]:%d", port)
+	srcs = []string{"2001:db8:1::a", "2001:db8:1:5::a", "2001:db8:2::a"}
+	want = []outcome{served, refused, served}
+	got = make([]outcome, len(srcs))
+	ns.do(t, func() {
+		for i, s := range srcs {
+			o, c := try(netip.MustParseAddr(s), addr, 3*time.Second)
+			got[i] = o
+			if c != nil {
+				t.Cleanup(func() { c.Close() })
+			}
+		}
+	})
+	for i := range srcs {
+		if got[i] != want[i] {
+			t.Errorf("--ipv6-prefix 48: connection %d from %s: %v, want %v", i+1, srcs[i], got[i], want[i])
+		}
 	}
 }

@@ -26,6 +26,7 @@ func main() {
 	fs := flag.NewFlagSet("hinetd", flag.ExitOnError)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: hinetd [-d] [-p pidfile] [-R rate] [-c maxchild] [-C rate] [-a address]\n"+
+			"              [--max-children n] [--accept-rate n] [--ipv6-prefix bits]\n"+
 			"              [--hosts-allow file] [--hosts-deny file] [--policy path] [--log-to url]...\n"+
 			"              [--log-format rfc5424|rfc3164] [--check] [--version] [configuration_file]\n")
 		fs.PrintDefaults()
@@ -36,6 +37,9 @@ func main() {
 	fs.IntVar(&o.MaxChild, "c", 0, "default maximum concurrent children per service (0: unlimited)")
 	fs.IntVar(&o.ConnPerIPMin, "C", 0, "default maximum connections per client address per minute (0: unlimited)")
 	fs.StringVar(&o.BindAddr, "a", "", "default bind `address` for services that name none")
+	fs.IntVar(&o.MaxChildren, "max-children", 0, "maximum children of all services together (0: unlimited)")
+	fs.Float64Var(&o.AcceptRate, "accept-rate", 0, "maximum connections and datagrams admitted per second, all services together (0: unlimited)")
+	fs.IntVar(&o.IPv6Prefix, "ipv6-prefix", 64, "IPv6 clients are counted per prefix of this many `bits` (1-128)")
 	fs.StringVar(&o.HostsAllow, "hosts-allow", "/etc/hosts.allow", "hosts.allow `file`")
 	fs.StringVar(&o.HostsDeny, "hosts-deny", "/etc/hosts.deny", "hosts.deny `file`")
 	fs.StringVar(&o.PolicyPath, "policy", "/etc/hinetd/", "policy file or directory")
@@ -57,8 +61,13 @@ func main() {
 		fs.Usage()
 		os.Exit(2)
 	}
-	if o.RatePerMin < 0 || o.MaxChild < 0 || o.ConnPerIPMin < 0 {
-		fmt.Fprintln(os.Stderr, "hinetd: -R, -c and -C take a number of zero or more")
+	if o.RatePerMin < 0 || o.MaxChild < 0 || o.ConnPerIPMin < 0 || o.MaxChildren < 0 || o.AcceptRate < 0 {
+		fmt.Fprintln(os.Stderr, "hinetd: -R, -c, -C, --max-children and --accept-rate take a number of zero or more")
+		fs.Usage()
+		os.Exit(2)
+	}
+	if o.IPv6Prefix < 1 || o.IPv6Prefix > 128 {
+		fmt.Fprintln(os.Stderr, "hinetd: --ipv6-prefix takes 1 to 128 bits")
 		fs.Usage()
 		os.Exit(2)
 	}

@@ -38,6 +38,10 @@ type Options struct {
 	MaxChild     int // -c: default concurrent children per service (0 = unlimited)
 	ConnPerIPMin int // -C: default connections per client address per minute (0 = unlimited)
 
+	MaxChildren int     // --max-children: children of all services together (0 = unlimited)
+	AcceptRate  float64 // --accept-rate: connections and datagrams admitted per second, all services (0 = unlimited)
+	IPv6Prefix  int     // --ipv6-prefix: IPv6 clients are counted per prefix of this many bits (0 = 64)
+
 	HostsAllow string
 	HostsDeny  string
 	PolicyPath string
@@ -71,7 +75,8 @@ type Daemon struct {
 func Run(ctx context.Context, opts Options, alog *audit.Log) int {
 	d := &Daemon{opts: opts, alog: alog, listeners: map[string]*listener{}}
 	d.log = slog.New(alog.Handler(slog.LevelInfo))
-	lim, err := limits.New(limits.Config{})
+	lim, err := limits.New(limits.Config{MaxChildren: opts.MaxChildren, AcceptRate: opts.AcceptRate,
+		IPv6Prefix: opts.IPv6Prefix})
 	if err != nil {
 		d.log.Error("limits: " + err.Error())
 		return 1
@@ -179,7 +184,7 @@ func suspendedString(s *service) string {
 
 // String is the effective options, for the start record.
 func (o Options) String() string {
-	return fmt.Sprintf("config=%s R=%d c=%d C=%d a=%q hosts-allow=%s hosts-deny=%s policy=%s log-format=%s log-to=%v",
-		o.ConfigPath, o.RatePerMin, o.MaxChild, o.ConnPerIPMin, o.BindAddr, o.HostsAllow, o.HostsDeny,
-		o.PolicyPath, o.LogFormat, o.LogTo)
+	return fmt.Sprintf("config=%s R=%d c=%d C=%d max-children=%d accept-rate=%g ipv6-prefix=%d a=%q hosts-allow=%s hosts-deny=%s policy=%s log-format=%s log-to=%v",
+		o.ConfigPath, o.RatePerMin, o.MaxChild, o.ConnPerIPMin, o.MaxChildren, o.AcceptRate, o.IPv6Prefix,
+		o.BindAddr, o.HostsAllow, o.HostsDeny, o.PolicyPath, o.LogFormat, o.LogTo)
 }
