@@ -1,0 +1,84 @@
+package test
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// parentCaps are the capabilities SECURITY.md says the daemon keeps after
+// start-up, by number (capabilities(7)): CAP_SETGID 6, CAP_SETUID 7,
+// CAP_SETPCAP 8, CAP_NET_BIND_SERVICE 10, CAP_SYS_CHROOT 18,
+// CAP_SYS_NICE 23, CAP_SYS_RESOURCE 24.
+var parentCaps = []uint{6, 7, 8, 10, 18, 23, 24}
+
+func capMask(caps []uint) uint64 {
+	var m uint64
+	for _, c := range caps {
+		m |= 1 << c
+	}
+	return m
+}
+
+// TestParentCapabilities: after start-up every thread of hinetd holds
+// exactly the capabilities SECURITY.md lists (plus those a policy grants),
+// with empty inheritable and ambient sets.
+func TestParentCapabilities(t *testing.T) {
+	needRoot(t)
+	port, port2 := freePort(t), freePort(t)
+	d := startDaemonWith(t, nil, map[string]string{
+		"policy/p.policy": fmt.Sprintf("[service %d]\ncaps CAP_NET_RAW\n", port2),
+	}, fmt.Sprintf("127.0.0.1:%d stream tcp nowait nobody /bin/echo echo hi\n127.0.0.1:%d stream tcp nowait nobody /bin/echo echo raw\n", port, port2))
+	// + CAP_NET_RAW (13), granted by the policy; the optional ones are kept
+	// only when the daemon had them to begin with (this test's bounding set).
+	want := capMask(append(parentCaps, 13)) & ownBoundingSet(t)
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", d.pid()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, task := range tasks {
+		status, err := os.ReadFile(filepath.Join(fmt.Sprintf("/proc/%d/task", d.pid()), task.Name(), "status"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sets := map[string]uint64{}
+		for _, line := range strings.Split(string(status), "\n") {
+			k, v, ok := strings.Cut(line, ":\t")
+			if ok && strings.HasPrefix(k, "Cap") {
+				sets[k], _ = strconv.ParseUint(v, 16, 64)
+			}
+		}
+		for _, k := range []string{"CapPrm", "CapEff", "CapBnd"} {
+			if sets[k] != want {
+				t.Errorf("thread %s %s = %016x, want %016x (SECURITY.md)", task.Name(), k, sets[k], want)
+			}
+		}
+		for _, k := range []string{"CapInh", "CapAmb"} {
+			if sets[k] != 0 {
+				t.Errorf("thread %s %s = %016x, want 0", task.Name(), k, sets[k])
+			}
+		}
+	}
+	if got := dialRead(t, "tcp", fmt.Sprintf("127.0.0.1:%d", port), nil); string(got) != "hi\n" {
+		t.Fatalf("service after the drop: %q", got)
+	}
+}
+
+func ownBoundingSet(t *testing.T) uint64 {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "CapBnd:\t"); ok {
+			m, _ := strconv.ParseUint(v, 16, 64)
+			return m
+		}
+	}
+	t.Fatal("no CapBnd in /proc/self/status")
+	return 0
+}
