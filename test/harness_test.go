@@ -90,6 +90,8 @@ func startDaemon(t *testing.T, conf string, args ...string) *daemon {
 func startDaemonWith(t *testing.T, prefix []string, files map[string]string, conf string, args ...string) *daemon {
 	t.Helper()
 	dir := t.TempDir()
+	// Readable by anyone: some tests run hinetd, or its services, as nobody.
+	os.Chmod(filepath.Dir(dir), 0o755)
 	os.Chmod(dir, 0o755)
 	d := &daemon{t: t, dir: dir, conf: filepath.Join(dir, "inetd.conf")}
 	if err := os.WriteFile(d.conf, []byte(conf), 0o644); err != nil {

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // parentCaps are the capabilities SECURITY.md says the daemon keeps after
@@ -81,4 +82,30 @@ func ownBoundingSet(t *testing.T) uint64 {
 	}
 	t.Fatal("no CapBnd in /proc/self/status")
 	return 0
+}
+
+// TestWithoutRoot: started by an ordinary user, hinetd still runs the
+// services of that user (with no_new_privs and seccomp) and skips, with a
+// clear error, a service that needs another user.
+func TestWithoutRoot(t *testing.T) {
+	needRoot(t) // to become nobody
+	mine, other, echo := freePort(t), freePort(t), freePort(t)
+	d := startDaemonWith(t, []string{"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"}, nil,
+		fmt.Sprintf(`127.0.0.1:%d stream tcp nowait nobody /bin/grep grep -E ^(Uid|NoNewPrivs|Seccomp|CapEff): /proc/self/status
+127.0.0.1:%d stream tcp nowait root /bin/echo echo root
+127.0.0.1:%d stream tcp nowait nobody internal echo
+`, mine, other, echo))
+	got := string(dialRead(t, "tcp", fmt.Sprintf("127.0.0.1:%d", mine), nil))
+	for _, want := range []string{"Uid:\t65534\t65534\t65534\t65534", "NoNewPrivs:\t1", "Seccomp:\t2", "CapEff:\t0000000000000000"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("service of the invoking user lacks %q:\n%s", want, got)
+		}
+	}
+	line := d.waitLog("event=config-error", 2*time.Second, "inetd.conf:2:")
+	if !strings.Contains(line, "root") {
+		t.Errorf("the skipped service's error does not say why: %s", line)
+	}
+	if got := dialRead(t, "tcp", fmt.Sprintf("127.0.0.1:%d", echo), []byte("x")); string(got) != "x" {
+		t.Errorf("built-in without root: %q", got)
+	}
 }
