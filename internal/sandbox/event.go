@@ -15,13 +15,20 @@ import (
 // EventKind says what happened to one connection's child.
 type EventKind int
 
+// The events of one connection are: Started, then Exited or Failed (or
+// Lost); or Failed alone when no child could be made.
 const (
-	// Started: the child exec'd the service; PID is set.
+	// Started: the child process exists (PID set) and is on its way to
+	// execve. The spawner does not wait for the execve (that wait made it
+	// a serial bottleneck), so a step that fails before it comes as Failed
+	// after Started.
 	Started EventKind = iota + 1
-	// Failed: nothing was run for the connection; Step and Errno say why.
-	// No Exited follows.
+	// Failed: the service was not exec'd for the connection; Step and Errno
+	// say why. The child, if there was one, has been reaped. No Exited
+	// follows.
 	Failed
-	// Exited: a Started child was reaped; Status, Signal, Duration set.
+	// Exited: a Started child that exec'd the service was reaped; Status,
+	// Signal and Duration are set.
 	Exited
 	// Lost: the spawner went away while this Started child still ran; its
 	// exit will never be reported (it was reparented to init).

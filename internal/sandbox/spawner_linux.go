@@ -333,6 +333,7 @@ func (s *Spawner) handle(m C.struct_hs_msg, live map[uint64]int) {
 		live[uint64(m.conn)] = int(m.pid)
 		s.emit(Event{Kind: Started, ConnID: uint64(m.conn), PID: int(m.pid)})
 	case C.HS_MSG_FAILED:
+		delete(live, uint64(m.conn))
 		s.emit(Event{Kind: Failed, ConnID: uint64(m.conn), PID: int(m.pid),
 			Step: StepName(int(m.step)), Errno: syscall.Errno(m.err)})
 	case C.HS_MSG_EXITED:
@@ -374,7 +375,8 @@ func (s *Spawner) sigsys(ev Event) {
 }
 
 // Spawn hands the connection fd to the spawner, which starts a child for
-// it and reports Started (or Failed), then Exited. It does not wait for the
+// it and reports Started, then Exited (or Failed if a step failed before
+// execve; Failed without Started if no child could be made). It does not wait for the
 // child: it only queues the fd (a send that would block returns EAGAIN).
 // The caller closes its own copy of fd after Spawn returns.
 func (s *Spawner) Spawn(connID uint64, fd int) error {

@@ -4,6 +4,7 @@ package sandbox
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -240,8 +241,8 @@ func TestSpawnMany(t *testing.T) {
 	}
 }
 
-// TestSpawnExecFails: a program that does not exist runs nothing and is
-// one Failed event naming execve.
+// TestSpawnExecFails: a program that does not exist runs nothing; the
+// child that tried is reported Started, then Failed naming execve.
 func TestSpawnExecFails(t *testing.T) {
 	needRoot(t)
 	sp, rec := start(t, nobodySpec("/nonexistent/prog", "prog"))
@@ -249,8 +250,14 @@ func TestSpawnExecFails(t *testing.T) {
 	if out != "" {
 		t.Errorf("output %q", out)
 	}
-	if len(evs) != 1 || evs[0].Kind != Failed || evs[0].Step != "execve" || evs[0].Errno != syscall.ENOENT {
-		t.Fatalf("events %+v, want one Failed execve ENOENT", evs)
+	if len(evs) != 2 || evs[0].Kind != Started || evs[1].Kind != Failed || evs[1].PID != evs[0].PID ||
+		evs[1].Step != "execve" || evs[1].Errno != syscall.ENOENT {
+		t.Fatalf("events %+v, want Started then Failed execve ENOENT", evs)
+	}
+	// The failed child is reaped: no zombie left behind.
+	if _, err := os.Stat(fmt.Sprintf("/proc/%d", evs[0].PID)); err == nil {
+		st, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", evs[0].PID))
+		t.Errorf("failed child %d still exists: %s", evs[0].PID, st)
 	}
 }
 
@@ -346,5 +353,57 @@ func TestSpawnerKilled(t *testing.T) {
 	n, _ := unix.Read(fds[0], buf)
 	if string(buf[:n]) != "still\n" {
 		t.Errorf("orphaned child answered %q", buf[:n])
+	}
+}
+
+// TestSpawnFailsConcurrently: failed starts at concurrency are each one
+// Started and one Failed, the stack slots they held are reused, and the
+// spawner keeps nothing open.
+func TestSpawnFailsConcurrently(t *testing.T) {
+	needRoot(t)
+	sp, rec := start(t, nobodySpec("/nonexistent/prog", "prog"))
+	const n = 300
+	var wg sync.WaitGroup
+	for i := 1; i <= n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if err := sp.Spawn(uint64(i), fds[1]); err != nil {
+				t.Error(err)
+			}
+			unix.Close(fds[1])
+			unix.Close(fds[0])
+		}(i)
+	}
+	wg.Wait()
+	started, failed := map[uint64]bool{}, map[uint64]bool{}
+	deadline := time.After(20 * time.Second)
+	for len(failed) < n {
+		select {
+		case ev := <-rec.ch:
+			switch {
+			case ev.Kind == Started:
+				started[ev.ConnID] = true
+			case ev.Kind == Failed && ev.Step == "execve" && ev.Errno == syscall.ENOENT && started[ev.ConnID]:
+				failed[ev.ConnID] = true
+			default:
+				t.Fatalf("unexpected event %+v", ev)
+			}
+		case <-deadline:
+			t.Fatalf("%d of %d failures reported after 20s", len(failed), n)
+		}
+	}
+	fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", sp.Pid()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 0, 1, 2 (/dev/null), the control socket, the signalfd.
+	if len(fds) != 5 {
+		t.Errorf("spawner holds %d descriptors, want 5", len(fds))
 	}
 }
