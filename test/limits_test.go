@@ -339,6 +339,70 @@ func TestLimitGlobalAcceptRate(t *testing.T) {
 	}
 }
 
+// TestLimitUDPNowaitSourceRate: a nowait dgram service starts a server
+// per datagram; one source's burst gets at most burst + rate × time
+// servers (20 + 10 a second), while another source is still served.
+func TestLimitUDPNowaitSourceRate(t *testing.T) {
+	needRoot(t)
+	dir, err := os.MkdirTemp("", "hinetd-limits-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	os.Chmod(dir, 0o755)
+	server := filepath.Join(dir, "udpecho.py")
+	// One datagram per server, read from the socket on stdin.
+	os.WriteFile(server, []byte("#!/usr/bin/python3\nimport socket\ns = socket.socket(fileno=0)\ndata, addr = s.recvfrom(2048)\ns.sendto(data, addr)\n"), 0o755)
+	port := freePort(t)
+	d := startIsolated(t, nil, fmt.Sprintf("127.0.0.1:%d dgram udp nowait nobody %s udpecho\n", port, server))
+	to := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port}
+	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 2)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	const sent = 60
+	start := time.Now()
+	for i := 0; i < sent; i++ {
+		c.WriteToUDP([]byte(fmt.Sprintf("datagram %d", i)), to)
+	}
+	answers, last := 0, start
+	buf := make([]byte, 1500)
+	for {
+		c.SetReadDeadline(time.Now().Add(2 * time.Second))
+		if _, _, err := c.ReadFromUDP(buf); err != nil {
+			break
+		}
+		answers++
+		last = time.Now()
+	}
+	window := last.Sub(start)
+	most := 20 + int(10*window.Seconds()) + 1
+	t.Logf("%d datagrams: %d answered by %d servers within %v (burst 20, 10/s: at most %d)",
+		sent, answers, d.countLog("event=spawn"), window.Round(time.Millisecond), most)
+	// Servers start slower than 10 a second here, so the bound alone
+	// would hold without the limit: the limit shows in what it refuses
+	// (without it all 60 are answered, one server after another).
+	if answers > most || answers < 20 || answers > sent-10 {
+		t.Fatalf("%d answers to a burst of %d in %v: want 20 to %d, and at least 10 refused", answers, sent, window, min(most, sent-10))
+	}
+	o, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 3)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.Close()
+	o.WriteToUDP([]byte("other"), to)
+	o.SetReadDeadline(time.Now().Add(3 * time.Second))
+	n, _, err := o.ReadFromUDP(buf)
+	if err != nil || string(buf[:n]) != "other" {
+		t.Fatalf("other source: %q, %v", buf[:n], err)
+	}
+	d.stop()
+	if got := limitSummaryTotal(d, "source-rate"); got != sent-answers {
+		t.Fatalf("summaries count %d refused by source-rate, want %d", got, sent-answers)
+	}
+}
+
 // limitSummaryTotal adds up the count= of the refusal summaries of one
 // limit (event=limit records with a count).
 func limitSummaryTotal(d *daemon, limit string) int {

@@ -18,7 +18,8 @@ import (
 
 // Datagram built-ins answer without any server: their limits are what keeps
 // them from being an amplifier. Per source: 10 datagrams a second, bursts
-// of 20; per service: 200 a second, bursts of 400.
+// of 20; per service: 200 a second, bursts of 400. Nowait dgram services
+// (a server per datagram) get the same per-source rate.
 const (
 	udpBuiltinSourceRate  = 10
 	udpBuiltinSourceBurst = 20
@@ -50,6 +51,10 @@ func (d *Daemon) serviceLimits(c *config.Service) limits.ServiceLimits {
 			lim.SourceRate, lim.SourceBurst = udpBuiltinSourceRate, udpBuiltinSourceBurst
 			lim.CPS, lim.Burst = udpBuiltinRate, udpBuiltinBurst
 		}
+	} else if c.SocketType == config.Dgram && !c.Wait {
+		// A nowait dgram service starts a server per datagram: one
+		// source sending fast must not turn into as many processes.
+		lim.SourceRate, lim.SourceBurst = udpBuiltinSourceRate, udpBuiltinSourceBurst
 	}
 	return lim
 }
