@@ -82,6 +82,7 @@ var (
 
 // gen generates one case.
 type gen struct {
+	p    *pool
 	r    *rand.Rand
 	dir  string // case directory, for /path pattern files
 	nf   int
@@ -107,6 +108,27 @@ func (g *gen) randCase(s string) string {
 	return string(b)
 }
 
+// pool is what the generator draws addresses and names from.
+type pool struct {
+	addrs, netPrefixes, lens, v6, names, suffixes, wilds, serverPats []string
+	masks                                                             []struct{ net, mask string }
+	noExec                                                            bool // no spawn or twist: libwrap would run them
+}
+
+// tcpdPool is the pool of TestDifferential (tcpdmatch takes any address).
+var tcpdPool = &pool{
+	addrs:       diffAddrs,
+	netPrefixes: []string{"10.", "10.0.", "10.0.1.", "192.168.", "192.168.1.", "172.", "127.", "8."},
+	masks:       v4masks,
+	lens:        v4lens,
+	v6:          v6pats,
+	names:       diffNames,
+	suffixes:    []string{".example", ".sub.example", ".other.org", ".org", ".lan.example", ".example.com", ".1", ".0.1"},
+	wilds: []string{"*.example", "?.example", "10.0.0.?", "10.0.*", "*.other.*", "s*", "*", "gw*",
+		"*.EXAMPLE", "b.*.example", "1?.0.0.1"},
+	serverPats: []string{"127.0.0.1", "10.0.0.0/8", "LOCAL", "KNOWN", "UNKNOWN", "localhost", ".example", "[2001:db8::]/32", "ALL", "a.example", "single"},
+}
+
 var v4masks = []struct{ net, mask string }{
 	{"10.0.0.0", "255.0.0.0"}, {"10.0.0.0", "255.255.0.0"}, {"10.0.1.0", "255.255.255.0"},
 	{"192.168.0.0", "255.255.0.0"}, {"172.16.0.0", "255.240.0.0"}, {"10.0.0.0", "255.255.254.0"},
@@ -128,7 +150,7 @@ func (g *gen) hostPat(depth int) string {
 	case 0:
 		return g.randCase(g.pick([]string{"ALL", "KNOWN", "UNKNOWN", "LOCAL", "PARANOID"}))
 	case 1, 2:
-		a := g.pick(diffAddrs)
+		a := g.pick(g.p.addrs)
 		if strings.Contains(a, ":") {
 			if strings.HasPrefix(a, "::ffff:") {
 				return a[len("::ffff:"):]
@@ -137,23 +159,22 @@ func (g *gen) hostPat(depth int) string {
 		}
 		return a
 	case 3:
-		return g.pick([]string{"10.", "10.0.", "10.0.1.", "192.168.", "192.168.1.", "172.", "127.", "8."})
+		return g.pick(g.p.netPrefixes)
 	case 4:
-		m := v4masks[g.r.IntN(len(v4masks))]
+		m := g.p.masks[g.r.IntN(len(g.p.masks))]
 		return m.net + "/" + m.mask
 	case 5, 6:
-		return g.pick(v4lens)
+		return g.pick(g.p.lens)
 	case 7, 8:
-		return g.pick(v6pats)
+		return g.pick(g.p.v6)
 	case 9, 10:
-		return g.randCase(g.pick(diffNames))
+		return g.randCase(g.pick(g.p.names))
 	case 11, 12:
-		return g.randCase(g.pick([]string{".example", ".sub.example", ".other.org", ".org", ".lan.example", ".example.com", ".1", ".0.1"}))
+		return g.randCase(g.pick(g.p.suffixes))
 	case 13:
 		return g.randCase(g.pick([]string{"a.", "b.sub.", "gw.", "c."}))
 	case 14, 15:
-		return g.randCase(g.pick([]string{"*.example", "?.example", "10.0.0.?", "10.0.*", "*.other.*", "s*", "*", "gw*",
-			"*.EXAMPLE", "b.*.example", "1?.0.0.1"}))
+		return g.randCase(g.pick(g.p.wilds))
 	case 16:
 		if depth < 1 {
 			return g.file(depth)
@@ -162,7 +183,7 @@ func (g *gen) hostPat(depth int) string {
 	case 17:
 		return g.pick([]string{"@trusted", "@outer", "@empty", "@nosuch"})
 	default:
-		return g.pick(diffAddrs[:12])
+		return g.pick(g.p.addrs[:12])
 	}
 }
 
@@ -196,7 +217,7 @@ func (g *gen) daemonItem() string {
 	// "79": a port number; tcpdmatch knows no server port, so it never matches there.
 	d := g.randCase(g.pick([]string{"ALL", "in.fingerd", "sshd", "in.ftpd", "telnetd", "in.", ".fingerd", "in.*", "s?hd", "KNOWN", "vsftpd", "79"}))
 	if g.r.IntN(8) == 0 {
-		return d + "@" + g.pick([]string{"127.0.0.1", "10.0.0.0/8", "LOCAL", "KNOWN", "UNKNOWN", "localhost", ".example", "[2001:db8::]/32", "ALL", "a.example", "single"})
+		return d + "@" + g.pick(g.p.serverPats)
 	}
 	return d
 }
@@ -220,6 +241,9 @@ func (g *gen) options() string {
 	case 0:
 		return " : " + g.randCase(g.pick([]string{"deny", "allow", "DENY", "ALLOW"}))
 	case 1:
+		if g.p.noExec {
+			return " : setenv X %h : " + g.pick([]string{"deny", "allow"})
+		}
 		return " : spawn /bin/echo %h %a %d : " + g.pick([]string{"deny", "allow"})
 	case 2:
 		return " : severity " + g.pick([]string{"auth.info", "notice", "local0.debug"})
@@ -231,6 +255,9 @@ func (g *gen) options() string {
 		// files for the next address of a name; root keeps it honest.
 		return " : setenv FOO bar\\:baz : user root"
 	case 5:
+		if g.p.noExec {
+			return " : keepalive : deny"
+		}
 		return " : twist /bin/echo bye %c"
 	}
 	return ""
@@ -277,7 +304,7 @@ type diffCase struct {
 }
 
 func genCase(r *rand.Rand, dir string) diffCase {
-	g := &gen{r: r, dir: dir, refs: map[string][]byte{}}
+	g := &gen{p: tcpdPool, r: r, dir: dir, refs: map[string][]byte{}}
 	c := diffCase{dir: dir}
 	c.allow = g.file2(r.IntN(5))
 	c.deny = g.file2(r.IntN(4))
