@@ -111,8 +111,8 @@ func (g *gen) randCase(s string) string {
 // pool is what the generator draws addresses and names from.
 type pool struct {
 	addrs, netPrefixes, lens, v6, names, suffixes, wilds, serverPats []string
-	masks                                                             []struct{ net, mask string }
-	noExec                                                            bool // no spawn or twist: libwrap would run them
+	masks                                                            []struct{ net, mask string }
+	noExec                                                           bool // no spawn or twist: libwrap would run them
 }
 
 // tcpdPool is the pool of TestDifferential (tcpdmatch takes any address).
