@@ -72,6 +72,11 @@
 // Table.DecideNoLookup decides without any lookup or reports that one is
 // needed; Check lints a pair of files; Query builds tcpdmatch's requests.
 //
-// The generated differential test (TestDifferential) avoids these inputs
-// by construction and checks every other decision against tcpdmatch(8).
+// Two generated differential tests avoid these inputs by construction and
+// check every other decision against libwrap: TestDifferential against
+// tcpdmatch(8), TestOracle against hosts_access(3) on real loopback
+// connections (server ports and addresses, IPv4-mapped clients). The
+// tcpdmatch comparison leaves out the "user" option with a uid other than
+// root: tcpdmatch (7.6.q-32) really changes to that uid in its dry run and
+// then denies for want of its own files.
 package hosts

@@ -1,7 +1,8 @@
 // Package acl keeps the daemon's compiled hosts.allow/hosts.deny table
 // current: it loads both files at start-up (fatal on error), watches them
-// (inotify on their directories, with a stat poll as a fallback) and
-// recompiles off the accept path; a broken edit leaves the previous table in
+// and their "/path" pattern files (inotify on their directories: an edit
+// is in force about 30 ms after the writer closes the file; a stat poll
+// every PollInterval as a fallback) and recompiles off the accept path; a broken edit leaves the previous table in
 // force and is reported through OnError. It also provides the daemon's
 // host name resolver: cached, bounded, with timeouts and one lookup in
 // flight per key.
