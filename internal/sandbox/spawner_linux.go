@@ -30,6 +30,9 @@ import (
 // ErrClosed is returned by Spawn after Close.
 var ErrClosed = errors.New("spawner closed")
 
+// spawnWait bounds how long Spawn waits for room in a full send buffer.
+const spawnWait = time.Second
+
 // StepError is a confinement or start-up step that failed, as reported by
 // the spawner: "spawn telnet: setresuid(1001): operation not permitted".
 type StepError struct {
@@ -110,11 +113,11 @@ func Start(spec *policy.Spec, onEvent func(Event)) (*Spawner, error) {
 	defer parentEnd.Close()
 
 	// The Spec is queued before the spawner starts: one record, so the
-	// send buffer must hold it whole.
-	if len(blob) > 64<<10 {
-		if unix.SetsockoptInt(fds[0], unix.SOL_SOCKET, unix.SO_SNDBUFFORCE, 2*len(blob)) != nil {
-			_ = unix.SetsockoptInt(fds[0], unix.SOL_SOCKET, unix.SO_SNDBUF, 2*len(blob))
-		}
+	// send buffer must hold it whole; and it should hold a burst of spawn
+	// requests (each costs about 1 KiB of buffer with its descriptor).
+	// SO_SNDBUFFORCE passes net.core.wmem_max with CAP_NET_ADMIN.
+	if buf := max(2*len(blob), 1<<20); unix.SetsockoptInt(fds[0], unix.SOL_SOCKET, unix.SO_SNDBUFFORCE, buf) != nil {
+		_ = unix.SetsockoptInt(fds[0], unix.SOL_SOCKET, unix.SO_SNDBUF, buf)
 	}
 	if err := unix.Sendmsg(fds[0], blob, nil, nil, unix.MSG_NOSIGNAL); err != nil {
 		return nil, fmt.Errorf("spawn %s: sending spec (%d bytes): %w", spec.Service, len(blob), err)
@@ -376,8 +379,9 @@ func (s *Spawner) sigsys(ev Event) {
 
 // Spawn hands the connection fd to the spawner, which starts a child for
 // it and reports Started, then Exited (or Failed if a step failed before
-// execve; Failed without Started if no child could be made). It does not wait for the
-// child: it only queues the fd (a send that would block returns EAGAIN).
+// execve; Failed without Started if no child could be made). It does not
+// wait for the child: it only queues the fd. Only if a few hundred are
+// already queued does it wait for room, at most a second (then EAGAIN).
 // The caller closes its own copy of fd after Spawn returns.
 func (s *Spawner) Spawn(connID uint64, fd int) error {
 	if s.closed.Load() {
@@ -391,6 +395,18 @@ func (s *Spawner) Spawn(connID uint64, fd int) error {
 	var serr error
 	err := s.raw.Write(func(sfd uintptr) bool {
 		serr = unix.Sendmsg(int(sfd), b, oob, nil, unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL)
+		// A full send buffer (a burst of a few hundred connections
+		// faster than the spawner forks): wait a little for room,
+		// bounded, rather than drop the connection or hang on a
+		// spawner that no longer reads.
+		deadline := time.Now().Add(spawnWait)
+		for serr == unix.EAGAIN && time.Now().Before(deadline) {
+			pfd := []unix.PollFd{{Fd: int32(sfd), Events: unix.POLLOUT}}
+			if _, perr := unix.Poll(pfd, 10); perr != nil && perr != unix.EINTR {
+				break
+			}
+			serr = unix.Sendmsg(int(sfd), b, oob, nil, unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL)
+		}
 		return true
 	})
 	if err == nil {
