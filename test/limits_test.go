@@ -339,6 +339,61 @@ func TestLimitGlobalAcceptRate(t *testing.T) {
 	}
 }
 
+// TestLimitUDPBuiltinServiceRate: the udp echo built-in's service rate
+// (200 a second, bursts of 400) caps the answers to many sources that are
+// each under their own rate: 100 sources send 6 datagrams each.
+func TestLimitUDPBuiltinServiceRate(t *testing.T) {
+	needRoot(t)
+	port := freePort(t)
+	d := startIsolated(t, nil, fmt.Sprintf("127.0.0.1:%d dgram udp wait root internal echo\n", port))
+	to := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port}
+	const sources, each = 100, 6
+	var conns []*net.UDPConn
+	for i := 0; i < sources; i++ {
+		c, err := net.ListenUDP("udp", &net.UDPAddr{IP: srcAddr(4, i).AsSlice()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		conns = append(conns, c)
+	}
+	var answers atomic.Int64
+	var wg sync.WaitGroup
+	for _, c := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			buf := make([]byte, 64)
+			for {
+				c.SetReadDeadline(time.Now().Add(1500 * time.Millisecond))
+				if _, _, err := c.ReadFromUDP(buf); err != nil {
+					return
+				}
+				answers.Add(1)
+			}
+		}()
+	}
+	// Paced in rounds so that the daemon's socket buffer never overflows.
+	start := time.Now()
+	for r := 0; r < each; r++ {
+		for _, c := range conns {
+			c.WriteToUDP([]byte("x"), to)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	window := time.Since(start)
+	wg.Wait()
+	most := 400 + int(200*window.Seconds()) + 1
+	t.Logf("%d datagrams from %d sources in %v: %d answered (at most %d)", sources*each, sources, window, answers.Load(), most)
+	if answers.Load() > int64(most) || answers.Load() < 400 {
+		t.Fatalf("%d answers: want 400 to %d", answers.Load(), most)
+	}
+	d.stop()
+	if got := limitSummaryTotal(d, "cps"); got != sources*each-int(answers.Load()) {
+		t.Fatalf("summaries count %d refused by cps, want %d", got, sources*each-int(answers.Load()))
+	}
+}
+
 // udpEchoArg makes this test binary a nowait dgram server: it answers the
 // one datagram waiting on its stdin socket and exits, before any test runs.
 const udpEchoArg = "hinetd-test-udpecho"
