@@ -127,7 +127,9 @@ func startDaemonWith(t *testing.T, prefix []string, files map[string]string, con
 	if len(prefix) > 0 {
 		d.cmd = exec.Command(prefix[0], append(append(prefix[1:], bin(t, "hinetd")), all...)...)
 	}
-	d.cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HINETD_TEST_MARKER=leak"}
+	// Each daemon its own TMPDIR: the audit log's spill files live there,
+	// locked by the daemon that owns them.
+	d.cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HINETD_TEST_MARKER=leak", "TMPDIR=" + dir}
 	stderr, err := d.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
