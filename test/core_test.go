@@ -493,3 +493,99 @@ func cpuTime(t *testing.T, pid int) time.Duration {
 }
 
 var _ = syscall.SIGHUP
+
+// TestWaitStream: a wait stream service gets the listening socket itself
+// and accepts its clients; hinetd starts it again only after it exits.
+func TestWaitStream(t *testing.T) {
+	needRoot(t)
+	srv := buildC(t, "testdata/waitsrv.c")
+	port := freePort(t)
+	d := startDaemon(t, fmt.Sprintf("127.0.0.1:%d stream tcp wait nobody %s waitsrv\n", port, srv))
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	var pids []string
+	for i := 0; i < 4; i++ {
+		got := string(dialRead(t, "tcp", addr, nil))
+		pid, ok := strings.CutPrefix(strings.TrimSpace(got), "wait-ok ")
+		if !ok {
+			t.Fatalf("connection %d: %q", i, got)
+		}
+		pids = append(pids, pid)
+	}
+	// Each server takes two clients, then exits; the next one is new.
+	if pids[0] != pids[1] || pids[2] != pids[3] || pids[1] == pids[2] {
+		t.Fatalf("servers by connection: %v", pids)
+	}
+	waitFor(t, 5*time.Second, "two exits", func() bool { return d.countLog("event=exit") >= 2 })
+	if n := d.countLog("event=spawn"); n != 2 {
+		t.Fatalf("%d servers started for 4 connections, want 2", n)
+	}
+}
+
+// TestNowaitDgram: a nowait dgram service gets one server per datagram,
+// and hinetd does not spin on the datagram a server has not read yet.
+func TestNowaitDgram(t *testing.T) {
+	needRoot(t)
+	srv := buildC(t, "testdata/dgramsrv.c")
+	port := freePort(t)
+	d := startDaemon(t, fmt.Sprintf("127.0.0.1:%d dgram udp nowait nobody %s dgramsrv\n", port, srv))
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	seen := map[string]bool{}
+	for i := 0; i < 5; i++ {
+		msg := fmt.Sprintf("datagram %d", i)
+		got, err := exchangeUDP(t, addr, []byte(msg), 5*time.Second)
+		if err != nil {
+			t.Fatalf("datagram %d: %v", i, err)
+		}
+		pid, rest, _ := strings.Cut(strings.TrimPrefix(string(got), "got "), ": ")
+		if rest != msg {
+			t.Fatalf("answer %q to %q", got, msg)
+		}
+		seen[pid] = true
+	}
+	if len(seen) != 5 {
+		t.Fatalf("5 datagrams served by %d servers", len(seen))
+	}
+	waitFor(t, 5*time.Second, "five exits", func() bool { return d.countLog("event=exit") >= 5 })
+	if n := d.countLog("event=spawn"); n != 5 {
+		t.Fatalf("%d servers started for 5 datagrams", n)
+	}
+}
+
+// TestOptions: -p writes the pid file (removed at exit), -a sets the bind
+// address of services that name none, --version prints the version, and
+// a port in use skips that service with file:line while the others run.
+func TestOptions(t *testing.T) {
+	needRoot(t)
+	out, err := exec.Command(bin(t, "hinetd"), "--version").CombinedOutput()
+	if err != nil || !strings.HasPrefix(string(out), "hinetd ") {
+		t.Fatalf("--version: %q, %v", out, err)
+	}
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	busyPort := busy.Addr().(*net.TCPAddr).Port
+	port := freePort(t)
+	pidfile := filepath.Join(t.TempDir(), "hinetd.pid")
+	d := startDaemon(t, fmt.Sprintf("%d stream tcp nowait root internal echo\n127.0.0.1:%d stream tcp nowait root internal echo\n", port, busyPort),
+		"-a", "127.0.0.3", "-p", pidfile)
+	b, err := os.ReadFile(pidfile)
+	if err != nil || strings.TrimSpace(string(b)) != fmt.Sprint(d.pid()) {
+		t.Fatalf("pid file: %q, %v (pid %d)", b, err, d.pid())
+	}
+	if got := dialRead(t, "tcp", fmt.Sprintf("127.0.0.3:%d", port), []byte("a")); string(got) != "a" {
+		t.Fatalf("service bound by -a: %q", got)
+	}
+	if _, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second); err == nil {
+		t.Fatal("-a 127.0.0.3 service also answers on 127.0.0.1")
+	}
+	d.waitLog("event=config-error", 2*time.Second, "inetd.conf:2:", "address already in use")
+	d.stop()
+	if _, err := os.Stat(pidfile); err == nil {
+		t.Fatal("pid file left behind after SIGTERM")
+	}
+	if code := d.cmd.ProcessState.ExitCode(); code != 0 {
+		t.Fatalf("exit status %d after SIGTERM, want 0", code)
+	}
+}

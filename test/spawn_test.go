@@ -13,33 +13,34 @@ import (
 )
 
 var (
-	probeOnce sync.Once
-	probePath string
-	probeErr  error
+	cOnce  sync.Mutex
+	cBuilt = map[string]string{}
 )
 
-// probe builds test/probe/probe.c (static) into a directory that user
-// nobody can reach, once per test run.
-func probe(t *testing.T) string {
+// buildC builds a static C test program from src (relative to test/) into
+// a directory that user nobody can reach, once per test run.
+func buildC(t *testing.T, src string) string {
 	t.Helper()
-	probeOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "hinetd-probe-")
-		if err != nil {
-			probeErr = err
-			return
-		}
-		os.Chmod(dir, 0o755)
-		probePath = filepath.Join(dir, "probe")
-		out, err := exec.Command("gcc", "-O2", "-static", "-o", probePath, "probe/probe.c").CombinedOutput()
-		if err != nil {
-			probeErr = fmt.Errorf("building the probe: %v\n%s", err, out)
-		}
-	})
-	if probeErr != nil {
-		t.Fatal(probeErr)
+	cOnce.Lock()
+	defer cOnce.Unlock()
+	if p, ok := cBuilt[src]; ok {
+		return p
 	}
-	return probePath
+	dir, err := os.MkdirTemp("", "hinetd-testbin-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(dir, 0o755)
+	out := filepath.Join(dir, strings.TrimSuffix(filepath.Base(src), ".c"))
+	if b, err := exec.Command("gcc", "-O2", "-static", "-o", out, src).CombinedOutput(); err != nil {
+		t.Fatalf("building %s: %v\n%s", src, err, b)
+	}
+	cBuilt[src] = out
+	return out
 }
+
+// probe is test/probe/probe.c, the service that reports what it runs with.
+func probe(t *testing.T) string { return buildC(t, "probe/probe.c") }
 
 // report splits the probe's output into its "=== name" sections.
 func report(out string) map[string]string {
