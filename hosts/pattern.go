@@ -2,7 +2,6 @@ package hosts
 
 import (
 	"errors"
-	"fmt"
 	"io/fs"
 	"net/netip"
 	"strconv"
@@ -122,7 +121,7 @@ func parseServer(t token, opts ParseOptions, depth *int) (item, error) {
 	// libwrap splits at the first "@" after the first character.
 	d, h, ok := splitAt(t.s[1:], '@')
 	d = t.s[:1] + d
-	if d == "@" || strings.HasPrefix(t.s, "@") {
+	if strings.HasPrefix(t.s, "@") {
 		return it, tokErrorf(t.off, "daemon pattern %q: netgroups do not match daemon names", t.s)
 	}
 	it.name = newStrPat(d)
@@ -413,17 +412,6 @@ func parseHostFile(tok string, off int, opts ParseOptions, depth *int) (*hostPat
 		return nil, tokErrorf(off, "pattern file %q: %s", tok, strings.Join(errs, "; "))
 	}
 	return hp, nil
-}
-
-// String returns the pattern kind for messages.
-func (h *hostPat) String() string {
-	switch h.kind {
-	case hPrefix:
-		return h.prefix.String()
-	case hNetMask:
-		return fmt.Sprintf("%08x/%08x", h.net, h.mask)
-	}
-	return h.str.s
 }
 
 // lower lower-cases ASCII letters only, as strcasecmp compares.
