@@ -22,8 +22,10 @@
 //     same SpillDir; without one, Close reports how many were lost.
 //   - At least once over streams. Syslog over TCP has no acknowledgement:
 //     records the collector had not read when the connection broke are
-//     lost to it. So after a broken connection the last ResendBytes
-//     written on it are sent again; duplicates carry the same RFC 5424
+//     lost to it (a stopping rsyslog stops reading well before it closes;
+//     on loopback megabytes sit in the buffers). So after a broken
+//     connection the records written on it in the last ResendAge (at most
+//     ResendBytes) are sent again; duplicates carry the same RFC 5424
 //     meta sequenceId, by which a reader can drop them. UDP can lose
 //     datagrams without anyone knowing; use TCP or TLS where that matters.
 //   - Floods stay readable. Deny and Limit let the first DenyPerSecond

@@ -42,11 +42,14 @@ type Options struct {
 	// are dropped and a drop record says how many. Negative: no spill
 	// file, drop as soon as memory is full.
 	SpillBytes int64
-	// ResendBytes: after a stream connection breaks, the last ResendBytes
-	// of records written on it are sent again, because the collector may
-	// not have read them (syslog over TCP has no acknowledgements).
-	// Default 256 KiB; negative disables. Duplicates carry the same meta
-	// sequenceId.
+	// ResendAge and ResendBytes: syslog over TCP has no acknowledgement,
+	// and a collector that is shutting down stops reading long before it
+	// closes its sockets; what sat in the kernel buffers then is lost to
+	// it (on loopback, megabytes). So after a connection breaks, every
+	// record written on it in the last ResendAge (default 10s), at most
+	// ResendBytes (default 16 MiB), is sent again. Duplicates carry the
+	// same meta sequenceId. Negative ResendBytes disables this.
+	ResendAge   time.Duration
 	ResendBytes int
 
 	RetryMin     time.Duration // first reconnect delay (default 100ms)
@@ -73,7 +76,10 @@ func (o *Options) setDefaults() {
 		o.SpillBytes = 64 << 20
 	}
 	if o.ResendBytes == 0 {
-		o.ResendBytes = 256 << 10
+		o.ResendBytes = 16 << 20
+	}
+	if o.ResendAge <= 0 {
+		o.ResendAge = 10 * time.Second
 	}
 	if o.RetryMin <= 0 {
 		o.RetryMin = 100 * time.Millisecond
@@ -426,8 +432,10 @@ func (l *Log) emitDirect(ev Event, handle func(*queued)) {
 	handle(&queued{ev, (l.seq.Add(1)-1)%2147483647 + 1})
 }
 
-// noticeDrops tells every other sink, at once, about the records a sink
-// dropped; that sink's own drop record may wait for it to come back.
+// noticeDrops tells every other sink about the records a sink dropped,
+// at once (that sink's own drop record may wait for it to come back). A
+// sink with no room for a notice keeps it and gets it at a later tick.
+// Only the dispatcher calls it, so the pending notices need no lock.
 func (l *Log) noticeDrops() {
 	if len(l.sinks) < 2 {
 		return
@@ -437,12 +445,38 @@ func (l *Log) noticeDrops() {
 		if n == 0 {
 			continue
 		}
-		ev := dropEvent(s.t.name, n, first, last)
-		ev.Msg = "audit records dropped for another sink"
 		for _, o := range l.sinks {
-			if o != s {
-				seq := (l.seq.Add(1)-1)%2147483647 + 1
-				o.spool.pushNotice(l.fmts[o.fmt].Append(nil, &ev, seq))
+			if o == s {
+				continue
+			}
+			if o.notices == nil {
+				o.notices = map[*sink]*notice{}
+			}
+			nt := o.notices[s]
+			if nt == nil {
+				nt = &notice{first: first}
+				o.notices[s] = nt
+			}
+			nt.n += n
+			if first.Before(nt.first) {
+				nt.first = first
+			}
+			if last.After(nt.last) {
+				nt.last = last
+			}
+		}
+	}
+	for _, o := range l.sinks {
+		for _, src := range l.sinks {
+			nt := o.notices[src]
+			if nt == nil {
+				continue
+			}
+			ev := dropEvent(src.t.name, nt.n, nt.first, nt.last)
+			ev.Msg = "audit records dropped for another sink"
+			seq := (l.seq.Add(1)-1)%2147483647 + 1
+			if o.spool.pushNotice(l.fmts[o.fmt].Append(nil, &ev, seq)) {
+				delete(o.notices, src)
 			}
 		}
 	}

@@ -20,11 +20,20 @@ type sink struct {
 	mu  sync.Mutex
 	cur conn // the open connection, closed by kill to end a blocked write
 
+	notices map[*sink]*notice // other sinks' drops not yet told here (dispatcher only)
+
 	emitted, delivered, resent, dropRecords, failures atomic.Uint64
 	inflight                                          atomic.Int64 // unsent records in the write under way
 	exited                                            atomic.Bool  // run has returned
 	up                                                atomic.Bool
 	lastErr                                           atomic.Pointer[string]
+}
+
+// notice accumulates another sink's drops until this sink has room to
+// say so.
+type notice struct {
+	n           uint64
+	first, last time.Time
 }
 
 const maxBatchBytes = 64 << 10
@@ -36,7 +45,8 @@ func (s *sink) run() {
 	o := &s.log.opts
 	var (
 		c       conn
-		window  []record // written on c, resent if c breaks
+		window  []record    // written on c, resent if c breaks
+		written []time.Time // when each window record was written
 		wbytes  int
 		batch   []record
 		backoff = o.RetryMin
@@ -98,14 +108,19 @@ func (s *sink) run() {
 		if err == nil {
 			backoff = o.RetryMin
 			if resend > 0 {
+				now := time.Now()
 				for _, r := range batch {
 					window = append(window, r)
+					written = append(written, now)
 					wbytes += len(r.b)
 				}
-				for wbytes > resend && len(window) > 0 {
+				// Keep what the collector may not have read yet: the
+				// last ResendAge of records, at most ResendBytes.
+				old := now.Add(-o.ResendAge)
+				for len(window) > 0 && (wbytes > resend || written[0].Before(old)) {
 					wbytes -= len(window[0].b)
 					window[0] = record{}
-					window = window[1:]
+					window, written = window[1:], written[1:]
 				}
 			}
 			continue
@@ -130,7 +145,7 @@ func (s *sink) run() {
 		back := make([]record, 0, len(window)+len(batch))
 		back = append(append(back, window...), batch...)
 		s.spool.unget(back)
-		window, wbytes = nil, 0
+		window, written, wbytes = nil, nil, 0
 		if !s.sleep(backoff) {
 			return
 		}

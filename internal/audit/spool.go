@@ -187,17 +187,19 @@ func (s *spool) takeNotice() (n uint64, first, last time.Time) {
 	return
 }
 
-// pushNotice queues another sink's drop notice if memory has room. A
-// notice that does not fit is let go: it repeats what that sink's own
-// drop record says, and must not itself count as a loss here.
-func (s *spool) pushNotice(b []byte) {
+// pushNotice queues another sink's drop notice if memory has room, and
+// reports whether it did. A notice never goes to the spill file or counts
+// as a loss here: it repeats what that sink's own drop record says.
+func (s *spool) pushNotice(b []byte) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.fileN == 0 && s.memBytes+len(b) <= s.memMax {
-		s.mem = append(s.mem, record{b: b, drop: true})
-		s.memBytes += len(b)
-		s.cond.Signal()
+	if s.fileN != 0 || s.memBytes+len(b) > s.memMax {
+		return false
 	}
+	s.mem = append(s.mem, record{b: b, drop: true})
+	s.memBytes += len(b)
+	s.cond.Signal()
+	return true
 }
 
 // drop accounts for n records lost before they reached the spool (the
