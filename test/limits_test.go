@@ -245,7 +245,9 @@ func TestLimitMaxChild(t *testing.T) {
 }
 
 // TestLimitInvocationsPerMinute: -R pauses the service at the N+1th
-// invocation, logs the pause and its end, and serves again after it.
+// invocation, logs the pause and its end, and serves again after it; a
+// second trip within a minute pauses twice as long, and a quiet client
+// ends that pause early, logged once.
 func TestLimitInvocationsPerMinute(t *testing.T) {
 	needRoot(t)
 	port := freePort(t)
@@ -268,6 +270,26 @@ func TestLimitInvocationsPerMinute(t *testing.T) {
 	expect(t, "127.0.0.12", addr, served)
 	if n := d.countLog("event=suspend"); n != 1 {
 		t.Fatalf("%d suspend records, want 1", n)
+	}
+
+	// Tripped again within a minute of the pause: twice as long (20 s).
+	// A quiet client after 10 s of it ends it early (the overload is
+	// over); the end is logged once, not again when the 20 s run out.
+	for i := 0; i < 4; i++ { // with .12: 5 in the window opened at the end of the pause
+		expect(t, fmt.Sprintf("127.0.0.%d", 20+i), addr, served)
+	}
+	start = time.Now()
+	expect(t, "127.0.0.30", addr, refused)
+	waitCount(t, d, "event=suspend", 2, 2*time.Second)
+	if !strings.Contains(d.logText(), "pause=20s") {
+		t.Fatalf("second pause not 20 s; log:\n%s", d.logText())
+	}
+	time.Sleep(10*time.Second + 500*time.Millisecond - time.Since(start))
+	expect(t, "127.0.0.31", addr, served)
+	waitCount(t, d, "event=resume", 2, 2*time.Second)
+	time.Sleep(20*time.Second + 500*time.Millisecond - time.Since(start))
+	if n := d.countLog("event=resume"); n != 2 {
+		t.Fatalf("%d resume records for 2 pauses; log:\n%s", n, d.logText())
 	}
 }
 

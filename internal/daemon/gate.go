@@ -76,7 +76,7 @@ func (d *Daemon) admit(s *service, c *conn) bool {
 		d.suspended(s, r)
 	}
 	if r.Resumed {
-		d.resumed(s, s.state.pauseUntil.Swap(0), "the overload stopped")
+		d.resumed(s, s.state.pauseUntil.Load(), "the overload stopped")
 	}
 	if r.Refused() {
 		return false
@@ -95,9 +95,12 @@ func (d *Daemon) suspended(s *service, r limits.Refusal) {
 	time.AfterFunc(r.Pause, func() { d.resumed(s, until, "the pause ended") })
 }
 
-// resumed logs the end of the pause that was to last until `until`, once.
+// resumed logs the end of the pause that was to last until `until`, once:
+// whichever of the pause's timer and the connection that ended it early
+// clears it logs it; the other finds it cleared (or a newer pause) and
+// stays quiet.
 func (d *Daemon) resumed(s *service, until int64, why string) {
-	if until == 0 || !s.state.pauseUntil.CompareAndSwap(until, 0) && s.state.pauseUntil.Load() != 0 {
+	if until == 0 || !s.state.pauseUntil.CompareAndSwap(until, 0) {
 		return
 	}
 	d.event(audit.KindResume, s, nil, "accepting again: "+why)
