@@ -474,7 +474,8 @@ type loadResult struct {
 	Empty      int     `json:"empty"`
 	FirstError string  `json:"first_error"`
 
-	ServerCPUus float64 `json:"-"` // server's own CPU per connection (cpu.go)
+	ServerCPUus float64            `json:"-"` // server's own CPU per connection (cpu.go)
+	CPUByComm   map[string]float64 `json:"-"` // the same, by process name
 }
 
 func runLoad(e *env, addr string, n, c int, expect string, spread int) (loadResult, error) {
@@ -509,7 +510,11 @@ func runMode(e *env, m mode) []string {
 		n = 100
 	}
 	head := fmt.Sprintf("### %s\n\n%s\n", m.name, m.title)
-	fmt.Fprintf(os.Stderr, "== mode %s: %d servers, concurrency %v, %d connections, %d rounds\n", m.name, len(m.servers), m.conc, n, e.rounds)
+	if len(m.conc) > 0 {
+		fmt.Fprintf(os.Stderr, "== mode %s: %d servers, concurrency %v, %d connections, %d rounds\n", m.name, len(m.servers), m.conc, n, e.rounds)
+	} else {
+		fmt.Fprintf(os.Stderr, "== mode %s: %d servers, one run\n", m.name, len(m.servers))
+	}
 
 	var live []*proc
 	byName := map[string]*proc{}
@@ -547,11 +552,16 @@ func runMode(e *env, m mode) []string {
 		for _, c := range m.conc {
 			for i := range live {
 				p := live[(i+r)%len(live)]
-				pg := p.cmd.Process.Pid
-				t0 := groupTicks(pg)
+				pid := p.cmd.Process.Pid
+				t0 := treeTicks(pid)
 				res, err := runLoad(e, p.addr, scaled(n, p.srv.nMul), c, p.srv.expect, p.srv.spread)
 				if err == nil && res.N > 0 {
-					res.ServerCPUus = cpuDelta(t0, groupTicks(pg)) / float64(res.N)
+					total, by := cpuDelta(t0, treeTicks(pid))
+					res.ServerCPUus = total / float64(res.N)
+					res.CPUByComm = map[string]float64{}
+					for k, v := range by {
+						res.CPUByComm[k] = v / float64(res.N)
+					}
 				}
 				if err != nil {
 					fmt.Fprintf(os.Stderr, "   %s c=%d: %v\n", p.srv.name, c, err)
@@ -570,6 +580,9 @@ func runMode(e *env, m mode) []string {
 	lines := []string{head}
 	if len(m.conc) > 0 {
 		lines = append(lines, tableFor(m, live, samples))
+		if split := cpuSplit(m, samples); split != "" {
+			lines = append(lines, split)
+		}
 	}
 	var misses []string
 	for _, p := range live {
@@ -612,6 +625,46 @@ func hasTargets(m mode, live map[string]*proc) bool {
 		}
 	}
 	return false
+}
+
+// cpuSplit - for servers made of several long-lived processes (hinetd and
+// its spawners), the median server CPU per connection of each ("main" is
+// the process the runner started), so that a missed target shows where the
+// parent's time goes.
+func cpuSplit(m mode, samples map[string]map[int][]sample) string {
+	var out []string
+	for _, s := range m.servers {
+		for _, c := range m.conc {
+			ss := samples[s.name][c]
+			names := map[string]bool{}
+			for _, x := range ss {
+				for k := range x.r.CPUByComm {
+					names[k] = true
+				}
+			}
+			if len(names) < 2 {
+				continue
+			}
+			var parts []string
+			for _, k := range sortedKeys(names) {
+				parts = append(parts, fmt.Sprintf("%s %.0f", k, median(field(ss, func(r loadResult) float64 { return r.CPUByComm[k] }))))
+			}
+			out = append(out, fmt.Sprintf("- %s, concurrency %d: %s µs/conn", s.name, c, strings.Join(parts, ", ")))
+		}
+	}
+	if len(out) == 0 {
+		return ""
+	}
+	return "Server CPU per connection by process (median):\n\n" + strings.Join(out, "\n") + "\n"
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // roundRatios - per round, a's conn/s over b's, for the rounds both have.
@@ -704,6 +757,9 @@ func writeResults(path, command string, e *env, started time.Time, report []stri
 	var sec strings.Builder
 	fmt.Fprintf(&sec, "## %s\n\n", started.Format("2006-01-02 15:04 UTC"))
 	fmt.Fprintf(&sec, "Command: `%s` (runner: `%s`); %d rounds; %s.\n\n", command, strings.Join(os.Args, " "), e.rounds, machine())
+	if id := buildID(e); id != "" {
+		fmt.Fprintf(&sec, "%s\n\n", id)
+	}
 	for _, l := range report {
 		sec.WriteString(strings.ReplaceAll(l, "### ", "### "))
 		sec.WriteString("\n")
@@ -719,6 +775,26 @@ func writeResults(path, command string, e *env, started time.Time, report []stri
 		text = text[:i+1] + sec.String() + "\n" + text[i+1:]
 	}
 	return os.WriteFile(path, []byte(text), 0o644)
+}
+
+// buildID - which hinetd was measured: the commit the tree was at and
+// whether it had uncommitted changes, and when bin/hinetd was built.
+func buildID(e *env) string {
+	if e.hinetd == "" {
+		return "hinetd: not built."
+	}
+	out := "hinetd: " + e.hinetd
+	if st, err := os.Stat(e.hinetd); err == nil {
+		out += ", built " + st.ModTime().UTC().Format("2006-01-02 15:04 UTC")
+	}
+	dir := filepath.Dir(e.hinetd)
+	if rev, err := exec.Command("git", "-C", dir, "rev-parse", "--short", "HEAD").Output(); err == nil {
+		out += ", tree at " + strings.TrimSpace(string(rev))
+		if st, err := exec.Command("git", "-C", dir, "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(bytes.TrimSpace(st)) > 0 {
+			out += " with uncommitted changes"
+		}
+	}
+	return out + "."
 }
 
 // machine - a one-line description: cores, kernel, load when the run began.

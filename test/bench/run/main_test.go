@@ -2,9 +2,9 @@ package main
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -119,15 +119,34 @@ func TestBenchPoliciesLoad(t *testing.T) {
 func TestParseStat(t *testing.T) {
 	// comm with a space and a parenthesis, as hinetd's spawner could name itself
 	line := "4242 (hinetd-spawner: a) b) S 1 4200 4200 0 -1 4194560 100 0 0 0 7 3 0 0 20 0 1 0 100 1000 10 0 0 0\n"
-	pg, ticks, ok := parseStat(line)
-	if !ok || pg != 4200 || ticks != 10 {
-		t.Errorf("parseStat = %d, %d, %v; want 4200, 10, true", pg, ticks, ok)
+	ppid, ticks, ok := parseStat(line)
+	if !ok || ppid != 1 || ticks != 10 {
+		t.Errorf("parseStat = %d, %d, %v; want 1, 10, true", ppid, ticks, ok)
 	}
-	if got := cpuDelta(map[int]uint64{1: 5, 2: 7}, map[int]uint64{1: 8, 3: 2}); got != 50000 { // 3 + 2 ticks
-		t.Errorf("cpuDelta = %v µs, want 50000", got)
+	if got := commOf(line); got != "hinetd-spawner: a) b" {
+		t.Errorf("commOf = %q", got)
 	}
-	self := groupTicks(syscall.Getpgrp())
-	if _, ok := self[os.Getpid()]; !ok {
-		t.Errorf("groupTicks(own group) lacks own pid %d: %v", os.Getpid(), self)
+	// pid 2 is gone, pid 3 is new (a service in flight): neither counts.
+	before := map[int]procTicks{1: {"main", 5}, 2: {"gone", 7}, 4: {"exe", 1}}
+	after := map[int]procTicks{1: {"main", 8}, 3: {"hello", 2}, 4: {"exe", 3}}
+	total, by := cpuDelta(before, after)
+	if total != 50000 || by["main"] != 30000 || by["exe"] != 20000 || len(by) != 2 {
+		t.Errorf("cpuDelta = %v µs, %v; want 50000, main 30000, exe 20000", total, by)
+	}
+}
+
+// treeTicks finds a child of the process it is given, and labels the root.
+func TestTreeTicks(t *testing.T) {
+	cmd := exec.Command("sleep", "5")
+	if err := cmd.Start(); err != nil {
+		t.Skip("no sleep(1):", err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	got := treeTicks(os.Getpid())
+	if got[os.Getpid()].label != "main" {
+		t.Errorf("root labelled %q, want main", got[os.Getpid()].label)
+	}
+	if got[cmd.Process.Pid].label != "helper sleep" {
+		t.Errorf("child %d labelled %q, want helper sleep (tree %v)", cmd.Process.Pid, got[cmd.Process.Pid].label, got)
 	}
 }
