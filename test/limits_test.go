@@ -171,9 +171,54 @@ func TestLimitMaxChildPerIP(t *testing.T) {
 	if n := d.countLog("event=spawn"); n != 5 {
 		t.Fatalf("%d spawn records, want 5 (refused connections must not spawn)", n)
 	}
+	// The limits come before the ACL: refused connections were never
+	// decided on (no accept or deny record, so no name lookup either).
+	if n := d.countLog("event=accept") + d.countLog("event=deny"); n != 5 {
+		t.Fatalf("%d ACL decisions for 5 admitted connections", n)
+	}
 	if got := limitSummaryTotal(d, "max-child-per-ip"); got != 3 {
 		t.Fatalf("summaries count %d refusals by max-child-per-ip, want 3", got)
 	}
+}
+
+// TestLimitZeroRefused: a limit of 0 in inetd.conf is an error on its line
+// (FreeBSD reads it as "no limit"; hinetd asks for the field to be left
+// out), and only that service is skipped.
+func TestLimitZeroRefused(t *testing.T) {
+	needRoot(t)
+	bad, good := freePort(t), freePort(t)
+	d := startIsolated(t, nil, fmt.Sprintf("127.0.0.1:%d stream tcp nowait/100/0/2 root internal echo\n127.0.0.1:%d stream tcp nowait root internal echo\n", bad, good))
+	d.waitLog("event=config-error", 2*time.Second, ":1:", "must be at least 1")
+	if got := dialRead(t, "tcp", fmt.Sprintf("127.0.0.1:%d", good), []byte("hi")); string(got) != "hi" {
+		t.Fatalf("good line's service: %q", got)
+	}
+	if c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", bad), time.Second); err == nil {
+		c.Close()
+		t.Fatal("the line with a 0 limit is listening")
+	}
+}
+
+// TestLimitReload: a reload that lowers max-child-per-ip applies to the
+// next connection, and the children started before it still count.
+func TestLimitReload(t *testing.T) {
+	needRoot(t)
+	hold := holdScript(t)
+	port := freePort(t)
+	line := "127.0.0.1:%d stream tcp nowait/100/10000/%d nobody %s hold\n"
+	d := startIsolated(t, nil, fmt.Sprintf(line, port, 3, hold))
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	a := expect(t, "127.0.0.2", addr, served)
+	b := expect(t, "127.0.0.2", addr, served)
+	d.writeFile("inetd.conf", fmt.Sprintf(line, port, 1, hold))
+	d.reload(1)
+	expect(t, "127.0.0.2", addr, refused) // 2 live, limit now 1
+	a.Close()
+	waitExits(t, d, 1)
+	expect(t, "127.0.0.2", addr, refused) // 1 live
+	b.Close()
+	waitExits(t, d, 2)
+	expect(t, "127.0.0.2", addr, served)
+	expect(t, "127.0.0.3", addr, served)
 }
 
 func TestLimitConnPerIPPerMinute(t *testing.T) {
