@@ -5,6 +5,12 @@
 // execs a child per connection it is handed. The Go side starts spawners,
 // hands them sockets, and turns what they report into Events. It also
 // drops the daemon's own capabilities (DropParentCaps).
+//
+// The spawner is this binary re-executed through /proc/self/exe with
+// _HINETD_SPAWNER in its environment; a C constructor (spawner.c) takes
+// over before the Go runtime starts, so importing the package is all a
+// main needs (no Main hook). A spawner that fails a step exits with status
+// 64+n, where StepName(n) names the step.
 package sandbox
 
 import (
