@@ -82,12 +82,12 @@ func (s *slowReq) list(l string, match func(string) bool) bool {
 
 func (s *slowReq) listToks(toks []string, match func(string) bool) bool {
 	for i, tok := range toks {
-		if strings.EqualFold(tok, "EXCEPT") {
+		if cEqual(tok, "EXCEPT") {
 			return false
 		}
 		if match(tok) {
 			for j := i + 1; j < len(toks); j++ {
-				if strings.EqualFold(toks[j], "EXCEPT") {
+				if cEqual(toks[j], "EXCEPT") {
 					return !s.listToks(toks[j+1:], match)
 				}
 			}
@@ -137,12 +137,12 @@ func (s *slowReq) host(tok string, a netip.Addr, text string, hi *hostInfo) bool
 			}
 		}
 		return false
-	case strings.EqualFold(tok, "KNOWN"):
+	case cEqual(tok, "KNOWN"):
 		n := name()
-		return text != Unknown && !strings.EqualFold(n, Unknown) && !strings.EqualFold(n, Paranoid)
-	case strings.EqualFold(tok, "LOCAL"):
+		return text != Unknown && !cEqual(n, Unknown) && !cEqual(n, Paranoid)
+	case cEqual(tok, "LOCAL"):
 		n := name()
-		return !strings.Contains(n, ".") && !strings.EqualFold(n, Unknown) && !strings.EqualFold(n, Paranoid)
+		return !strings.Contains(n, ".") && !cEqual(n, Unknown) && !cEqual(n, Paranoid)
 	}
 	if net, mask, ok := splitAt(tok, '/'); ok {
 		return slowMasked(net, mask, a)
@@ -189,23 +189,38 @@ func slowMasked(net, mask string, a netip.Addr) bool {
 func slowString(tok, s string) bool {
 	switch {
 	case strings.ContainsAny(tok, "*?"):
-		return slowWild(strings.ToLower(s), strings.ToLower(tok))
+		return slowWild(cLower(s), cLower(tok))
 	case tok[0] == '.':
 		n := len(s) - len(tok)
-		return n > 0 && strings.EqualFold(tok, s[n:])
-	case strings.EqualFold(tok, "ALL"):
+		return n > 0 && cEqual(tok, s[n:])
+	case cEqual(tok, "ALL"):
 		return true
-	case strings.EqualFold(tok, "KNOWN"):
-		return !strings.EqualFold(s, Unknown)
+	case cEqual(tok, "KNOWN"):
+		return !cEqual(s, Unknown)
 	case tok[len(tok)-1] == '.':
-		return len(s) >= len(tok) && strings.EqualFold(tok, s[:len(tok)])
+		return len(s) >= len(tok) && cEqual(tok, s[:len(tok)])
 	case tok[0] == '[':
 		p, err1 := netip.ParseAddr(strings.Trim(tok, "[]"))
 		q, err2 := netip.ParseAddr(s)
 		return err1 == nil && err2 == nil && p == q
 	}
-	return strings.EqualFold(tok, s)
+	return cEqual(tok, s)
 }
+
+// cLower and cEqual are tolower(3)/strcasecmp(3) in the C locale: bytes,
+// ASCII letters only (Go's strings functions fold Unicode and would turn
+// invalid UTF-8 into U+FFFD).
+func cLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 32
+		}
+	}
+	return string(b)
+}
+
+func cEqual(a, b string) bool { return cLower(a) == cLower(b) }
 
 // slowWild is match_pattern_ylo, recursive as in the original.
 func slowWild(s, p string) bool {
