@@ -78,21 +78,64 @@ func startRsyslog(t testing.TB, o rsyslogOpts) *rsyslog {
 	}
 	dir := t.TempDir()
 	r := &rsyslog{t: t, dir: dir, out: filepath.Join(dir, "out.log"), conf: filepath.Join(dir, "rsyslog.conf")}
+	os.Mkdir(filepath.Join(dir, "work"), 0o700)
+	if o.unix || o.unixStream {
+		r.sock = filepath.Join(dir, "log.sock")
+	}
+	// A port found free can be taken before rsyslogd binds it (by an
+	// outgoing connection of a test running beside us): then try others.
+	var err error
+	for attempt := range 3 {
+		if o.udp {
+			r.udpPort = freePort(t, "udp")
+		}
+		if o.tls != nil {
+			r.tlsPort = freePort(t, "tcp")
+		} else if o.tcp {
+			r.tcpPort = o.tcpPort
+			if r.tcpPort == 0 {
+				r.tcpPort = freePort(t, "tcp")
+			}
+		}
+		if err := os.WriteFile(r.conf, []byte(r.config(o)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err = r.tryStart(10 * time.Second); err == nil {
+			break
+		}
+		t.Logf("rsyslogd, attempt %d: %v", attempt+1, err)
+		r.stop()
+	}
+	if err != nil {
+		t.Fatalf("%v; %s", err, r.diag())
+	}
+	t.Cleanup(func() {
+		r.stop()
+		if t.Failed() {
+			t.Log(r.diag())
+		}
+	})
+	return r
+}
+
+func (r *rsyslog) diag() string {
+	return fmt.Sprintf("rsyslogd config:\n%s\nrsyslogd stderr:\n%s", readFile(r.conf), readFile(filepath.Join(r.dir, "stderr")))
+}
+
+// config is the rsyslog.conf for o, on the ports chosen.
+func (r *rsyslog) config(o rsyslogOpts) string {
 	var c strings.Builder
-	fmt.Fprintf(&c, "global(workDirectory=%q maxMessageSize=\"64k\"", filepath.Join(dir, "work"))
+	fmt.Fprintf(&c, "global(workDirectory=%q maxMessageSize=\"64k\"", filepath.Join(r.dir, "work"))
 	if o.tls != nil {
 		fmt.Fprintf(&c, " defaultNetstreamDriver=\"gtls\" defaultNetstreamDriverCAFile=%q defaultNetstreamDriverCertFile=%q defaultNetstreamDriverKeyFile=%q",
 			o.tls.caFile, o.tls.serverCert, o.tls.serverKey)
 	}
 	c.WriteString(")\n")
-	os.Mkdir(filepath.Join(dir, "work"), 0o700)
 	switch {
 	case o.unixStream:
-		r.sock = filepath.Join(dir, "log.sock")
 		c.WriteString("module(load=\"imptcp\")\n")
 		fmt.Fprintf(&c, "input(type=\"imptcp\" path=%q unlink=\"on\")\n", r.sock)
 	case o.unix:
-		r.sock = filepath.Join(dir, "log.sock")
 		c.WriteString("module(load=\"imuxsock\" SysSock.Use=\"off\")\n")
 		parser := " UseSpecialParser=\"off\""
 		if o.stdParser {
@@ -101,27 +144,20 @@ func startRsyslog(t testing.TB, o rsyslogOpts) *rsyslog {
 		fmt.Fprintf(&c, "input(type=\"imuxsock\" Socket=%q%s RateLimit.Interval=\"0\")\n", r.sock, parser)
 	}
 	if o.udp {
-		r.udpPort = freePort(t, "udp")
-		c.WriteString("module(load=\"imudp\")\n") // rcvbufSize: a burst on loopback outruns the default buffer
+		// rcvbufSize: a burst on loopback outruns the default buffer.
+		c.WriteString("module(load=\"imudp\")\n")
 		fmt.Fprintf(&c, "input(type=\"imudp\" address=\"127.0.0.1\" port=\"%d\" rcvbufSize=\"16m\")\n", r.udpPort)
 	}
-	if o.tcp || o.tls != nil {
-		if o.tls != nil {
-			mode := "anon"
-			if o.tlsClientAuth {
-				mode = "x509/certvalid"
-			}
-			fmt.Fprintf(&c, "module(load=\"imtcp\" StreamDriver.Name=\"gtls\" StreamDriver.Mode=\"1\" StreamDriver.AuthMode=%q)\n", mode)
-			r.tlsPort = freePort(t, "tcp")
-			fmt.Fprintf(&c, "input(type=\"imtcp\" address=\"127.0.0.1\" port=\"%d\")\n", r.tlsPort)
-		} else {
-			c.WriteString("module(load=\"imtcp\")\n")
-			r.tcpPort = o.tcpPort
-			if r.tcpPort == 0 {
-				r.tcpPort = freePort(t, "tcp")
-			}
-			fmt.Fprintf(&c, "input(type=\"imtcp\" address=\"127.0.0.1\" port=\"%d\")\n", r.tcpPort)
+	if o.tls != nil {
+		mode := "anon"
+		if o.tlsClientAuth {
+			mode = "x509/certvalid"
 		}
+		fmt.Fprintf(&c, "module(load=\"imtcp\" StreamDriver.Name=\"gtls\" StreamDriver.Mode=\"1\" StreamDriver.AuthMode=%q)\n", mode)
+		fmt.Fprintf(&c, "input(type=\"imtcp\" address=\"127.0.0.1\" port=\"%d\")\n", r.tlsPort)
+	} else if o.tcp {
+		c.WriteString("module(load=\"imtcp\")\n")
+		fmt.Fprintf(&c, "input(type=\"imtcp\" address=\"127.0.0.1\" port=\"%d\")\n", r.tcpPort)
 	}
 	tmpl := "%rawmsg%\\n"
 	if o.template != "" {
@@ -129,50 +165,49 @@ func startRsyslog(t testing.TB, o rsyslogOpts) *rsyslog {
 	}
 	fmt.Fprintf(&c, "template(name=\"raw\" type=\"string\" string=\"%s\")\n", tmpl)
 	fmt.Fprintf(&c, "action(type=\"omfile\" file=%q template=\"raw\")\n", r.out)
-	if err := os.WriteFile(r.conf, []byte(c.String()), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	r.start()
-	t.Cleanup(func() {
-		r.stop()
-		if t.Failed() {
-			t.Logf("rsyslogd config:\n%s\nrsyslogd stderr:\n%s", readFile(r.conf), readFile(filepath.Join(r.dir, "stderr")))
-		}
-	})
-	return r
+	return c.String()
 }
 
-// start runs rsyslogd in the foreground and waits until its inputs are
-// bound.
+// start runs rsyslogd again (same config and ports) and waits until its
+// inputs are bound.
 func (r *rsyslog) start() {
-	t := r.t
-	t.Helper()
+	r.t.Helper()
+	if err := r.tryStart(20 * time.Second); err != nil {
+		r.t.Fatalf("%v; %s", err, r.diag())
+	}
+}
+
+// tryStart runs rsyslogd in the foreground and waits up to d for its
+// inputs to be bound.
+func (r *rsyslog) tryStart(d time.Duration) error {
 	cmd := exec.Command(rsyslogd, "-n", "-f", r.conf, "-i", filepath.Join(r.dir, "pid"))
 	// rsyslogd's own complaints (TLS alerts in the negative tests) go to
 	// a file, shown only when the test fails.
 	errf, err := os.OpenFile(filepath.Join(r.dir, "stderr"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	defer errf.Close()
 	cmd.Stdout, cmd.Stderr = errf, errf
 	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+		return err
 	}
 	r.cmd = cmd
 	r.waitErr = make(chan error, 1)
 	go func() { r.waitErr <- cmd.Wait() }()
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(d)
 	for !r.ready() {
 		if time.Now().After(deadline) {
-			t.Fatalf("rsyslogd did not come up; config:\n%s\nstderr:\n%s", readFile(r.conf), readFile(filepath.Join(r.dir, "stderr")))
+			return fmt.Errorf("rsyslogd did not come up in %v", d)
 		}
 		select {
 		case err := <-r.waitErr:
-			t.Fatalf("rsyslogd exited: %v; config:\n%s\nstderr:\n%s", err, readFile(r.conf), readFile(filepath.Join(r.dir, "stderr")))
+			r.cmd = nil
+			return fmt.Errorf("rsyslogd exited: %v", err)
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
+	return nil
 }
 
 func (r *rsyslog) ready() bool {
