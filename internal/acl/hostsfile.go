@@ -72,7 +72,7 @@ func (h *HostsFile) LookupHost(_ context.Context, name string) ([]netip.Addr, er
 	var out []netip.Addr
 	for _, l := range h.lines {
 		for _, n := range l.names {
-			if strings.EqualFold(n, name) {
+			if asciiEqualFold(n, name) {
 				out = append(out, l.addr)
 				break
 			}
@@ -89,10 +89,31 @@ func (h *HostsFile) LookupHost(_ context.Context, name string) ([]netip.Addr, er
 func (h *HostsFile) LookupCanonical(_ context.Context, name string) (string, error) {
 	for _, l := range h.lines {
 		for _, n := range l.names {
-			if strings.EqualFold(n, name) {
+			if asciiEqualFold(n, name) {
 				return l.names[0], nil
 			}
 		}
 	}
 	return "", ErrNotFound
+}
+
+// asciiEqualFold compares like strcasecmp(3) in the C locale, as glibc's
+// files backend does: ASCII letters fold, other bytes must be equal.
+func asciiEqualFold(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 32
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 32
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
 }
