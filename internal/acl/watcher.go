@@ -25,8 +25,9 @@ import (
 // Options tunes a Watcher. The zero value polls every second and drops
 // reload errors.
 type Options struct {
-	// OnError is called (from the watcher goroutine) when a changed file
-	// fails to load; the previous table stays in force.
+	// OnError is called (from the watcher goroutine, or from Reload) when
+	// a changed file fails to load; the previous table stays in force.
+	// OnError and OnReload must not call Reload.
 	OnError func(error)
 	// OnReload is called after a changed table is in force.
 	OnReload func(*hosts.Table)
@@ -93,6 +94,11 @@ func Open(allowPath, denyPath string, opts Options) (*Watcher, error) {
 		return nil, fmt.Errorf("acl: pipe: %w", err)
 	}
 	w.wakeR, w.wakeW = r, wr
+	if !opts.noInotify {
+		if fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK); err == nil {
+			w.ifd = fd // else the stat poll alone keeps the table current
+		}
+	}
 	w.setupInotify(t)
 	go w.loop()
 	return w, nil
@@ -200,15 +206,8 @@ func (w *Watcher) changed() bool {
 // on: editors replace files by rename, which a watch on the file itself
 // would miss.
 func (w *Watcher) setupInotify(t *hosts.Table) {
-	if w.opts.noInotify {
-		return
-	}
 	if w.ifd < 0 {
-		fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
-		if err != nil {
-			return // the stat poll still works
-		}
-		w.ifd = fd
+		return
 	}
 	for _, p := range w.paths(t) {
 		dir := filepath.Dir(p)
