@@ -133,6 +133,14 @@ func TestDecide(t *testing.T) {
 			t.Errorf("%s %s: got %v %s:%d, want %v %s:%d", tc.daemon, tc.client, d.Verdict, d.File, d.Line, tc.want, tc.file, tc.line)
 		}
 	}
+	// A link-local client with a zone is matched without it.
+	zt := compile(t, "", "ALL: [fe80::]/10 EXCEPT [fe80::1]\n")
+	if d := zt.Decide(Request{Daemon: "x", ClientAddr: netip.MustParseAddr("fe80::2%eth0")}); d.Verdict != Denied {
+		t.Errorf("zoned client: %v", d.Verdict)
+	}
+	if d := zt.Decide(Request{Daemon: "x", ClientAddr: netip.MustParseAddr("fe80::1%eth0")}); d.Verdict != Granted {
+		t.Errorf("zoned client in EXCEPT: %v", d.Verdict)
+	}
 	// A numeric daemon pattern matches the server port, not the name.
 	pt := compile(t, "79: ALL\n", "ALL: ALL\n")
 	for _, tc := range []struct {

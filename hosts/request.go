@@ -70,7 +70,7 @@ type Request struct {
 // an address, or a CanonicalResolver gives another canonical name); "unknown" when there is no address, no resolver or no
 // reverse name.
 func VerifiedName(ctx context.Context, r Resolver, addr netip.Addr) string {
-	addr = addr.Unmap()
+	addr = addr.Unmap().WithZone("")
 	if r == nil || !addr.IsValid() {
 		return Unknown
 	}
@@ -181,10 +181,13 @@ func newEvalCtx(ctx context.Context, req *Request) evalCtx {
 		netgroups: req.Netgroups,
 		rawClient: netip.AddrPortFrom(req.ClientAddr, req.ClientPort),
 		rawServer: netip.AddrPortFrom(req.ServerAddr, req.ServerPort),
-		client:    hostInfo{addr: req.ClientAddr.Unmap(), name: req.ClientName},
-		server:    hostInfo{addr: req.ServerAddr.Unmap(), name: req.ServerName},
-		user:      req.User,
-		pid:       req.PID,
+		// Zones go: libwrap's inet_ntop text has none, and netip's
+		// Prefix.Contains never matches a zoned address (a link-local
+		// client would slip past "[fe80::]/10" in hosts.deny).
+		client: hostInfo{addr: req.ClientAddr.Unmap().WithZone(""), name: req.ClientName},
+		server: hostInfo{addr: req.ServerAddr.Unmap().WithZone(""), name: req.ServerName},
+		user:   req.User,
+		pid:    req.PID,
 	}
 }
 
