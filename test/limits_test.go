@@ -257,6 +257,7 @@ func TestLimitConnPerIPPerMinute(t *testing.T) {
 
 func TestLimitMaxChild(t *testing.T) {
 	needRoot(t)
+	t.Parallel() // mostly waiting: runs beside the other waiting tests
 	hold := holdScript(t)
 	for _, tc := range []struct {
 		name, field string
@@ -297,6 +298,7 @@ func TestLimitMaxChild(t *testing.T) {
 // ends that pause early, logged once.
 func TestLimitInvocationsPerMinute(t *testing.T) {
 	needRoot(t)
+	t.Parallel() // mostly waiting: runs beside the other waiting tests
 	port := freePort(t)
 	d := startDaemon(t, fmt.Sprintf("127.0.0.1:%d stream tcp nowait nobody /bin/echo echo ok\n", port), "-R", "5")
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
