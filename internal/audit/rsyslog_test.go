@@ -103,7 +103,7 @@ func startRsyslog(t testing.TB, o rsyslogOpts) *rsyslog {
 		if err = r.tryStart(10 * time.Second); err == nil {
 			break
 		}
-		t.Logf("rsyslogd, attempt %d: %v", attempt+1, err)
+		t.Logf("rsyslogd, attempt %d: %v; %s", attempt+1, err, r.diag())
 		r.stop()
 	}
 	if err != nil {
@@ -119,7 +119,11 @@ func startRsyslog(t testing.TB, o rsyslogOpts) *rsyslog {
 }
 
 func (r *rsyslog) diag() string {
-	return fmt.Sprintf("rsyslogd config:\n%s\nrsyslogd stderr:\n%s", readFile(r.conf), readFile(filepath.Join(r.dir, "stderr")))
+	out := readFile(r.out)
+	if len(out) > 2000 {
+		out = out[:2000] + "..."
+	}
+	return fmt.Sprintf("rsyslogd config:\n%s\nrsyslogd stderr:\n%s\nout.log:\n%s", readFile(r.conf), readFile(filepath.Join(r.dir, "stderr")), out)
 }
 
 // config is the rsyslog.conf for o, on the ports chosen.
