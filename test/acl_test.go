@@ -194,3 +194,34 @@ func TestACLSpawnHostileName(t *testing.T) {
 		}
 	}
 }
+
+// TestACLOptionsShapeTheService: setenv, umask and user in the deciding
+// rule change how that connection's server starts, as under tcpd.
+func TestACLOptionsShapeTheService(t *testing.T) {
+	needRoot(t)
+	p := probe(t)
+	port := freePort(t)
+	startDaemonWith(t, nil, map[string]string{
+		"hosts.allow": "probe: 127.0.0.8: setenv CLIENT_ADDR %a: umask 077: user daemon\n",
+	}, fmt.Sprintf("127.0.0.1:%d stream tcp nowait nobody %s probe\n", port, p))
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	shaped := report(string(dialFrom(t, "127.0.0.8", addr, nil)))
+	if !strings.Contains(shaped["env"], "CLIENT_ADDR=127.0.0.8\n") {
+		t.Errorf("setenv: environment is\n%s", shaped["env"])
+	}
+	if shaped["umask"] != "0077\n" {
+		t.Errorf("umask: %q", shaped["umask"])
+	}
+	if got := statusField(shaped["status"], "Uid"); got != "1\t1\t1\t1" {
+		t.Errorf("user daemon: Uid %q", got)
+	}
+	if got := statusField(shaped["status"], "NoNewPrivs"); got != "1" {
+		t.Errorf("a rule's user switch lost no_new_privs")
+	}
+	// Another client gets the service as configured.
+	plain := report(string(dialFrom(t, "127.0.0.9", addr, nil)))
+	if strings.Contains(plain["env"], "CLIENT_ADDR") || plain["umask"] != "0027\n" ||
+		statusField(plain["status"], "Uid") != "65534\t65534\t65534\t65534" {
+		t.Errorf("a client without options got a shaped service:\n%v", plain)
+	}
+}
