@@ -470,29 +470,28 @@ func TestLimitUDPBuiltinServiceRate(t *testing.T) {
 const udpEchoArg = "hinetd-test-udpecho"
 
 func init() {
-	if len(os.Args) == 2 && os.Args[1] == udpEchoArg {
+	if len(os.Args) == 3 && os.Args[1] == udpEchoArg {
 		buf := make([]byte, 2048)
 		if n, from, err := unix.Recvfrom(0, buf, 0); err == nil && from != nil {
+			// The answer waits os.Args[2] after the datagram was taken.
+			wait, _ := time.ParseDuration(os.Args[2])
+			time.Sleep(wait)
 			unix.Sendto(0, buf[:n], 0, from)
 		}
 		os.Exit(0)
 	}
 }
 
-// TestLimitUDPNowaitSourceRate: a nowait dgram service starts a server
-// per datagram; one source's burst gets at most burst + rate × time
-// servers (20 + 10 a second), while another source is still served.
-func TestLimitUDPNowaitSourceRate(t *testing.T) {
-	needRoot(t)
+// udpEchoServer copies this test binary where the service's user can run
+// it, and returns its path.
+func udpEchoServer(t *testing.T) string {
+	t.Helper()
 	dir, err := os.MkdirTemp("", "hinetd-limits-")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	os.Chmod(dir, 0o755)
-	// The server is this test binary (see init): it starts in a few
-	// milliseconds, so servers come faster than the rate and the limit
-	// has to refuse.
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
@@ -505,8 +504,60 @@ func TestLimitUDPNowaitSourceRate(t *testing.T) {
 	if err := os.WriteFile(server, b, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	return server
+}
+
+// TestLimitMaxChildDgram: a nowait dgram service at max-child stops
+// reading: datagrams wait in the socket and are served, one server at a
+// time, as each exits; none is refused.
+func TestLimitMaxChildDgram(t *testing.T) {
+	needRoot(t)
+	server := udpEchoServer(t)
 	port := freePort(t)
-	d := startDaemon(t, fmt.Sprintf("127.0.0.1:%d dgram udp nowait nobody %s udpecho %s\n", port, server, udpEchoArg))
+	d := startDaemon(t, fmt.Sprintf("127.0.0.1:%d dgram udp nowait/1 nobody %s udpecho %s 300ms\n", port, server, udpEchoArg))
+	to := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port}
+	var conns []*net.UDPConn
+	for i := 0; i < 3; i++ {
+		c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, byte(2+i))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		conns = append(conns, c)
+	}
+	start := time.Now()
+	for i, c := range conns {
+		c.WriteToUDP([]byte(fmt.Sprintf("d%d", i)), to)
+	}
+	var at []time.Duration
+	buf := make([]byte, 64)
+	for i, c := range conns {
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		n, _, err := c.ReadFromUDP(buf)
+		if err != nil || string(buf[:n]) != fmt.Sprintf("d%d", i) {
+			t.Fatalf("datagram %d: %q, %v", i, buf[:n], err)
+		}
+		at = append(at, time.Since(start))
+	}
+	t.Logf("answers at %v", at)
+	// One server at a time, each holding its datagram 300 ms.
+	if at[2] < 850*time.Millisecond {
+		t.Fatalf("3 answers within %v: servers ran side by side past max-child 1", at[2])
+	}
+	d.waitLog("event=limit", 2*time.Second, "max-child")
+}
+
+// TestLimitUDPNowaitSourceRate: a nowait dgram service starts a server
+// per datagram; one source's burst gets at most burst + rate × time
+// servers (20 + 10 a second), while another source is still served.
+func TestLimitUDPNowaitSourceRate(t *testing.T) {
+	needRoot(t)
+	// The server is this test binary (see init): it starts in a few
+	// milliseconds, so servers come faster than the rate and the limit
+	// has to refuse.
+	server := udpEchoServer(t)
+	port := freePort(t)
+	d := startDaemon(t, fmt.Sprintf("127.0.0.1:%d dgram udp nowait nobody %s udpecho %s 0s\n", port, server, udpEchoArg))
 	to := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port}
 	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 2)})
 	if err != nil {
