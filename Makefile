@@ -36,7 +36,8 @@ run: build
 
 FUZZTIME ?= 10s
 # package:FuzzTarget pairs run briefly by make test.
-FUZZ := ./internal/config:FuzzParse ./policy:FuzzParse ./internal/limits:FuzzAgainstSlow
+FUZZ := ./internal/config:FuzzParse ./policy:FuzzParse ./internal/limits:FuzzAgainstSlow \
+	./internal/audit:FuzzFormat ./internal/audit:FuzzParseRFC5424
 
 unit: build
 	$(GO) vet ./...

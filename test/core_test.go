@@ -589,3 +589,22 @@ func TestOptions(t *testing.T) {
 		t.Fatalf("exit status %d after SIGTERM, want 0", code)
 	}
 }
+
+// TestStateDump: SIGUSR1 writes the services, their limits and the live
+// children (with their connection ids) to the log.
+func TestStateDump(t *testing.T) {
+	needRoot(t)
+	port := freePort(t)
+	d := startDaemon(t, fmt.Sprintf("127.0.0.1:%d stream tcp nowait/7/1000/3 nobody /bin/sleep sleep 5\n", port))
+	c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	spawn := d.waitLog("event=spawn", 5*time.Second)
+	conn := spawn[strings.Index(spawn, "conn="):]
+	conn = conn[:strings.IndexAny(conn, " :")]
+	d.signal(syscall.SIGUSR1)
+	d.waitLog("event=dump", 5*time.Second, "max-child 7", "max-child-per-ip 3", "children 1")
+	d.waitLog("event=dump", 5*time.Second, "child "+conn)
+}

@@ -121,7 +121,8 @@ func startDaemonWith(t *testing.T, prefix []string, files map[string]string, con
 	all := append([]string{"-d",
 		"--hosts-allow", filepath.Join(dir, "hosts.allow"),
 		"--hosts-deny", filepath.Join(dir, "hosts.deny"),
-		"--policy", filepath.Join(dir, "policy")}, args...)
+		"--policy", filepath.Join(dir, "policy"),
+		"--spool-dir", filepath.Join(dir, "spool")}, args...)
 	all = append(all, d.conf)
 	d.cmd = exec.Command(bin(t, "hinetd"), all...)
 	if len(prefix) > 0 {

@@ -90,11 +90,13 @@ func ownBoundingSet(t *testing.T) uint64 {
 func TestWithoutRoot(t *testing.T) {
 	needRoot(t) // to become nobody
 	mine, other, echo := freePort(t), freePort(t), freePort(t)
+	spool := filepath.Join(os.TempDir(), fmt.Sprintf("hinetd-spool-nobody-%d", os.Getpid()))
+	t.Cleanup(func() { os.RemoveAll(spool) })
 	d := startDaemonWith(t, []string{"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"}, nil,
 		fmt.Sprintf(`127.0.0.1:%d stream tcp nowait nobody /bin/grep grep -E ^(Uid|NoNewPrivs|Seccomp|CapEff): /proc/self/status
 127.0.0.1:%d stream tcp nowait root /bin/echo echo root
 127.0.0.1:%d stream tcp nowait nobody internal echo
-`, mine, other, echo))
+`, mine, other, echo), "--spool-dir", spool) // a spool nobody may create
 	got := string(dialRead(t, "tcp", fmt.Sprintf("127.0.0.1:%d", mine), nil))
 	for _, want := range []string{"Uid:\t65534\t65534\t65534\t65534", "NoNewPrivs:\t1", "Seccomp:\t2", "CapEff:\t0000000000000000"} {
 		if !strings.Contains(got, want) {

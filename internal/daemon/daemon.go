@@ -48,6 +48,7 @@ type Options struct {
 
 	LogTo     []string
 	LogFormat string
+	SpoolDir  string // audit spill files; "" = the audit package's default
 	Version   string
 }
 

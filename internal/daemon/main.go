@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -52,9 +53,16 @@ func openAudit(o Options) (*audit.Log, error) {
 	}
 	format, ok := audit.ParseFormat(o.LogFormat)
 	if !ok {
-		return nil, fmt.Errorf("--log-format %q: expect rfc5424 or rfc3164", o.LogFormat)
+		return nil, fmt.Errorf("--log-format %q: expect auto, rfc5424 or rfc3164", o.LogFormat)
 	}
-	return audit.Open(urls, audit.Options{Format: format, DenyPerSecond: 200})
+	if o.SpoolDir != "" {
+		// The parent directory may be missing on a fresh system; the
+		// spool itself is created (and checked) by the audit log.
+		if err := os.MkdirAll(filepath.Dir(o.SpoolDir), 0o755); err != nil {
+			return nil, fmt.Errorf("--spool-dir: %w", err)
+		}
+	}
+	return audit.Open(urls, audit.Options{Format: format, DenyPerSecond: 200, SpillDir: o.SpoolDir})
 }
 
 // dropCapabilities keeps, once and for the daemon's whole life, only the
