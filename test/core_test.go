@@ -242,7 +242,7 @@ func TestTFTPWaitDgram(t *testing.T) {
 caps CAP_SETUID CAP_SETGID CAP_SYS_CHROOT
 seccomp-allow chroot
 `, port)), 0o644)
-	d := startDaemon(t, fmt.Sprintf("127.0.0.1:%d dgram udp wait root %s in.tftpd -s %s\n", port, tftpd, root),
+	d := startDaemon(t, fmt.Sprintf("127.0.0.1:%d dgram udp wait root %s in.tftpd -t 2 -s %s\n", port, tftpd, root),
 		"--policy", policyDir)
 	out := filepath.Join(t.TempDir(), "got.txt")
 	cmd := exec.Command(tftp, "127.0.0.1", fmt.Sprint(port), "-m", "binary", "-c", "get", "hello.txt", out)
