@@ -326,9 +326,9 @@ func shadowed(s, prev *ruleSet) []string {
 		covered := true
 		for _, d := range r.daemons.items {
 			for _, c := range r.clients.items {
-				if i, ok := coverIn(s, d.name, c.host, int32(j)); ok {
+				if i, ok := coverIn(s, d, c.host, int32(j)); ok {
 					best = max(best, i)
-				} else if i, ok := coverIn(prev, d.name, c.host, none); ok {
+				} else if i, ok := coverIn(prev, d, c.host, none); ok {
 					bestPrev = max(bestPrev, i)
 				} else {
 					covered = false
@@ -353,7 +353,7 @@ func shadowed(s, prev *ruleSet) []string {
 // coverIn finds an indexed rule of s before limit that matches every
 // request that (daemon d, client pattern h) matches. It returns its index
 // (or -1) and whether it was found (for callers merging two sets).
-func coverIn(s *ruleSet, d strPat, h *hostPat, limit int32) (int32, bool) {
+func coverIn(s *ruleSet, d item, h *hostPat, limit int32) (int32, bool) {
 	if s == nil {
 		return -1, false
 	}
@@ -361,8 +361,13 @@ func coverIn(s *ruleSet, d strPat, h *hostPat, limit int32) (int32, bool) {
 	if s.any != nil {
 		ixs = append(ixs, s.any)
 	}
-	if d.kind == sExact && s.byDaemon != nil {
-		if ix := s.byDaemon[d.s]; ix != nil {
+	switch {
+	case d.port != 0:
+		if ix := s.byPort[d.port]; ix != nil {
+			ixs = append(ixs, ix)
+		}
+	case d.name.kind == sExact:
+		if ix := s.byDaemon[d.name.s]; ix != nil {
 			ixs = append(ixs, ix)
 		}
 	}

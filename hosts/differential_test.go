@@ -125,7 +125,7 @@ var tcpdPool = &pool{
 	names:       diffNames,
 	suffixes:    []string{".example", ".sub.example", ".other.org", ".org", ".lan.example", ".example.com", ".1", ".0.1"},
 	wilds: []string{"*.example", "?.example", "10.0.0.?", "10.0.*", "*.other.*", "s*", "*", "gw*",
-		"*.EXAMPLE", "b.*.example", "1?.0.0.1"},
+		"*.EXAMPLE", "b.*.example", "1?.0.0.1", "a.example**", "a.exampl**", "10.0.0.**", "*"},
 	serverPats: []string{"127.0.0.1", "10.0.0.0/8", "LOCAL", "KNOWN", "UNKNOWN", "localhost", ".example", "[2001:db8::]/32", "ALL", "a.example", "single"},
 }
 
@@ -215,7 +215,7 @@ func (g *gen) clientItem() string {
 
 func (g *gen) daemonItem() string {
 	// "79": a port number; tcpdmatch knows no server port, so it never matches there.
-	d := g.randCase(g.pick([]string{"ALL", "in.fingerd", "sshd", "in.ftpd", "telnetd", "in.", ".fingerd", "in.*", "s?hd", "KNOWN", "vsftpd", "79"}))
+	d := g.randCase(g.pick([]string{"ALL", "in.fingerd", "sshd", "in.ftpd", "telnetd", "in.", ".fingerd", "in.*", "s?hd", "KNOWN", "vsftpd", "79", "in.fingerd**", "in.finger**"}))
 	if g.r.IntN(8) == 0 {
 		return d + "@" + g.pick(g.p.serverPats)
 	}

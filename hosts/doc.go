@@ -57,7 +57,9 @@
 // matches the server port instead of the daemon name (a Debian extension;
 // "+79" and numbers above 65535, which libwrap reads modulo 2^32, are
 // errors here); names, wildcards included, compare
-// case-insensitively (Debian's libwrap lower-cases wildcard patterns too);
+// case-insensitively (Debian's libwrap lower-cases wildcard patterns too),
+// and a pattern ending in "**" needs at least one character there, as in
+// libwrap ("in.fingerd**" does not match "in.fingerd");
 // "0.0.0.0/0.0.0.0" matches every IPv4 client and "[::]/0" every IPv6
 // one; an IPv6 "[net]/len" ignores bits of net beyond len; the canonical
 // name check applies when the Resolver implements CanonicalResolver.

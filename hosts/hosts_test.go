@@ -133,6 +133,11 @@ func TestDecide(t *testing.T) {
 			t.Errorf("%s %s: got %v %s:%d, want %v %s:%d", tc.daemon, tc.client, d.Verdict, d.File, d.Line, tc.want, tc.file, tc.line)
 		}
 	}
+	// libwrap's wildcard quirk: a trailing "**" needs a character.
+	wt := compile(t, "in.fingerd**: ALL\nin.finger**: ALL\n", "ALL: ALL\n")
+	if d := wt.Decide(Request{Daemon: "in.fingerd"}); d.Line != 2 {
+		t.Errorf("trailing **: matched line %d, want 2", d.Line)
+	}
 	// A link-local client with a zone is matched without it.
 	zt := compile(t, "", "ALL: [fe80::]/10 EXCEPT [fe80::1]\n")
 	if d := zt.Decide(Request{Daemon: "x", ClientAddr: netip.MustParseAddr("fe80::2%eth0")}); d.Verdict != Denied {

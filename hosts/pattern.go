@@ -41,6 +41,15 @@ func newStrPat(tok string) strPat {
 	lt := lower(tok)
 	switch {
 	case strings.ContainsAny(tok, "*?"):
+		// libwrap's matcher (match_pattern_ylo) lets a "*" that has more
+		// pattern after it match only where a character remains, so a
+		// pattern ending in two or more "*" needs at least one character
+		// there: "in.fingerd**" does not match "in.fingerd". Rewriting
+		// that ending as "?*" gives the same answers with a matcher that
+		// stays linear.
+		if strings.HasSuffix(lt, "**") {
+			lt = strings.TrimRight(lt, "*") + "?*"
+		}
 		return strPat{sWild, lt}
 	case tok[0] == '.':
 		return strPat{sSuffix, lt}

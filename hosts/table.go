@@ -193,6 +193,7 @@ func decided(r *Rule, v Verdict, req Request) Decision {
 type ruleSet struct {
 	rules    []*Rule
 	byDaemon map[string]*index // lower-case daemon name
+	byPort   map[uint16]*index // numeric daemon patterns: the server port
 	any      *index            // daemon ALL
 	scan     []int32           // rule indexes, ascending
 	nameMin  int32             // smallest rule index in a name index
@@ -239,12 +240,21 @@ func (s *ruleSet) compile(rules []*Rule) {
 		}
 		for _, d := range r.daemons.items {
 			var ix *index
-			if d.name.kind == sAll {
+			switch {
+			case d.port != 0:
+				if s.byPort == nil {
+					s.byPort = map[uint16]*index{}
+				}
+				if ix = s.byPort[d.port]; ix == nil {
+					ix = newIndex()
+					s.byPort[d.port] = ix
+				}
+			case d.name.kind == sAll:
 				if s.any == nil {
 					s.any = newIndex()
 				}
 				ix = s.any
-			} else {
+			default:
 				if s.byDaemon == nil {
 					s.byDaemon = map[string]*index{}
 				}
@@ -261,6 +271,9 @@ func (s *ruleSet) compile(rules []*Rule) {
 	for _, ix := range s.byDaemon {
 		s.nameMin = min(s.nameMin, ix.names)
 	}
+	for _, ix := range s.byPort {
+		s.nameMin = min(s.nameMin, ix.names)
+	}
 	if s.any != nil {
 		s.nameMin = min(s.nameMin, s.any.names)
 	}
@@ -272,7 +285,7 @@ func (s *ruleSet) indexable(r *Rule) bool {
 		return false
 	}
 	for _, d := range r.daemons.items {
-		if d.host != nil || d.port != 0 || (d.name.kind != sExact && d.name.kind != sAll) {
+		if d.host != nil || (d.port == 0 && d.name.kind != sExact && d.name.kind != sAll) {
 			return false
 		}
 	}
@@ -434,16 +447,26 @@ func (s *ruleSet) first(e *evalCtx) *Rule {
 	if len(s.rules) == 0 {
 		return nil
 	}
-	var dix *index
+	// The indexes that can hold rules for this request: daemon ALL, the
+	// daemon's name, the server port.
+	var ixs [3]*index
+	n := 0
+	if s.any != nil {
+		ixs[n], n = s.any, n+1
+	}
 	if s.byDaemon != nil {
-		dix = s.byDaemon[lower(e.daemon)]
+		if ix := s.byDaemon[lower(e.daemon)]; ix != nil {
+			ixs[n], n = ix, n+1
+		}
+	}
+	if p := e.rawServer.Port(); p != 0 && s.byPort != nil {
+		if ix := s.byPort[p]; ix != nil {
+			ixs[n], n = ix, n+1
+		}
 	}
 	best := int32(none)
-	if s.any != nil {
-		best = min(best, s.any.lookupAddr(e.client.addr))
-	}
-	if dix != nil {
-		best = min(best, dix.lookupAddr(e.client.addr))
+	for _, ix := range ixs[:n] {
+		best = min(best, ix.lookupAddr(e.client.addr))
 	}
 	namesDone := false
 	names := func() {
@@ -451,15 +474,12 @@ func (s *ruleSet) first(e *evalCtx) *Rule {
 		if s.nameMin >= best {
 			return
 		}
-		n := e.hostName(&e.client)
+		name := e.hostName(&e.client)
 		if e.aborted {
 			return
 		}
-		if s.any != nil {
-			best = min(best, s.any.lookupName(n, e.client.addrText()))
-		}
-		if dix != nil {
-			best = min(best, dix.lookupName(n, e.client.addrText()))
+		for _, ix := range ixs[:n] {
+			best = min(best, ix.lookupName(name, e.client.addrText()))
 		}
 	}
 	for _, i := range s.scan {
