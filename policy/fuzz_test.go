@@ -2,12 +2,14 @@ package policy
 
 import (
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files in testdata")
@@ -53,6 +55,7 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Add("[default]\nrlimit nofile 1K 2K\n")
 	f.Add("[service a b c]\nenv A=b=c\n")
+	f.Add("[default]\ncps 2.5 10\nsource-rate 1 3\nlisten-backlog 7\n[service a]\nmax-child 0\n")
 	f.Fuzz(func(t *testing.T, in string) {
 		s, err := Parse("f", []byte(in))
 		lines := strings.Count(in, "\n") + 1
@@ -70,6 +73,9 @@ func FuzzParse(f *testing.F) {
 		}
 		names := append(s.ServiceNames(), "other")
 		for _, name := range names[:min(len(names), 3)] {
+			if err := checkLimits(s.Limits(name)); err != nil {
+				t.Fatalf("limits of %s: %v", name, err)
+			}
 			sp, _, err := s.Compile(Service{Name: name, User: "root", Program: "/bin/true"})
 			if err != nil {
 				if !strings.Contains(err.Error(), "service "+name+": ") {
@@ -138,4 +144,26 @@ func TestDocsGroups(t *testing.T) {
 			t.Errorf("%s lacks or has a stale row (go test ./policy -run Docs -update); want\n%s", path, row)
 		}
 	}
+}
+
+// checkLimits - what the parser promises about parsed limits: in range,
+// and a set field always has the position it was written at.
+func checkLimits(l Limits) error {
+	for _, f := range []Field[int]{l.MaxChild, l.MaxChildPerIP, l.ConnPerIPPerMinute, l.InvocationsPerMinute, l.ListenBacklog} {
+		if f.Set && (f.Value < 0 || f.Value > maxCount || f.Pos.Line == 0) {
+			return fmt.Errorf("count %+v", f)
+		}
+	}
+	if b := l.ListenBacklog; b.Set && (b.Value < minBacklog || b.Value > maxBacklog) {
+		return fmt.Errorf("backlog %+v", b)
+	}
+	if c := l.CPS; c.Set && (!(c.Value.Rate >= 0 && c.Value.Rate <= maxRate) || c.Value.Wait < 0 ||
+		c.Value.Wait > maxCPSWait || c.Value.Wait%time.Second != 0 || (c.Value.Rate == 0 && c.Value.Wait != 0)) {
+		return fmt.Errorf("cps %+v", c)
+	}
+	if r := l.SourceRate; r.Set && (!(r.Value.Rate >= 0 && r.Value.Rate <= maxRate) || r.Value.Burst < 0 ||
+		r.Value.Burst > maxBurst || (r.Value.Rate == 0 && r.Value.Burst != 0)) {
+		return fmt.Errorf("source-rate %+v", r)
+	}
+	return nil
 }

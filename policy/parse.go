@@ -88,7 +88,8 @@ func knownSyscall(name string) bool {
 // keys lists the settings, for error messages.
 var keys = []string{"user", "group", "groups", "caps", "seccomp", "seccomp-groups",
 	"seccomp-allow", "seccomp-deny", "seccomp-action", "no-new-privs", "rlimit",
-	"nice", "umask", "env", "pass", "dir", "chroot"}
+	"nice", "umask", "env", "pass", "dir", "chroot", "max-child", "max-child-per-ip",
+	"max-conn-per-ip-per-minute", "invocations-per-minute", "cps", "source-rate", "listen-backlog"}
 
 // parser holds the state of one file.
 type parser struct {
@@ -420,6 +421,9 @@ func (p *parser) setting(line int, text string) {
 			pr.Chroot = Field[string]{true, v, pos}
 		}
 	default:
+		if p.limit(line, key, args) {
+			return
+		}
 		p.errorf(line, "unknown setting %q; expect %s", key, strings.Join(keys, ", "))
 	}
 }

@@ -100,6 +100,16 @@ type Profile struct {
 	Pass    Field[[]string]          // variables copied from hinetd's environment
 	Dir     Field[string]
 	Chroot  Field[string]
+
+	// Connection limits: not part of the Spec (the spawn stage has no use
+	// for them); the daemon reads them through Set.Limits.
+	MaxChild             Field[int]
+	MaxChildPerIP        Field[int]
+	ConnPerIPPerMinute   Field[int]
+	InvocationsPerMinute Field[int]
+	CPS                  Field[CPS]
+	SourceRate           Field[Rate]
+	ListenBacklog        Field[int]
 }
 
 // Set is every policy read from one path: the default and one profile
