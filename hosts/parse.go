@@ -59,35 +59,45 @@ type physLine struct {
 // splitLines does what libwrap's xgets does: a backslash immediately before
 // a newline joins the next physical line directly (no blank inserted).
 func splitLines(text string) []physLine {
-	var out []physLine
+	out := make([]physLine, 0, strings.Count(text, "\n")+1)
 	line := 1
 	for len(text) > 0 {
-		var b strings.Builder
+		var b strings.Builder // used only for continued lines
+		joined := ""
+		continued := false
 		start := line
 		ended := false
 		swallow := 0
 		for len(text) > 0 {
 			i := strings.IndexByte(text, '\n')
-			if i < 0 {
-				b.WriteString(text)
+			seg := text
+			if i >= 0 {
+				seg, text = text[:i], text[i+1:]
+				line++
+			} else {
 				text = ""
-				break
 			}
-			seg := text[:i]
-			text = text[i+1:]
-			line++
-			if strings.HasSuffix(seg, "\\") {
+			if i >= 0 && strings.HasSuffix(seg, "\\") {
 				b.WriteString(seg[:len(seg)-1])
+				continued = true
 				if swallow == 0 && len(text) > 0 {
 					swallow = line
 				}
 				continue
 			}
-			b.WriteString(seg)
-			ended = true
+			if continued {
+				b.WriteString(seg)
+				joined = b.String()
+			} else {
+				joined = seg
+			}
+			ended = i >= 0
 			break
 		}
-		pl := physLine{text: b.String(), line: start, lastNL: ended}
+		if continued && joined == "" {
+			joined = b.String() // continuation at the end of the file
+		}
+		pl := physLine{text: joined, line: start, lastNL: ended}
 		if strings.HasPrefix(pl.text, "#") && swallow > 0 {
 			pl.swallow = swallow
 		}
@@ -178,7 +188,7 @@ type token struct {
 // tokenize splits a list at libwrap's separators: blanks, tabs, CR, LF and
 // commas. base is the offset of s in the rule.
 func tokenize(s string, base int) []token {
-	var out []token
+	out := make([]token, 0, 4)
 	i := 0
 	for i < len(s) {
 		for i < len(s) && isSep(s[i]) {
@@ -283,7 +293,7 @@ func parseList(toks []token, parse func(token) (item, error)) (*list, []error) {
 		return nil, nil
 	}
 	var errs []error
-	l := &list{}
+	l := &list{items: make([]item, 0, len(toks))}
 	for i, t := range toks {
 		if strings.EqualFold(t.s, "EXCEPT") {
 			if len(l.items) == 0 {

@@ -38,6 +38,9 @@ type strPat struct {
 // newStrPat classifies tok in libwrap's order: wildcards first, then
 // suffix, ALL, KNOWN, prefix, exact.
 func newStrPat(tok string) strPat {
+	if equalFold(tok, "ALL") {
+		return strPat{sAll, "all"} // the common case, without an allocation
+	}
 	lt := lower(tok)
 	switch {
 	case strings.ContainsAny(tok, "*?"):
