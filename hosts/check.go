@@ -272,6 +272,21 @@ func suspicious(r *Rule, inAllow bool) []Finding {
 			}
 		}
 	}
+	// "x EXCEPT ALL" (with nothing excepted from that ALL) never matches.
+	for _, l0 := range []*list{r.daemons, r.clients} {
+		for l := l0; l != nil && l.except != nil; l = l.except {
+			ex := l.except
+			if ex.except != nil {
+				continue
+			}
+			for _, it := range ex.items {
+				if it.host == nil && it.port == 0 && it.name.kind == sAll ||
+					it.host != nil && it.host.kind == hAll && !it.hasName && l0 == r.clients {
+					add(it.off, "the rule never matches: everything is excepted by %q", it.text)
+				}
+			}
+		}
+	}
 	if inAllow && r.Options.Allow {
 		out = append(out, Finding{File: r.File, Line: r.Line, Severity: Info, Code: "suspicious", Msg: `"allow" in hosts.allow changes nothing`})
 	}

@@ -44,6 +44,11 @@ func TestCheck(t *testing.T) {
 		!strings.HasPrefix(got[1].String(), `a:2:6: error: bad IPv6 address`) {
 		t.Errorf("syntax findings: %v", got)
 	}
+	got = CheckSources(Source{"a", []byte("sshd: 10.0.0.0/8 EXCEPT ALL\nALL EXCEPT ALL: 10.0.0.1\n")}, Source{"d", []byte("ALL: ALL\n")}, CheckOptions{})
+	if len(got) != 2 || got[0].String() != `a:1:25: warning: the rule never matches: everything is excepted by "ALL"` ||
+		got[1].String() != `a:2:12: warning: the rule never matches: everything is excepted by "ALL"` {
+		t.Errorf("EXCEPT ALL: %v", got)
+	}
 	got = CheckSources(Source{"a", nil}, Source{"d", []byte("ALL: ALL EXCEPT 10.0.0.1\n")}, CheckOptions{Verbose: true})
 	if len(got) != 2 || got[1].String() != "d:1: info: ALL: ALL EXCEPT 10.0.0.1 -> deny" ||
 		got[0].Code != "no-default-deny" {
