@@ -25,7 +25,7 @@ func main() {
 	var logTo listFlag
 	fs := flag.NewFlagSet("hinetd", flag.ExitOnError)
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: hinetd [-d] [-p pidfile] [-R rate] [-c maxchild] [-C rate] [-a address]\n"+
+		fmt.Fprintf(fs.Output(), "usage: hinetd [-d] [-p pidfile] [-R rate] [-c maxchild] [-C rate] [-q length] [-a address]\n"+
 			"              [--max-children n] [--accept-rate n] [--ipv6-prefix bits]\n"+
 			"              [--hosts-allow file] [--hosts-deny file] [--policy path] [--log-to url]...\n"+
 			"              [--log-format auto|rfc5424|rfc3164] [--spool-dir dir] [--check] [--version] [configuration_file]\n")
@@ -36,6 +36,7 @@ func main() {
 	fs.IntVar(&o.RatePerMin, "R", 256, "maximum invocations of one service per minute before it is paused")
 	fs.IntVar(&o.MaxChild, "c", 0, "default maximum concurrent children per service (0: unlimited)")
 	fs.IntVar(&o.ConnPerIPMin, "C", 0, "default maximum connections per client address per minute (0: unlimited)")
+	fs.IntVar(&o.Backlog, "q", 1024, "default listen queue `length` of stream services (a policy's listen-backlog wins)")
 	fs.StringVar(&o.BindAddr, "a", "", "default bind `address` for services that name none")
 	fs.IntVar(&o.MaxChildren, "max-children", 0, "maximum children of all services together (0: unlimited)")
 	fs.Float64Var(&o.AcceptRate, "accept-rate", 0, "maximum connections and datagrams admitted per second, all services together (0: unlimited)")
@@ -64,6 +65,11 @@ func main() {
 	}
 	if o.RatePerMin < 0 || o.MaxChild < 0 || o.ConnPerIPMin < 0 || o.MaxChildren < 0 || o.AcceptRate < 0 {
 		fmt.Fprintln(os.Stderr, "hinetd: -R, -c, -C, --max-children and --accept-rate take a number of zero or more")
+		fs.Usage()
+		os.Exit(2)
+	}
+	if o.Backlog < 1 || o.Backlog > 65535 {
+		fmt.Fprintln(os.Stderr, "hinetd: -q takes a queue length of 1 to 65535")
 		fs.Usage()
 		os.Exit(2)
 	}

@@ -37,6 +37,7 @@ type Options struct {
 	RatePerMin   int // -R: invocations of one service per minute before it is paused
 	MaxChild     int // -c: default concurrent children per service (0 = unlimited)
 	ConnPerIPMin int // -C: default connections per client address per minute (0 = unlimited)
+	Backlog      int // -q: default listen(2) queue length of stream services (0 = 1024)
 
 	MaxChildren int     // --max-children: children of all services together (0 = unlimited)
 	AcceptRate  float64 // --accept-rate: connections and datagrams admitted per second, all services (0 = unlimited)
@@ -185,7 +186,7 @@ func suspendedString(s *service) string {
 
 // String is the effective options, for the start record.
 func (o Options) String() string {
-	return fmt.Sprintf("config=%s R=%d c=%d C=%d max-children=%d accept-rate=%g ipv6-prefix=%d a=%q hosts-allow=%s hosts-deny=%s policy=%s log-format=%s log-to=%v",
-		o.ConfigPath, o.RatePerMin, o.MaxChild, o.ConnPerIPMin, o.MaxChildren, o.AcceptRate, o.IPv6Prefix,
+	return fmt.Sprintf("config=%s R=%d c=%d C=%d q=%d max-children=%d accept-rate=%g ipv6-prefix=%d a=%q hosts-allow=%s hosts-deny=%s policy=%s log-format=%s log-to=%v",
+		o.ConfigPath, o.RatePerMin, o.MaxChild, o.ConnPerIPMin, o.Backlog, o.MaxChildren, o.AcceptRate, o.IPv6Prefix,
 		o.BindAddr, o.HostsAllow, o.HostsDeny, o.PolicyPath, o.LogFormat, o.LogTo)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/hinetd/hinetd/internal/audit"
 	"github.com/hinetd/hinetd/internal/config"
 	"github.com/hinetd/hinetd/internal/limits"
+	"github.com/hinetd/hinetd/policy"
 )
 
 // Datagram built-ins answer without any server: their limits are what keeps
@@ -30,14 +31,17 @@ const (
 // summaryPeriod is how often refusals by a limit are written as summaries.
 const summaryPeriod = 10 * time.Second
 
-// serviceLimits are the limits of c: inetd.conf's fields first, then the
-// daemon's -R/-C defaults.
-func (d *Daemon) serviceLimits(c *config.Service) limits.ServiceLimits {
+// serviceLimits are the limits of c: the policy's where it sets one (pl),
+// else inetd.conf's fields, else the daemon's -R/-C defaults.
+func (d *Daemon) serviceLimits(c *config.Service, pl policy.Limits) limits.ServiceLimits {
 	lim := limits.ServiceLimits{
 		RatePerMin:          firstSet(c.RatePerMinute, d.opts.RatePerMin),
 		MaxChildPerSource:   c.MaxChildPerIP,
 		ConnPerSourcePerMin: firstSet(c.MaxConnPerIPMin, d.opts.ConnPerIPMin),
 	}
+	pick(&lim.RatePerMin, pl.InvocationsPerMinute)
+	pick(&lim.MaxChildPerSource, pl.MaxChildPerIP)
+	pick(&lim.ConnPerSourcePerMin, pl.ConnPerIPPerMinute)
 	if c.Wait {
 		// A wait service's server accepts its own clients: per-client
 		// limits cannot apply (inetd.conf refuses them there).
@@ -56,7 +60,42 @@ func (d *Daemon) serviceLimits(c *config.Service) limits.ServiceLimits {
 		// source sending fast must not turn into as many processes.
 		lim.SourceRate, lim.SourceBurst = udpBuiltinSourceRate, udpBuiltinSourceBurst
 	}
+	if pl.CPS.Set {
+		lim.CPS, lim.Burst, lim.CPSWait = pl.CPS.Value.Rate, 0, pl.CPS.Value.Wait
+	}
+	if pl.SourceRate.Set {
+		lim.SourceRate, lim.SourceBurst = pl.SourceRate.Value.Rate, pl.SourceRate.Value.Burst
+	}
 	return lim
+}
+
+// pick - the policy's value when it sets one.
+func pick(dst *int, f policy.Field[int]) {
+	if f.Set {
+		*dst = f.Value
+	}
+}
+
+// limitNotes - where the policy replaces a limit inetd.conf sets, so that
+// the log says which file decided.
+func limitNotes(c *config.Service, pl policy.Limits) []policy.Note {
+	var out []policy.Note
+	for _, f := range []struct {
+		name string
+		conf int
+		pol  policy.Field[int]
+	}{
+		{"max-child", c.MaxChild, pl.MaxChild},
+		{"max-child-per-ip", c.MaxChildPerIP, pl.MaxChildPerIP},
+		{"max-conn-per-ip-per-minute", c.MaxConnPerIPMin, pl.ConnPerIPPerMinute},
+		{"invocations-per-minute", c.RatePerMinute, pl.InvocationsPerMinute},
+	} {
+		if f.conf != 0 && f.pol.Set && f.pol.Value != f.conf {
+			out = append(out, policy.Note{Pos: f.pol.Pos, Service: c.Name,
+				Message: fmt.Sprintf("policy sets %s %d instead of inetd.conf's %d", f.name, f.pol.Value, f.conf)})
+		}
+	}
+	return out
 }
 
 func firstSet(v, def int) int {

@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"sort"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/hinetd/hinetd/internal/audit"
 	"github.com/hinetd/hinetd/internal/config"
 	"github.com/hinetd/hinetd/policy"
@@ -55,8 +57,17 @@ func (d *Daemon) load(initial bool) error {
 		if l, ok := d.listeners[key]; ok {
 			old := l.svc.Load()
 			s.state = old.state
-			if err := s.state.lim.SetLimits(d.serviceLimits(s.cfg)); err != nil {
+			if err := s.state.lim.SetLimits(s.lim); err != nil {
 				d.event(audit.KindConfigError, s, nil, fmt.Sprintf("%s:%d: %v", s.cfg.File, s.cfg.Line, err))
+			}
+			if s.cfg.SocketType == config.Stream && s.backlog != old.backlog {
+				// Linux lets listen(2) be called again on a listening
+				// socket: it only changes the queue length, and the
+				// connections already queued stay.
+				if err := unix.Listen(l.fd, s.backlog); err != nil {
+					d.event(audit.KindConfigError, s, nil, fmt.Sprintf("%s:%d: listen(%d): %v", s.cfg.File, s.cfg.Line, s.backlog, err))
+					s.backlog = old.backlog
+				}
 			}
 			if sameService(old, s) {
 				kept = append(kept, s.cfg.Name)
@@ -66,13 +77,13 @@ func (d *Daemon) load(initial bool) error {
 			l.svc.Store(s)
 			continue
 		}
-		lim, err := d.lim.Service(key, d.serviceLimits(s.cfg))
+		lim, err := d.lim.Service(key, s.lim)
 		if err != nil {
 			d.event(audit.KindConfigError, s, nil, fmt.Sprintf("%s:%d: %v", s.cfg.File, s.cfg.Line, err))
 			continue
 		}
 		s.state = newSvcState(lim)
-		fd, err := openSocket(s.cfg)
+		fd, err := openSocket(s.cfg, s.backlog)
 		if err != nil {
 			d.event(audit.KindConfigError, s, nil, fmt.Sprintf("%s:%d: %v", s.cfg.File, s.cfg.Line, err))
 			continue
@@ -120,14 +131,24 @@ func (d *Daemon) load(initial bool) error {
 	return nil
 }
 
-// newService compiles the spawn spec of an external service.
+// newService works out the limits of a service and compiles the spawn
+// spec of an external one.
 func (d *Daemon) newService(c *config.Service, pol *policy.Set) (*service, error) {
 	s := &service{cfg: c}
-	max := c.MaxChild
-	if max == 0 {
-		max = d.opts.MaxChild
+	pl := pol.Limits(c.Name)
+	max := firstSet(c.MaxChild, d.opts.MaxChild)
+	if pl.MaxChild.Set {
+		max = pl.MaxChild.Value
 	}
 	s.maxChild = int32(max)
+	s.backlog = firstSet(d.opts.Backlog, defaultBacklog)
+	if pl.ListenBacklog.Set {
+		s.backlog = pl.ListenBacklog.Value
+	}
+	s.lim = d.serviceLimits(c, pl)
+	for _, n := range limitNotes(c, pl) {
+		d.event(audit.KindConfigError, s, nil, n.String(), str("note", "policy overrides inetd.conf"))
+	}
 	if c.Internal != "" {
 		return s, nil
 	}
@@ -148,6 +169,9 @@ func sameService(a, b *service) bool {
 	ca, cb := *a.cfg, *b.cfg
 	ca.File, ca.Line, cb.File, cb.Line = "", 0, "", 0
 	if !reflect.DeepEqual(ca, cb) {
+		return false
+	}
+	if a.maxChild != b.maxChild || a.backlog != b.backlog || a.lim != b.lim {
 		return false
 	}
 	if (a.spec == nil) != (b.spec == nil) {

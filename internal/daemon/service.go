@@ -21,6 +21,8 @@ type service struct {
 	cfg      *config.Service
 	spec     *policy.Spec // nil for built-ins
 	maxChild int32        // 0 = unlimited
+	backlog  int          // listen(2) queue length (stream services)
+	lim      limits.ServiceLimits
 	state    *svcState
 }
 

@@ -11,14 +11,16 @@ import (
 	"github.com/hinetd/hinetd/internal/config"
 )
 
-// defaultBacklog is the listen(2) queue for stream services; the kernel
-// clamps it to net.core.somaxconn.
+// defaultBacklog is the listen(2) queue for stream services when neither
+// -q nor a policy's listen-backlog sets one; the kernel clamps it to
+// net.core.somaxconn.
 const defaultBacklog = 1024
 
-// openSocket creates, binds and (for stream) listens on the socket of s.
+// openSocket creates, binds and (for stream) listens on the socket of s
+// with a queue of backlog connections.
 // The descriptor is non-blocking and close-on-exec: the daemon watches it
 // through Go's poller, and a child only ever gets it through the spawner.
-func openSocket(s *config.Service) (int, error) {
+func openSocket(s *config.Service, backlog int) (int, error) {
 	typ := unix.SOCK_STREAM
 	if s.SocketType == config.Dgram {
 		typ = unix.SOCK_DGRAM
@@ -89,7 +91,7 @@ func openSocket(s *config.Service) (int, error) {
 		}
 	}
 	if s.SocketType == config.Stream {
-		if err := unix.Listen(fd, defaultBacklog); err != nil {
+		if err := unix.Listen(fd, backlog); err != nil {
 			return fail("listen", err)
 		}
 	}
