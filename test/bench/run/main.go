@@ -90,8 +90,8 @@ type env struct {
 // hinetdFlags is what the built hinetd says it supports (from its usage
 // text), so the runner can follow the daemon as features land.
 type hinetdFlags struct {
-	rate, policy, hostsAllow, logTo bool
-	usage                           string
+	rate, policy, hostsAllow, logTo, spoolDir bool
+	usage                                     string
 }
 
 // running is every server and helper started and not yet stopped, so that
@@ -234,6 +234,7 @@ func probeHinetd(path string) hinetdFlags {
 		policy:     strings.Contains(u, "-policy"),
 		hostsAllow: strings.Contains(u, "-hosts-allow"),
 		logTo:      strings.Contains(u, "-log-to"),
+		spoolDir:   strings.Contains(u, "-spool-dir"),
 		usage:      u,
 	}
 }
@@ -583,6 +584,9 @@ func runMode(e *env, m mode) []string {
 		if split := cpuSplit(m, samples); split != "" {
 			lines = append(lines, split)
 		}
+		if errs := firstErrors(m, samples); errs != "" {
+			lines = append(lines, errs)
+		}
 	}
 	var misses []string
 	for _, p := range live {
@@ -656,6 +660,30 @@ func cpuSplit(m mode, samples map[string]map[int][]sample) string {
 		return ""
 	}
 	return "Server CPU per connection by process (median):\n\n" + strings.Join(out, "\n") + "\n"
+}
+
+// firstErrors - for each row with errors, how many and the first one seen,
+// so a reader can tell a server's failure from the machine's.
+func firstErrors(m mode, samples map[string]map[int][]sample) string {
+	var out []string
+	for _, c := range m.conc {
+		for _, s := range m.servers {
+			n, first := 0, ""
+			for _, x := range samples[s.name][c] {
+				n += x.r.Errors
+				if first == "" {
+					first = x.r.FirstError
+				}
+			}
+			if n > 0 {
+				out = append(out, fmt.Sprintf("- %s, concurrency %d: %d errors; first: %s", s.name, c, n, first))
+			}
+		}
+	}
+	if len(out) == 0 {
+		return ""
+	}
+	return "Errors:\n\n" + strings.Join(out, "\n") + "\n"
 }
 
 func sortedKeys(m map[string]bool) []string {

@@ -191,13 +191,17 @@ func hinetdServer(name, expect string, hs hinetdSetup) server {
 			}
 			args = append(args, "--policy", pdir)
 		}
+		if e.hflags.spoolDir {
+			// The audit spool is locked per sink: hinetds side by side each
+			// need their own.
+			args = append(args, "--spool-dir", filepath.Join(dir, "spool"))
+		}
 		for _, f := range hs.flags {
 			args = append(args, strings.ReplaceAll(f, "{dir}", dir))
 		}
 		args = append(args, filepath.Join(dir, "inetd.conf"))
 		cmd := exec.Command(e.hinetd, args...)
-		// Its audit spool lives in $TMPDIR and is locked per sink: several
-		// hinetds side by side each need their own.
+		// Builds without --spool-dir kept the spool in $TMPDIR.
 		cmd.Env = append(os.Environ(), "TMPDIR="+dir)
 		return cmd, nil
 	}}
