@@ -1,7 +1,10 @@
 package daemon
 
 import (
+	"net/netip"
+
 	"github.com/hinetd/hinetd/internal/audit"
+	"github.com/hinetd/hinetd/internal/config"
 )
 
 // event records one decision or state change through the audit log. c
@@ -30,7 +33,21 @@ func (d *Daemon) record(kind audit.Kind, s *service, c *conn, msg string, fields
 		ev.ConnID, ev.Client, ev.Local = c.id, c.client, c.local
 		ev.Severity, ev.Facility = c.severity, c.facility
 	}
+	if s != nil && !ev.Local.IsValid() {
+		// Records about a service (listener up/down, suspend, limits)
+		// and refusals made before the local address was known still
+		// say where: the address the service is bound to.
+		ev.Local = serviceAddr(s)
+	}
 	return ev
+}
+
+// serviceAddr is the address a service is bound to (none for unix sockets).
+func serviceAddr(s *service) netip.AddrPort {
+	if s.cfg.Family == config.FamilyUnix || !s.cfg.BindAddr.IsValid() {
+		return netip.AddrPort{}
+	}
+	return netip.AddrPortFrom(s.cfg.BindAddr.Unmap(), s.cfg.Port)
 }
 
 func str(k, v string) audit.Field { return audit.Field{Key: k, Value: v} }

@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -195,11 +196,12 @@ func (d *Daemon) listenerByKey(key string) *listener {
 
 func (d *Daemon) writeSummaries() {
 	for _, sum := range d.lim.Summaries(time.Now()) {
-		svc, proto := sum.Service, ""
+		svc, proto, local := sum.Service, "", netip.AddrPort{}
 		if l := d.listenerByKey(sum.Service); l != nil {
-			svc, proto = l.svc.Load().cfg.Name, l.svc.Load().cfg.Protocol
+			s := l.svc.Load()
+			svc, proto, local = s.cfg.Name, s.cfg.Protocol, serviceAddr(s)
 		}
-		ev := audit.Event{Kind: audit.KindLimit, Service: svc, Proto: proto,
+		ev := audit.Event{Kind: audit.KindLimit, Service: svc, Proto: proto, Local: local,
 			Msg: strings.TrimPrefix(sum.String(), sum.Service+": "),
 			Fields: []audit.Field{str(audit.KeyLimit, sum.Limit.String()),
 				audit.Int(audit.KeyCount, int64(sum.Total)), audit.Dur(audit.KeySummary, sum.Period)}}
