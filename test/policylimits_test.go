@@ -1,0 +1,180 @@
+package test
+
+// Integration tests of the limits a policy file sets (issue 5: "the policy
+// wins where both set one"): xinetd's cps with and without a wait, a
+// policy's max-child-per-ip over inetd.conf's and from [default], and the
+// listen backlog from -q and from listen-backlog, also across a reload.
+// The client helpers (expect, try, holdScript, waitExits …) are
+// limits_test.go's.
+
+import (
+	"fmt"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestPolicyLimitsCPS: "cps 2 3": two connections at once are served, the
+// third pauses the service for 3 s (suspend record naming cps), every
+// client is refused during the pause, the resume record comes when it
+// ends, and clients are served again. "cps 2" without a wait on another
+// service refuses only the excess and never pauses.
+func TestPolicyLimitsCPS(t *testing.T) {
+	needRoot(t)
+	pWait, pNoWait := freePort(t), freePort(t)
+	conf := fmt.Sprintf("127.0.0.1:%d stream tcp nowait nobody /bin/echo echo ok\n"+
+		"127.0.0.1:%d stream tcp nowait nobody /bin/echo echo ok\n", pWait, pNoWait)
+	d := startDaemonWith(t, nil, map[string]string{
+		"policy/l.policy": fmt.Sprintf("[service %d]\ncps 2 3\n\n[service %d]\ncps 2\n", pWait, pNoWait),
+	}, conf)
+	addr := fmt.Sprintf("127.0.0.1:%d", pWait)
+
+	expect(t, "127.0.0.2", addr, served)
+	expect(t, "127.0.0.3", addr, served)
+	start := time.Now()
+	expect(t, "127.0.0.4", addr, refused) // over 2 a second: the pause starts
+	line := d.waitLog("event=suspend", 2*time.Second, "limit=cps")
+	t.Logf("%s", line)
+	if !strings.Contains(line, "pause=3s") {
+		t.Fatalf("suspend record without the 3 s wait: %s", line)
+	}
+	// The bucket refills at 2 a second: one second into the pause it
+	// would admit again, the pause must not.
+	time.Sleep(time.Second)
+	expect(t, "127.0.0.5", addr, refused)
+	expect(t, "127.0.0.6", addr, refused)
+	d.waitLog("event=resume", 5*time.Second, "the pause ended")
+	if took := time.Since(start); took < 2800*time.Millisecond {
+		t.Fatalf("resumed after %v, want the 3 s wait", took)
+	}
+	expect(t, "127.0.0.7", addr, served)
+	expect(t, "127.0.0.8", addr, served)
+
+	// Without a wait: the excess is refused, the service stays open.
+	addr2 := fmt.Sprintf("127.0.0.1:%d", pNoWait)
+	expect(t, "127.0.0.2", addr2, served)
+	expect(t, "127.0.0.3", addr2, served)
+	expect(t, "127.0.0.4", addr2, refused)
+	time.Sleep(1100 * time.Millisecond) // two tokens back
+	expect(t, "127.0.0.5", addr2, served)
+	d.stop()
+	if n := d.countLog("event=suspend"); n != 1 {
+		t.Fatalf("%d suspend records, want 1 (cps without a wait never pauses)", n)
+	}
+	// Refused: 1 that started the pause, 2 during it, 1 by the no-wait service.
+	if got := limitSummaryTotal(d, "cps"); got != 4 {
+		t.Fatalf("summaries count %d refusals by cps, want 4", got)
+	}
+}
+
+// TestPolicyLimitsMaxChildPerIP: inetd.conf says 3 concurrent children per
+// client, the service's policy section says 1: the policy wins, and the
+// log says so. A service without a section of its own and without the
+// field in inetd.conf gets [default]'s 2.
+func TestPolicyLimitsMaxChildPerIP(t *testing.T) {
+	needRoot(t)
+	hold := holdScript(t)
+	p1, p2 := freePort(t), freePort(t)
+	conf := fmt.Sprintf("127.0.0.1:%d stream tcp nowait/100/10000/3 nobody %s hold\n"+
+		"127.0.0.1:%d stream tcp nowait nobody %s hold\n", p1, hold, p2, hold)
+	d := startDaemonWith(t, nil, map[string]string{
+		"policy/l.policy": fmt.Sprintf("[default]\nmax-child-per-ip 2\n\n[service %d]\nmax-child-per-ip 1\n", p1),
+	}, conf)
+	d.waitLog("event=config-error", 2*time.Second, "l.policy:5:", "policy sets max-child-per-ip 1 instead of inetd.conf's 3")
+
+	a1 := fmt.Sprintf("127.0.0.1:%d", p1)
+	first := expect(t, "127.0.0.2", a1, served)
+	expect(t, "127.0.0.2", a1, refused) // inetd.conf would allow 3
+	expect(t, "127.0.0.3", a1, served)  // another client
+	expect(t, "127.0.0.3", a1, refused)
+	first.Close()
+	waitExits(t, d, 1)
+	expect(t, "127.0.0.2", a1, served)
+
+	a2 := fmt.Sprintf("127.0.0.1:%d", p2)
+	expect(t, "127.0.0.2", a2, served)
+	expect(t, "127.0.0.2", a2, served)
+	expect(t, "127.0.0.2", a2, refused) // [default]'s 2
+	expect(t, "127.0.0.4", a2, served)
+	d.stop()
+	if got := limitSummaryTotal(d, "max-child-per-ip"); got != 3 {
+		t.Fatalf("summaries count %d refusals by max-child-per-ip, want 3", got)
+	}
+}
+
+// listenBacklog is the backlog of the TCP socket listening on
+// 127.0.0.1:port, from ss: for a listening socket, Send-Q is the backlog
+// passed to listen(2) (after the kernel's somaxconn clamp).
+func listenBacklog(t *testing.T, port int) int {
+	t.Helper()
+	out, err := exec.Command("ss", "-ltnH", "src", fmt.Sprintf("127.0.0.1:%d", port)).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ss: %v: %s", err, out)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(lines) != 1 {
+		t.Fatalf("ss: %d listening sockets on port %d, want 1:\n%s", len(lines), port, out)
+	}
+	f := strings.Fields(lines[0]) // State Recv-Q Send-Q Local Peer
+	if len(f) < 4 || f[0] != "LISTEN" {
+		t.Fatalf("ss: unexpected line %q", lines[0])
+	}
+	n, err := strconv.Atoi(f[2])
+	if err != nil {
+		t.Fatalf("ss: Send-Q %q: %v", f[2], err)
+	}
+	return n
+}
+
+// TestPolicyLimitsBacklog: -q sets the default listen backlog; a policy's
+// listen-backlog wins, for a built-in too (it has no spawn spec, its
+// policy limits are read by name); a reload that changes it applies it to
+// the kept socket (listen(2) again), which keeps serving.
+func TestPolicyLimitsBacklog(t *testing.T) {
+	needRoot(t)
+	out, err := exec.Command("sysctl", "-n", "net.core.somaxconn").Output()
+	if err != nil {
+		t.Skipf("sysctl net.core.somaxconn: %v", err)
+	}
+	if max, _ := strconv.Atoi(strings.TrimSpace(string(out))); max < 64 {
+		t.Skipf("net.core.somaxconn is %d: the kernel would clamp the test's backlogs", max)
+	}
+	pExt, pBuiltin, pPlain := freePort(t), freePort(t), freePort(t)
+	conf := fmt.Sprintf("127.0.0.1:%d stream tcp nowait nobody /bin/echo echo ok\n"+
+		"127.0.0.1:%d stream tcp nowait root internal echo\n"+
+		"127.0.0.1:%d stream tcp nowait nobody /bin/echo echo ok\n", pExt, pBuiltin, pPlain)
+	pol := "[service %d]\nlisten-backlog %d\n\n[service %d]\nlisten-backlog %d\n"
+	d := startDaemonWith(t, nil, map[string]string{
+		"policy/l.policy": fmt.Sprintf(pol, pExt, 7, pBuiltin, 11),
+	}, conf, "-q", "33")
+	for _, c := range []struct{ port, want int }{{pExt, 7}, {pBuiltin, 11}, {pPlain, 33}} {
+		if got := listenBacklog(t, c.port); got != c.want {
+			t.Errorf("port %d: backlog %d, want %d", c.port, got, c.want)
+		}
+	}
+
+	d.writeFile("policy/l.policy", fmt.Sprintf(pol, pExt, 19, pBuiltin, 11))
+	d.reload(1)
+	for _, c := range []struct{ port, want int }{{pExt, 19}, {pBuiltin, 11}, {pPlain, 33}} {
+		if got := listenBacklog(t, c.port); got != c.want {
+			t.Errorf("after reload: port %d: backlog %d, want %d", c.port, got, c.want)
+		}
+	}
+	// The socket was kept, not reopened: no second listener-up record.
+	if n := d.countLog("event=listener-up", fmt.Sprintf(":%d", pExt)); n != 1 {
+		t.Errorf("%d listener-up records for port %d, want 1", n, pExt)
+	}
+	expect(t, "127.0.0.2", fmt.Sprintf("127.0.0.1:%d", pExt), served)
+	if got := dialRead(t, "tcp", fmt.Sprintf("127.0.0.1:%d", pBuiltin), []byte("hi")); string(got) != "hi" {
+		t.Fatalf("built-in echo after reload: %q", got)
+	}
+
+	// Dropping the setting falls back to -q.
+	d.writeFile("policy/l.policy", "")
+	d.reload(2)
+	if got := listenBacklog(t, pExt); got != 33 {
+		t.Errorf("setting removed: backlog %d, want -q's 33", got)
+	}
+}
