@@ -1,7 +1,9 @@
 package policy
 
 import (
+	"os"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -90,5 +92,38 @@ func TestLimitsNotInSpec(t *testing.T) {
 	}
 	if sa.Hash != sb.Hash {
 		t.Errorf("limit keys changed the spec hash: %s vs %s", sa.Hash, sb.Hash)
+	}
+}
+
+// TestDocsLimits: docs/policy.md has a row for every limit key, and its
+// example of limits parses and sets what its comments say.
+func TestDocsLimits(t *testing.T) {
+	data, err := os.ReadFile("../docs/policy.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(data)
+	for _, k := range limitKeys {
+		if !strings.Contains(doc, "\n| `"+k+"` |") {
+			t.Errorf("docs/policy.md: no row for %q in the Limits table", k)
+		}
+	}
+	_, sec, ok := strings.Cut(doc, "\n## Limits\n")
+	if !ok {
+		t.Fatal("docs/policy.md: no Limits section")
+	}
+	_, block, ok := strings.Cut(sec, "\n```\n")
+	block, _, ok2 := strings.Cut(block, "\n```\n")
+	if !ok || !ok2 {
+		t.Fatal("docs/policy.md: no example in the Limits section")
+	}
+	s, err := Parse("policy.md", []byte(block))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ftp, echo := s.Limits("ftp"), s.Limits("echo")
+	if ftp.CPS.Value != (CPS{Rate: 10, Wait: 30 * time.Second}) || ftp.MaxChildPerIP.Value != 2 ||
+		ftp.ConnPerIPPerMinute.Value != 60 || echo.SourceRate.Value != (Rate{Rate: 5, Burst: 10}) {
+		t.Errorf("docs example: ftp %+v, echo %+v", ftp, echo)
 	}
 }
