@@ -175,33 +175,51 @@ func (d *Daemon) startSummaries() (stop func()) {
 		defer close(finished)
 		tick := time.NewTicker(summaryPeriod)
 		defer tick.Stop()
+		// The last summaries are written after shutdown has closed and
+		// forgotten the listeners: remember, every second, what each
+		// limiter key stands for, so that they still name the service.
+		look := time.NewTicker(time.Second)
+		defer look.Stop()
+		known := map[string]summaryService{}
 		for {
 			select {
 			case <-done:
-				d.writeSummaries()
+				d.writeSummaries(known)
 				return
 			case <-tick.C:
-				d.writeSummaries()
+				d.writeSummaries(known)
+			case <-look.C:
+				d.learnServices(known)
 			}
 		}
 	}()
 	return func() { close(done); <-finished }
 }
 
-func (d *Daemon) listenerByKey(key string) *listener {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.listeners[key]
+// summaryService is what a limit summary says about its service.
+type summaryService struct {
+	name, proto string
+	local       netip.AddrPort
 }
 
-func (d *Daemon) writeSummaries() {
+// learnServices adds the services listening now to known, by limiter key.
+func (d *Daemon) learnServices(known map[string]summaryService) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for key, l := range d.listeners {
+		s := l.svc.Load()
+		known[key] = summaryService{s.cfg.Name, s.cfg.Protocol, serviceAddr(s)}
+	}
+}
+
+func (d *Daemon) writeSummaries(known map[string]summaryService) {
+	d.learnServices(known)
 	for _, sum := range d.lim.Summaries(time.Now()) {
-		svc, proto, local := sum.Service, "", netip.AddrPort{}
-		if l := d.listenerByKey(sum.Service); l != nil {
-			s := l.svc.Load()
-			svc, proto, local = s.cfg.Name, s.cfg.Protocol, serviceAddr(s)
+		ss, ok := known[sum.Service]
+		if !ok {
+			ss.name = sum.Service
 		}
-		ev := audit.Event{Kind: audit.KindLimit, Service: svc, Proto: proto, Local: local,
+		ev := audit.Event{Kind: audit.KindLimit, Service: ss.name, Proto: ss.proto, Local: ss.local,
 			Msg: strings.TrimPrefix(sum.String(), sum.Service+": "),
 			Fields: []audit.Field{str(audit.KeyLimit, sum.Limit.String()),
 				audit.Int(audit.KeyCount, int64(sum.Total)), audit.Dur(audit.KeySummary, sum.Period)}}
