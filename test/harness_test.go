@@ -53,7 +53,14 @@ func freePort(t *testing.T) int {
 		}
 		port := l.Addr().(*net.TCPAddr).Port
 		l.Close()
-		u, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", port))
+		// Free on every address, both transports: tests bind wildcard and
+		// dual-stack sockets too, which clash with any use of the port.
+		w, err := net.Listen("tcp", fmt.Sprintf("[::]:%d", port))
+		if err != nil {
+			continue
+		}
+		w.Close()
+		u, err := net.ListenPacket("udp", fmt.Sprintf("[::]:%d", port))
 		if err != nil {
 			continue
 		}
