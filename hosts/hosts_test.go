@@ -92,6 +92,29 @@ func TestParseErrors(t *testing.T) {
 	}
 }
 
+func TestWildMatch(t *testing.T) {
+	for _, tc := range []struct {
+		s, pat string
+		want   bool
+	}{
+		{"*0", "*", true}, // a "*" in the string is no wildcard
+		{"in.fingerd", "in.*", true},
+		{"in.fingerd", "*d", true},
+		{"in.fingerd", "?n.f*r?", true},
+		{"in.fingerd", "?n.f*x", false},
+		{"a.b.example", "*.example", true},
+		{"example", "*.example", false},
+		{"", "*", true},
+		{"ab", "a?*", true},
+		{"a", "a?*", false},
+		{"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab", "*a*a*a*a*a*a*a*a*a*a*c", false},
+	} {
+		if got := wildMatch(tc.s, tc.pat); got != tc.want {
+			t.Errorf("wildMatch(%q, %q) = %v", tc.s, tc.pat, got)
+		}
+	}
+}
+
 func TestAllErrorsReported(t *testing.T) {
 	_, err := Parse("f", []byte("a b\nALL: 10.1\nALL: ALL\nx: [1::/3]\n"), ParseOptions{})
 	if err == nil || strings.Count(err.Error(), "\n") != 2 {

@@ -478,11 +478,11 @@ func wildMatch(s, pat string) bool {
 	star, mark := -1, 0
 	for si < len(s) {
 		switch {
+		case pi < len(pat) && pat[pi] == '*': // before the literal case: s may hold a "*"
+			star, mark = pi, si
+			pi++
 		case pi < len(pat) && (pat[pi] == '?' || pat[pi] == foldByte(s[si])):
 			si++
-			pi++
-		case pi < len(pat) && pat[pi] == '*':
-			star, mark = pi, si
 			pi++
 		case star >= 0:
 			pi = star + 1
