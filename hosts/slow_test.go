@@ -177,8 +177,15 @@ func slowMasked(net, mask string, a netip.Addr) bool {
 			mb[i/8] |= 0x80 >> (i % 8)
 		}
 	}
+	// IPv4: (addr & mask) == net, so a net with bits outside the mask never
+	// matches; IPv6 ([net]/len): the first len bits of both are compared.
+	v6 := strings.HasPrefix(net, "[")
 	for i := range nb {
-		if ab[i]&mb[i] != nb[i] {
+		want := nb[i]
+		if v6 {
+			want &= mb[i]
+		}
+		if ab[i]&mb[i] != want {
 			return false
 		}
 	}
