@@ -151,6 +151,33 @@ func (s *sink) run() {
 		}
 		backoff = min(backoff*2, o.RetryMax)
 	}
+	// The spool is closed and empty: Close is waiting for us.
+	if sc, ok := c.(*streamConn); ok && len(window) > 0 {
+		s.keepUnacked(sc, window)
+	}
+}
+
+// keepUnacked: written is not received. What the collector has not
+// acknowledged is still in our kernel's send buffer and dies with the
+// process; a collector that stopped reading holds it there (on loopback,
+// megabytes), and what it acknowledged may sit unread in its own. Wait
+// for the send buffer to drain until Close gives up; if it did not, the
+// collector is stuck: as after a broken connection, the records of the
+// resend window go back to the spool, and Close keeps them in the spill
+// file for the next run (at least once: a duplicate has the same
+// sequenceId).
+func (s *sink) keepUnacked(c *streamConn, window []record) {
+	for {
+		n := c.unacked()
+		if n == 0 {
+			return
+		}
+		// n < 0: kill closed c under us; Close gave up.
+		if n < 0 || !s.sleep(20*time.Millisecond) {
+			s.spool.unget(window)
+			return
+		}
+	}
 }
 
 // dropRecord formats the record that accounts for n lost records.

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // target is a parsed sink URL: where records go and how they are framed.
@@ -275,6 +277,31 @@ func (s *streamConn) write(recs []record, deadline time.Time) (int, error) {
 }
 
 func (s *streamConn) close() error { return s.c.Close() }
+
+// unacked is how many bytes written to the connection its peer has not
+// yet acknowledged (TCP, TLS) or read (unix), from SIOCOUTQ; -1 when it
+// cannot tell (the connection is closed).
+func (s *streamConn) unacked() int {
+	nc := s.c
+	if tc, ok := nc.(*tls.Conn); ok {
+		nc = tc.NetConn()
+	}
+	sc, ok := nc.(syscall.Conn)
+	if !ok {
+		return -1
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return -1
+	}
+	n := -1
+	rc.Control(func(fd uintptr) {
+		if v, err := unix.IoctlGetInt(int(fd), unix.SIOCOUTQ); err == nil {
+			n = v
+		}
+	})
+	return n
+}
 
 func (s *streamConn) dgram() bool { return false }
 
