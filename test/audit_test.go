@@ -303,6 +303,18 @@ func (c auditConn) tupleKey() string { return c.src.String() + ">" + strconv.Ito
 // connFields are what every record about one connection must carry.
 var connFields = []string{"service", "proto", "client", "client-port", "local", "local-port", "conn"}
 
+// kindFields are the fields a record of kind must carry.
+func kindFields(kind string) []string {
+	switch kind {
+	case "accept", "deny", "builtin", "spawn", "spawn-fail", "exit":
+		return connFields
+	case "limit", "listener-up", "listener-down", "suspend", "resume":
+		// About a service, not one connection: no client, no id.
+		return []string{"service", "proto", "local", "local-port"}
+	}
+	return nil
+}
+
 // checkFields fails when a record about a connection (or a service)
 // lacks one of the fields issue 6 asks for.
 func checkFields(t *testing.T, rs []*rec) {
@@ -310,13 +322,14 @@ func checkFields(t *testing.T, rs []*rec) {
 	bad := 0
 	for _, r := range rs {
 		var want []string
-		switch r.kind() {
-		case "accept", "deny", "builtin", "spawn", "spawn-fail", "exit":
-			want = connFields
-		case "limit", "listener-up", "listener-down", "suspend", "resume":
-			// About a service, not one connection (a limit summary
-			// counts many): no client, no connection id.
+		switch {
+		case r.p("summary") != "" && r.kind() == "deny":
+			// A summary counts many connections: no port, no id.
+			want = []string{"service", "proto", "client", "local", "local-port"}
+		case r.p("summary") != "":
 			want = []string{"service", "proto", "local", "local-port"}
+		default:
+			want = kindFields(r.kind())
 		}
 		for _, f := range want {
 			if r.p(f) == "" {
@@ -1295,4 +1308,63 @@ func TestAuditBlockedSink(t *testing.T) {
 	}
 	checkFields(t, recs)
 	t.Logf("after the restart rsyslog has the accept records of all 2000 connections (%d records, duplicates included)", len(recs))
+}
+
+// TestAuditDenyFlood: 3,000 denied connections as fast as the clients
+// go. Up to 200 a second per service are written one by one, each as an
+// accept and a deny record with the same connection id; the rest only
+// as counts in deny summaries. Every denial is in the log, one way or
+// the other, and a flood of denials does not flood the log with accept
+// records either.
+func TestAuditDenyFlood(t *testing.T) {
+	needRoot(t)
+	rs := startSyslogd(t, syslogdOpts{tcp: true})
+	port := freePort(t)
+	d := startDaemonWith(t, nil, map[string]string{"hosts.deny": "ALL: 127.0.6.\n"},
+		fmt.Sprintf("127.0.0.1:%d stream tcp nowait root internal echo\n", port),
+		"--log-to", fmt.Sprintf("tcp://127.0.0.1:%d", rs.tcpPort))
+	var jobs []auditJob
+	for i := range 3000 {
+		jobs = append(jobs, auditJob{"echo", fmt.Sprintf("127.0.6.%d", 1+i%20), "127.0.0.1:" + strconv.Itoa(port), "x"})
+	}
+	start := time.Now()
+	for _, r := range runJobs(jobs, 16) {
+		if r.err != nil || r.got != "" {
+			t.Fatalf("denied client from %v: %q, %v", r.src, r.got, r.err)
+		}
+	}
+	took := time.Since(start)
+	d.stop() // the last second's summary is written at stop
+	tally := func(recs []*rec) (accepts, denies, summarised int) {
+		for _, r := range recs {
+			switch {
+			case r.kind() == "accept":
+				accepts++
+			case r.kind() == "deny" && r.p("summary") != "":
+				n, _ := strconv.Atoi(r.p("count"))
+				summarised += n
+			case r.kind() == "deny":
+				denies++
+			}
+		}
+		return
+	}
+	recs := rs.waitRecords(30*time.Second, func(recs []*rec) bool {
+		_, denies, summarised := tally(recs)
+		return denies+summarised >= 3000
+	})
+	accepts, denies, summarised := tally(recs)
+	if denies+summarised != 3000 {
+		t.Errorf("%d deny records and %d in summaries for 3000 denials", denies, summarised)
+	}
+	if accepts != denies {
+		t.Errorf("%d accept records for %d deny records written one by one (the summarised denials should have none)", accepts, denies)
+	}
+	// One by one: at most 200 a second (the seconds the load spanned,
+	// plus one for a window cut in two).
+	if limit := 200 * (int(took/time.Second) + 2); denies > limit {
+		t.Errorf("%d denials written one by one in %v; at most %d expected", denies, took, limit)
+	}
+	checkFields(t, recs)
+	t.Logf("3000 denials in %v: %d written one by one, %d in summaries; %d accept records", took.Round(time.Millisecond), denies, summarised, accepts)
 }

@@ -155,6 +155,25 @@ func (w *window) summaries(svc string, out []Event) []Event {
 // summary otherwise.
 func (l *Log) Deny(ev Event) { l.rated(ev) }
 
+// DenyConn records a denied connection: its accept record and its deny
+// record, both, while the service is under DenyPerSecond denials this
+// second; beyond that neither, and the denial is counted for a summary.
+// An accept record for every denied connection would let a flood of
+// denials flood the log all the same.
+func (l *Log) DenyConn(accept, deny Event) {
+	now := time.Now()
+	if deny.Time.IsZero() {
+		deny.Time = now
+	}
+	if accept.Time.IsZero() {
+		accept.Time = deny.Time
+	}
+	if l.sum.Offer(&deny, deny.Time) {
+		l.Emit(accept)
+		l.Emit(deny)
+	}
+}
+
 // Limit records a refusal by a limit, summarised as Deny is.
 func (l *Log) Limit(ev Event) { l.rated(ev) }
 

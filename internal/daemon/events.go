@@ -24,6 +24,14 @@ func (d *Daemon) rated(kind audit.Kind, s *service, c *conn, msg string, fields 
 	}
 }
 
+// denied records a connection the ACL denied: its accept and deny
+// records while the service is under the audit log's per-second budget,
+// only a count in a summary beyond it (accept records included, or a
+// flood of denials would still flood the log).
+func (d *Daemon) denied(s *service, c *conn, fields ...audit.Field) {
+	d.alog.DenyConn(d.record(audit.KindAccept, s, c, "", fields), d.record(audit.KindDeny, s, c, "", fields))
+}
+
 func (d *Daemon) record(kind audit.Kind, s *service, c *conn, msg string, fields []audit.Field) audit.Event {
 	ev := audit.Event{Kind: kind, Msg: msg, Fields: fields}
 	if s != nil {

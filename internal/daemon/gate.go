@@ -284,6 +284,11 @@ func (d *Daemon) decide(s *service, c *conn, fd int, then func(bool)) {
 		ClientAddr: c.client.Addr(), ClientPort: c.client.Port(),
 		PID:      os.Getpid(),
 		Resolver: d.dns,
+		// Without these, @netgroup and user@host rules would never
+		// match: in hosts.deny that fails open. Neither is consulted
+		// unless a rule needs it.
+		Ident:     acl.Ident{},
+		Netgroups: acl.SystemNetgroups{},
 	}
 	if dec, ok := t.DecideNoLookup(req); ok && !expands(dec.Options) {
 		then(d.verdict(s, c, fd, dec))
@@ -316,8 +321,7 @@ func (d *Daemon) verdict(s *service, c *conn, fd int, dec hosts.Decision) bool {
 	if granted {
 		d.event(audit.KindAccept, s, c, "granted", fields...)
 	} else {
-		d.rated(audit.KindAccept, s, c, "", fields...)
-		d.rated(audit.KindDeny, s, c, "", fields...)
+		d.denied(s, c, fields...)
 	}
 	if dec.Options != nil {
 		if twisted := d.applyOptions(s, c, fd, dec); twisted {
