@@ -2,13 +2,15 @@ package test
 
 // Integration tests of the limits a policy file sets (issue 5: "the policy
 // wins where both set one"): xinetd's cps with and without a wait, a
-// policy's max-child-per-ip over inetd.conf's and from [default], and the
-// listen backlog from -q and from listen-backlog, also across a reload.
+// policy's max-child-per-ip over inetd.conf's and from [default], a
+// policy's source-rate over a udp built-in's own, and the listen backlog
+// from -q and from listen-backlog, also across a reload.
 // The client helpers (expect, try, holdScript, waitExits …) are
 // limits_test.go's.
 
 import (
 	"fmt"
+	"net"
 	"net/netip"
 	"os/exec"
 	"strconv"
@@ -215,5 +217,60 @@ func TestPolicyLimitsBacklog(t *testing.T) {
 	d.reload(2)
 	if got := listenBacklog(t, pExt); got != 33 {
 		t.Errorf("setting removed: backlog %d, want -q's 33", got)
+	}
+}
+
+// TestPolicyLimitsSourceRate: [default]'s "source-rate 1 3" replaces the
+// udp echo built-in's own per-client rate (10 a second in bursts of 20):
+// a burst of 30 datagrams from one client gets 3 answers (plus one a
+// second while it lasts), another client is answered at once.
+func TestPolicyLimitsSourceRate(t *testing.T) {
+	needRoot(t)
+	port := freePort(t)
+	d := startDaemonWith(t, nil, map[string]string{
+		"policy/l.policy": "[default]\nsource-rate 1 3\n",
+	}, fmt.Sprintf("127.0.0.1:%d dgram udp wait root internal echo\n", port))
+	to := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port}
+	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 2)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetReadBuffer(1 << 20)
+	const sent = 30
+	start := time.Now()
+	for i := 0; i < sent; i++ {
+		if _, err := c.WriteToUDP([]byte(fmt.Sprintf("datagram %d", i)), to); err != nil {
+			t.Fatal(err)
+		}
+	}
+	window := time.Since(start)
+	answers := 0
+	buf := make([]byte, 1500)
+	for answers < sent {
+		c.SetReadDeadline(time.Now().Add(time.Second))
+		if _, _, err := c.ReadFromUDP(buf); err != nil {
+			break
+		}
+		answers++
+	}
+	most := 3 + int(window.Seconds()) + 1
+	t.Logf("%d datagrams in %v: %d answered (burst 3, 1/s: at most %d)", sent, window, answers, most)
+	if answers < 3 || answers > most {
+		t.Fatalf("%d answers: want 3 to %d", answers, most)
+	}
+	o, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 3)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.Close()
+	o.WriteToUDP([]byte("other"), to)
+	o.SetReadDeadline(time.Now().Add(2 * time.Second))
+	if n, _, err := o.ReadFromUDP(buf); err != nil || string(buf[:n]) != "other" {
+		t.Fatalf("other client: %q, %v", buf[:n], err)
+	}
+	d.stop()
+	if got := limitSummaryTotal(d, "source-rate"); got != sent-answers {
+		t.Fatalf("summaries count %d refused by source-rate, want %d", got, sent-answers)
 	}
 }
