@@ -4,7 +4,7 @@ BIN     := bin
 export CGO_ENABLED := 1
 
 APT_BUILD := libseccomp-dev gcc pkg-config
-APT_TEST  := tcpd rsyslog rsyslog-gnutls gnutls-bin tftpd-hpa tftp-hpa netcat-openbsd iproute2 fingerd finger
+APT_TEST  := tcpd libwrap0-dev rsyslog rsyslog-gnutls gnutls-bin tftpd-hpa tftp-hpa netcat-openbsd iproute2 fingerd finger
 APT_BENCH := xinetd ucspi-tcp ipsvd
 
 .PHONY: all build run test unit integration fuzz bench install deps-build deps-test deps-bench clean
@@ -37,7 +37,8 @@ run: build
 FUZZTIME ?= 10s
 # package:FuzzTarget pairs run briefly by make test.
 FUZZ := ./internal/config:FuzzParse ./policy:FuzzParse ./internal/limits:FuzzAgainstSlow \
-	./internal/audit:FuzzFormat ./internal/audit:FuzzParseRFC5424
+	./internal/audit:FuzzFormat ./internal/audit:FuzzParseRFC5424 \
+	./hosts:FuzzParse ./hosts:FuzzExpand ./hosts:FuzzFastSlow
 
 unit: build
 	$(GO) vet ./...
