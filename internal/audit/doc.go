@@ -26,11 +26,15 @@
 //     on loopback megabytes sit in the buffers). So after a broken
 //     connection the records written on it in the last ResendAge (at most
 //     ResendBytes) are sent again; duplicates carry the same RFC 5424
-//     meta sequenceId, by which a reader can drop them. UDP can lose
+//     meta sequenceId, by which a reader can drop them. The same holds at
+//     Close: a collector that has not acknowledged everything written by
+//     the time Close gives up is taken for stuck, and the resend window
+//     goes to the spill file for the next run. UDP can lose
 //     datagrams without anyone knowing; use TCP or TLS where that matters.
 //   - Floods stay readable. Deny and Limit let the first DenyPerSecond
 //     records per service and kind through each second and summarise the
-//     rest per client and rule (KeySummary, KeyCount).
+//     rest per client and rule (KeySummary, KeyCount). DenyConn does
+//     the same for a denied connection's accept and deny records together.
 //
 // Structured data uses the SD-ID "hinetd@32473": 32473 is the private
 // enterprise number RFC 5612 reserves for documentation; a site with its
