@@ -608,3 +608,20 @@ func TestStateDump(t *testing.T) {
 	d.waitLog("event=dump", 5*time.Second, "max-child 7", "max-child-per-ip 3", "children 1")
 	d.waitLog("event=dump", 5*time.Second, "child "+conn)
 }
+
+// TestFingerd runs Debian's real in.fingerd as a confined nowait service
+// and asks it about root with a plain finger query.
+func TestFingerd(t *testing.T) {
+	needRoot(t)
+	fingerd, err := exec.LookPath("in.fingerd")
+	if err != nil {
+		t.Fatal("in.fingerd missing (make test installs fingerd)")
+	}
+	port := freePort(t)
+	d := startDaemon(t, fmt.Sprintf("127.0.0.1:%d stream tcp nowait nobody %s in.fingerd\n", port, fingerd))
+	got := string(dialRead(t, "tcp", fmt.Sprintf("127.0.0.1:%d", port), []byte("root\r\n")))
+	if !strings.Contains(got, "Login: root") {
+		t.Fatalf("finger root: %q\nlog:\n%s", got, d.logText())
+	}
+	d.waitLog("event=exit", 5*time.Second, "status=0")
+}
