@@ -510,7 +510,8 @@ func TestAuditMixedLoad(t *testing.T) {
 	// limit, which has no record of its own).
 	expect := map[string][]string{}
 	var nExt, nEcho, nLimServed, nLimRefused, nDenied int
-	for _, r := range results {
+	classify := func(r auditConn) {
+		t.Helper()
 		if r.err != nil {
 			t.Fatalf("%s from %v: %v (got %q)", r.svc, r.src, r.err, r.got)
 		}
@@ -535,6 +536,9 @@ func TestAuditMixedLoad(t *testing.T) {
 			t.Fatalf("%s from %v got %q", r.svc, r.src, r.got)
 		}
 	}
+	for _, r := range results {
+		classify(r)
+	}
 	if nExt != 1500 || nEcho != 1000 || nDenied != 1000 || nLimServed == 0 || nLimRefused == 0 {
 		t.Fatalf("clients: %d spawned, %d echo, %d denied, %d limited served, %d refused; want 1500, 1000, 1000, some, some",
 			nExt, nEcho, nDenied, nLimServed, nLimRefused)
@@ -555,13 +559,14 @@ func TestAuditMixedLoad(t *testing.T) {
 
 	// A last few refusals just before SIGTERM: no periodic summary has
 	// counted them, so only the summary written at stop can.
+	// (Counted like the rest: on a machine so slow that the load took a
+	// minute, 127.0.3.1 may be served again.)
 	finalStart := time.Now()
+	refusedBefore := nLimRefused
 	for _, r := range runJobs(slicesRepeat(auditJob{"lim", "127.0.3.1", addr(lim), ""}, 20), 4) {
-		if r.err != nil || r.got != "" {
-			t.Fatalf("final refusal got %q, %v", r.got, r.err)
-		}
-		nLimRefused++
+		classify(r)
 	}
+	finalRefused := nLimRefused - refusedBefore
 	d.stop()
 	sumLimits := func(rs []*rec) (total, final int) {
 		stopped := false
@@ -705,8 +710,8 @@ func TestAuditMixedLoad(t *testing.T) {
 	if total != nLimRefused {
 		fail("limit summaries count %d refusals, clients saw %d", total, nLimRefused)
 	}
-	if final == 0 && lastPeriodic.Before(finalStart) {
-		fail("no limit summary written at stop, though %d refusals came after the last periodic one (%v)", 20, lastPeriodic)
+	if final == 0 && finalRefused > 0 && lastPeriodic.Before(finalStart) {
+		fail("no limit summary written at stop, though %d refusals came after the last periodic one (%v)", finalRefused, lastPeriodic)
 	}
 	if stopped := countKind(recs, "stop"); stopped != 1 {
 		fail("%d stop records", stopped)
