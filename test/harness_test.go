@@ -8,6 +8,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -42,17 +43,14 @@ func bin(t *testing.T, name string) string {
 	return p
 }
 
-// freePort returns a loopback port that was free a moment ago, for tcp and
-// udp both.
+// freePort returns a port that was free a moment ago on every address,
+// for tcp and udp both. It is drawn below the kernel's ephemeral range
+// (net.ipv4.ip_local_port_range, 32768–60999 on Debian), so that the
+// client sockets of a load running at the same time do not take it.
 func freePort(t *testing.T) int {
 	t.Helper()
-	for i := 0; i < 50; i++ {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		l.Close()
+	for i := 0; i < 1000; i++ {
+		port := 20000 + rand.IntN(12000)
 		// Free on every address, both transports: tests bind wildcard and
 		// dual-stack sockets too, which clash with any use of the port.
 		w, err := net.Listen("tcp", fmt.Sprintf("[::]:%d", port))
