@@ -14,6 +14,7 @@
 package sandbox
 
 import (
+	"fmt"
 	"syscall"
 	"time"
 )
@@ -75,3 +76,18 @@ type Event struct {
 	Syscall  string
 	Duration time.Duration
 }
+
+// StepError is a confinement or start-up step that failed, as reported by
+// the spawner: "spawn telnet: setresuid(1001): operation not permitted".
+type StepError struct {
+	Service string
+	Step    string // step name, as in Event.Step
+	Detail  string // the step with its argument, "setresuid(1001)"
+	Errno   syscall.Errno
+}
+
+func (e *StepError) Error() string {
+	return fmt.Sprintf("spawn %s: %s: %s", e.Service, e.Detail, e.Errno.Error())
+}
+
+func (e *StepError) Unwrap() error { return e.Errno }

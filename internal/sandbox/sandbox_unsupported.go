@@ -35,6 +35,12 @@ func (s *Spawner) Wait() error { return errUnsupported }
 // Done is closed here.
 func (s *Spawner) Done() <-chan struct{} { c := make(chan struct{}); close(c); return c }
 
+// StepName names nothing here.
+func StepName(n int) string { return "unknown" }
+
+// ChildSeccomp is false here.
+func (s *Spawner) ChildSeccomp() bool { return false }
+
 // Pid is 0 here.
 func (s *Spawner) Pid() int { return 0 }
 

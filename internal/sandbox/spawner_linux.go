@@ -33,21 +33,6 @@ var ErrClosed = errors.New("spawner closed")
 // spawnWait bounds how long Spawn waits for room in a full send buffer.
 const spawnWait = time.Second
 
-// StepError is a confinement or start-up step that failed, as reported by
-// the spawner: "spawn telnet: setresuid(1001): operation not permitted".
-type StepError struct {
-	Service string
-	Step    string // step name, as in Event.Step
-	Detail  string // the step with its argument, "setresuid(1001)"
-	Errno   syscall.Errno
-}
-
-func (e *StepError) Error() string {
-	return fmt.Sprintf("spawn %s: %s: %s", e.Service, e.Detail, e.Errno.Error())
-}
-
-func (e *StepError) Unwrap() error { return e.Errno }
-
 // StepName returns the name of the spawner step numbered n, as used in
 // Event.Step and in exit statuses (64+n).
 func StepName(n int) string { return C.GoString(C.hs_step_name(C.int(n))) }
