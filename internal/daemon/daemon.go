@@ -137,9 +137,10 @@ func Run(ctx context.Context, opts Options, alog *audit.Log) int {
 func (d *Daemon) shutdown() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	for k, l := range d.listeners {
+	// The listeners stay in the map, closed: the final limit summaries
+	// are named from it, and every spawner is told to stop below.
+	for _, l := range d.listeners {
 		l.close()
-		delete(d.listeners, k)
 	}
 	closeSpawners(d.snapServices())
 	if d.acl != nil {
