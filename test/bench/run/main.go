@@ -67,6 +67,7 @@ type mode struct {
 	servers   []server
 	conc      []int
 	n         int      // connections per measurement (full run)
+	rounds    int      // rounds in a full run (0: the runner's default, 5)
 	baselines []string // server names the ratio columns divide by
 	notes     []string // printed under the table
 	// extra runs after the rounds (a mode with no conc has only this), with
@@ -131,7 +132,7 @@ func main() {
 	hinetd := flag.String("hinetd", "../../bin/hinetd", "hinetd binary")
 	obsd := flag.String("obsd-inetd", "out/obsd/usr/sbin/inetd", "OpenBSD inetd binary unpacked from openbsd-inetd")
 	modes := flag.String("modes", "", "comma-separated modes to run (default: all): "+strings.Join(modeNames(), ","))
-	rounds := flag.Int("rounds", 0, "rounds per mode (default 5, quick 1)")
+	rounds := flag.Int("rounds", 0, "rounds per mode (default: 5 for spawn, 3 for the others; quick 1)")
 	results := flag.String("results", "", "add a dated section to this markdown file")
 	command := flag.String("command", "make bench", "the command to quote in the results")
 	verbose := flag.Bool("v", false, "print every measurement")
@@ -140,7 +141,7 @@ func main() {
 
 	cleanupOnSignal()
 	e := &env{out: *out, quick: os.Getenv("BENCH_QUICK") == "1", verbose: *verbose}
-	e.rounds, e.nScale = 5, 1
+	e.rounds, e.nScale = 0, 1 // 0: each mode's own count
 	if e.quick {
 		e.rounds, e.nScale = 1, 0.1
 	}
@@ -506,13 +507,23 @@ type sample struct {
 }
 
 func runMode(e *env, m mode) []string {
+	rounds := e.rounds
+	if rounds == 0 {
+		rounds = m.rounds
+	}
+	if rounds == 0 {
+		rounds = 5
+	}
+	head := fmt.Sprintf("### %s\n\n%s\n", m.name, m.title)
+	if len(m.conc) > 0 {
+		head = fmt.Sprintf("### %s\n\n%s (%d rounds)\n", m.name, m.title, rounds)
+	}
 	n := int(float64(m.n) * e.nScale)
 	if n < 100 {
 		n = 100
 	}
-	head := fmt.Sprintf("### %s\n\n%s\n", m.name, m.title)
 	if len(m.conc) > 0 {
-		fmt.Fprintf(os.Stderr, "== mode %s: %d servers, concurrency %v, %d connections, %d rounds\n", m.name, len(m.servers), m.conc, n, e.rounds)
+		fmt.Fprintf(os.Stderr, "== mode %s: %d servers, concurrency %v, %d connections, %d rounds\n", m.name, len(m.servers), m.conc, n, rounds)
 	} else {
 		fmt.Fprintf(os.Stderr, "== mode %s: %d servers, one run\n", m.name, len(m.servers))
 	}
@@ -549,7 +560,7 @@ func runMode(e *env, m mode) []string {
 	for _, p := range live {
 		samples[p.srv.name] = map[int][]sample{}
 	}
-	for r := 0; r < e.rounds && len(m.conc) > 0; r++ {
+	for r := 0; r < rounds && len(m.conc) > 0; r++ {
 		for _, c := range m.conc {
 			for i := range live {
 				p := live[(i+r)%len(live)]
@@ -575,7 +586,7 @@ func runMode(e *env, m mode) []string {
 				samples[p.srv.name][c] = append(samples[p.srv.name][c], sample{round: r, r: res})
 			}
 		}
-		fmt.Fprintf(os.Stderr, "   round %d/%d done\n", r+1, e.rounds)
+		fmt.Fprintf(os.Stderr, "   round %d/%d done\n", r+1, rounds)
 	}
 
 	lines := []string{head}
@@ -598,7 +609,7 @@ func runMode(e *env, m mode) []string {
 			for _, c := range m.conc {
 				rs := roundRatios(samples[p.srv.name][c], samples[b][c])
 				if med := median(rs); len(rs) > 0 && med < t {
-					misses = append(misses, fmt.Sprintf("- %s at concurrency %d: %.2f× %s, target %.2f×", p.srv.name, c, med, b, t))
+					misses = append(misses, fmt.Sprintf("- %s at concurrency %d: %.3f× %s, target %.2f×", p.srv.name, c, med, b, t))
 				}
 			}
 		}
@@ -784,7 +795,7 @@ func writeResults(path, command string, e *env, started time.Time, report []stri
 	}
 	var sec strings.Builder
 	fmt.Fprintf(&sec, "## %s\n\n", started.Format("2006-01-02 15:04 UTC"))
-	fmt.Fprintf(&sec, "Command: `%s` (runner: `%s`); %d rounds; %s.\n\n", command, strings.Join(os.Args, " "), e.rounds, machine())
+	fmt.Fprintf(&sec, "Command: `%s` (runner: `%s`); %s.\n\n", command, strings.Join(os.Args, " "), machine())
 	if id := buildID(e); id != "" {
 		fmt.Fprintf(&sec, "%s\n\n", id)
 	}

@@ -68,6 +68,7 @@ func refusalMode(e *env) mode {
 	}
 	return mode{
 		name:      "refusal",
+		rounds:    3,
 		title:     "The refusal path: connections closed before any spawn, by a per-source limit (max-child-per-ip 1, filled by one held connection from 127.0.0.1) and by an ACL deny rule (`ALL: ALL` in hosts.deny), against hinetd's spawn path and a bare C accept-and-close server.",
 		servers:   []server{acceptcloseServer(), spawn, perSource, acl},
 		conc:      []int{8, 64},
@@ -146,6 +147,7 @@ func hostsMode(e *env) mode {
 	obsdBig.nMul = 0.01 // libwrap scans 100,000 lines per connection in the parent: ~10 conn/s here
 	return mode{
 		name:      "hosts",
+		rounds:    3,
 		title:     "Access control cost: a 100,000-rule hosts.deny (none matching the client, so every rule is a candidate) against empty hosts files; hinetd beside OpenBSD inetd with libwrap (`-l`).",
 		servers:   []server{empty, big, obsdEmpty, obsdBig},
 		conc:      []int{1, 8},
@@ -211,6 +213,7 @@ func auditMode(e *env) mode {
 	on.targets = map[string]float64{"hinetd audit off": 0.9}
 	m := mode{
 		name:      "audit",
+		rounds:    3,
 		title:     "Audit logging: hinetd sending its records to a local rsyslogd (unix socket, rsyslog writing a file) against hinetd with no audit sink; both with -d, stderr to a file.",
 		servers:   []server{off, on},
 		conc:      []int{1, 8, 64},
