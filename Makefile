@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin
 export CGO_ENABLED := 1
 
-APT_BUILD := libseccomp-dev gcc pkg-config
+APT_BUILD := libseccomp-dev libc6-dev gcc pkg-config
 APT_TEST  := tcpd libwrap0-dev procps util-linux rsyslog rsyslog-gnutls gnutls-bin tftpd-hpa tftp-hpa netcat-openbsd iproute2 fingerd finger
 APT_BENCH := xinetd ucspi-tcp ipsvd
 
@@ -38,7 +38,8 @@ FUZZTIME ?= 10s
 # package:FuzzTarget pairs run briefly by make test.
 FUZZ := ./internal/config:FuzzParse ./policy:FuzzParse ./internal/limits:FuzzAgainstSlow \
 	./internal/audit:FuzzFormat ./internal/audit:FuzzParseRFC5424 \
-	./hosts:FuzzParse ./hosts:FuzzExpand ./hosts:FuzzFastSlow
+	./hosts:FuzzParse ./hosts:FuzzExpand ./hosts:FuzzFastSlow \
+	./internal/sandbox:FuzzSpecParse ./internal/sandbox:FuzzSpecRoundTrip
 
 unit: build
 	$(GO) vet ./...

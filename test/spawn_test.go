@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -239,5 +240,40 @@ func TestSpawnFailingSteps(t *testing.T) {
 	d.waitLog("event=spawn-fail", 5*time.Second, strconv.Itoa(userPort)+"/tcp", "step=user")
 	if n := d.countLog("event=spawn"); n != 0 {
 		t.Fatalf("%d children started", n)
+	}
+}
+
+// TestSpawnerReplaced: a service runs as its spawner's uid and could kill
+// it; the next connection must get a new spawner, not an error for ever.
+func TestSpawnerReplaced(t *testing.T) {
+	needRoot(t)
+	port := freePort(t)
+	d := startDaemon(t, fmt.Sprintf("127.0.0.1:%d stream tcp nowait nobody /bin/echo echo hi\n", port))
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	if got := string(dialRead(t, "tcp", addr, nil)); got != "hi\n" {
+		t.Fatalf("first connection: %q", got)
+	}
+	// Children are listed per thread: the spawner is a child of whichever
+	// thread started it.
+	var kids []string
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", d.pid()))
+	for _, task := range tasks {
+		b, _ := os.ReadFile(task)
+		kids = append(kids, strings.Fields(string(b))...)
+	}
+	var killed int
+	for _, f := range kids {
+		pid, _ := strconv.Atoi(f)
+		if pid > 0 {
+			syscall.Kill(pid, syscall.SIGKILL) // the daemon's own child: its spawner
+			killed++
+		}
+	}
+	if killed == 0 {
+		t.Fatal("no spawner found among hinetd's children")
+	}
+	time.Sleep(200 * time.Millisecond)
+	if got := string(dialRead(t, "tcp", addr, nil)); got != "hi\n" {
+		t.Fatalf("after the spawner was killed: %q", got)
 	}
 }

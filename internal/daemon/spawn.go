@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/user"
+	"slices"
 	"strconv"
 	"syscall"
 
@@ -19,6 +20,19 @@ import (
 type spawner interface {
 	Spawn(connID uint64, fd int) error
 	Close() error
+	Done() <-chan struct{} // closed when the spawner process is gone
+}
+
+// alive reports whether sp's process still runs. A compromised service runs
+// as its spawner's uid and can kill it; the next connection then gets a
+// new spawner instead of an error for ever.
+func alive(sp spawner) bool {
+	select {
+	case <-sp.Done():
+		return false
+	default:
+		return true
+	}
 }
 
 // spawnerFor returns the service's spawner, starting it on first use. The
@@ -31,7 +45,7 @@ func (d *Daemon) spawnerFor(s *service, c *conn) (spawner, error) {
 	st := s.state
 	st.spawnMu.Lock()
 	defer st.spawnMu.Unlock()
-	if st.spawner != nil && st.specKey == s.spec.Hash {
+	if st.spawner != nil && st.specKey == s.spec.Hash && alive(st.spawner) {
 		return st.spawner, nil
 	}
 	if st.spawner != nil {
@@ -96,7 +110,7 @@ func (d *Daemon) derivedSpawner(s *service, c *conn) (spawner, error) {
 	ds := &s.state.derived
 	s.state.spawnMu.Lock()
 	defer s.state.spawnMu.Unlock()
-	if sp, ok := ds.byKey[c.spec.Hash]; ok {
+	if sp, ok := ds.byKey[c.spec.Hash]; ok && alive(sp) {
 		return sp, nil
 	}
 	sp, err := sandbox.Start(c.spec, d.onSpawnEvent)
@@ -105,6 +119,10 @@ func (d *Daemon) derivedSpawner(s *service, c *conn) (spawner, error) {
 	}
 	if ds.byKey == nil {
 		ds.byKey = map[string]spawner{}
+	}
+	if old, ok := ds.byKey[c.spec.Hash]; ok { // dead: replaced below
+		old.Close()
+		ds.order = slices.DeleteFunc(ds.order, func(k string) bool { return k == c.spec.Hash })
 	}
 	if len(ds.order) >= maxDerivedSpawners {
 		old := ds.order[0]
