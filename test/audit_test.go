@@ -2,19 +2,11 @@ package test
 
 import (
 	"bufio"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"net"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -27,216 +19,29 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/hinetd/hinetd/internal/audit"
+	"github.com/hinetd/hinetd/internal/audit/audittest"
 )
 
 // The audit tests of issue 6: a real rsyslogd, started by the test on
 // 127.0.0.1 ports (or a unix socket) in a temp dir, receives what hinetd
 // writes; the test reads rsyslog's output file and checks it against what
-// its own clients saw. The rsyslog helpers are a copy of the ones in
-// internal/audit/rsyslog_test.go (test files cannot be imported).
+// its own clients saw. rsyslogd and the test PKI come from
+// internal/audit/audittest, shared with package audit's tests.
 
-const rsyslogdPath = "/usr/sbin/rsyslogd"
-
-// syslogd is a private rsyslogd: its own config, work directory, pid file
-// and sockets in a temp dir, inputs on 127.0.0.1 only, every message
-// written to out (raw, or through a template). It never touches the
-// system's rsyslog or /dev/log.
+// syslogd is a private rsyslogd (audittest.Rsyslog) that reads what it
+// received as RFC 5424 records.
 type syslogd struct {
-	t        *testing.T
-	dir, out string
-	conf     string
-	sock     string
-	tcpPort  int
-	tlsPort  int
-	cmd      *exec.Cmd
-	waitErr  chan error
+	*audittest.Rsyslog
+	t *testing.T
 }
 
-type syslogdOpts struct {
-	tcp      bool
-	tcpPort  int       // listen on this port rather than a free one
-	tls      *auditPKI // TLS input with this CA and server certificate
-	unix     bool      // imuxsock on dir/log.sock, with the stock parser
-	template string    // output template instead of the raw message
-}
-
-func startSyslogd(t *testing.T, o syslogdOpts) *syslogd {
+// startSyslogd starts rsyslogd with the inputs o asks for, on ports drawn
+// by freePort (below the ephemeral range, out of reach of the loads'
+// client sockets).
+func startSyslogd(t *testing.T, o audittest.RsyslogOpts) *syslogd {
 	t.Helper()
-	if _, err := os.Stat(rsyslogdPath); err != nil {
-		t.Skip("rsyslogd not installed (make test installs rsyslog)")
-	}
-	if o.tls != nil {
-		if m, _ := filepath.Glob("/usr/lib/*/rsyslog/lmnsd_gtls.so"); len(m) == 0 {
-			t.Skip("rsyslog's GnuTLS driver not installed (make test installs rsyslog-gnutls)")
-		}
-	}
-	dir := t.TempDir()
-	r := &syslogd{t: t, dir: dir, out: filepath.Join(dir, "out.log"), conf: filepath.Join(dir, "rsyslog.conf")}
-	os.Mkdir(filepath.Join(dir, "work"), 0o700)
-	if o.unix {
-		r.sock = filepath.Join(dir, "log.sock")
-	}
-	// A port found free can be taken before rsyslogd binds it (by an
-	// outgoing connection of a test running beside us): then try others.
-	var err error
-	for attempt := range 3 {
-		r.tcpPort, r.tlsPort = 0, 0
-		if o.tls != nil {
-			r.tlsPort = freePort(t)
-		} else if o.tcp {
-			r.tcpPort = o.tcpPort
-			if r.tcpPort == 0 {
-				r.tcpPort = freePort(t)
-			}
-		}
-		if err := os.WriteFile(r.conf, []byte(r.config(o)), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		if err = r.tryStart(10 * time.Second); err == nil {
-			break
-		}
-		t.Logf("rsyslogd, attempt %d: %v; %s", attempt+1, err, r.diag())
-		r.stop()
-	}
-	if err != nil {
-		t.Fatalf("%v; %s", err, r.diag())
-	}
-	t.Cleanup(func() {
-		r.stop()
-		if t.Failed() {
-			t.Log(r.diag())
-		}
-	})
-	return r
-}
-
-func (r *syslogd) diag() string {
-	out := readText(r.out)
-	if len(out) > 2000 {
-		out = out[:2000] + "..."
-	}
-	return fmt.Sprintf("rsyslogd config:\n%s\nrsyslogd stderr:\n%s\nout.log (start):\n%s",
-		readText(r.conf), readText(filepath.Join(r.dir, "stderr")), out)
-}
-
-func (r *syslogd) config(o syslogdOpts) string {
-	var c strings.Builder
-	fmt.Fprintf(&c, "global(workDirectory=%q maxMessageSize=\"64k\"", filepath.Join(r.dir, "work"))
-	if o.tls != nil {
-		fmt.Fprintf(&c, " defaultNetstreamDriver=\"gtls\" defaultNetstreamDriverCAFile=%q defaultNetstreamDriverCertFile=%q defaultNetstreamDriverKeyFile=%q",
-			o.tls.caFile, o.tls.serverCert, o.tls.serverKey)
-	}
-	c.WriteString(")\n")
-	if o.unix {
-		// As a stock rsyslog.conf reads /dev/log (imuxsock's special
-		// parser on), but on our own socket.
-		c.WriteString("module(load=\"imuxsock\" SysSock.Use=\"off\")\n")
-		fmt.Fprintf(&c, "input(type=\"imuxsock\" Socket=%q RateLimit.Interval=\"0\")\n", r.sock)
-	}
-	if o.tls != nil {
-		// x509/certvalid: hinetd must present a client certificate the
-		// CA signed.
-		c.WriteString("module(load=\"imtcp\" StreamDriver.Name=\"gtls\" StreamDriver.Mode=\"1\" StreamDriver.AuthMode=\"x509/certvalid\")\n")
-		fmt.Fprintf(&c, "input(type=\"imtcp\" address=\"127.0.0.1\" port=\"%d\")\n", r.tlsPort)
-	} else if o.tcp {
-		c.WriteString("module(load=\"imtcp\")\n")
-		fmt.Fprintf(&c, "input(type=\"imtcp\" address=\"127.0.0.1\" port=\"%d\")\n", r.tcpPort)
-	}
-	tmpl := "%rawmsg%\\n"
-	if o.template != "" {
-		tmpl = o.template
-	}
-	fmt.Fprintf(&c, "template(name=\"out\" type=\"string\" string=\"%s\")\n", tmpl)
-	fmt.Fprintf(&c, "action(type=\"omfile\" file=%q template=\"out\")\n", r.out)
-	return c.String()
-}
-
-// start runs rsyslogd again, same config and ports, and waits until its
-// inputs are bound.
-func (r *syslogd) start() {
-	r.t.Helper()
-	var err error
-	// The port was ours a moment ago; a connection hinetd's sink is
-	// dialing can hold it briefly: retry for a while.
-	for attempt := 0; attempt < 5; attempt++ {
-		if err = r.tryStart(10 * time.Second); err == nil {
-			return
-		}
-		r.stop()
-		time.Sleep(200 * time.Millisecond)
-	}
-	r.t.Fatalf("%v; %s", err, r.diag())
-}
-
-func (r *syslogd) tryStart(d time.Duration) error {
-	cmd := exec.Command(rsyslogdPath, "-n", "-f", r.conf, "-i", filepath.Join(r.dir, "pid"))
-	errf, err := os.OpenFile(filepath.Join(r.dir, "stderr"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
-	if err != nil {
-		return err
-	}
-	defer errf.Close()
-	cmd.Stdout, cmd.Stderr = errf, errf
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	r.cmd = cmd
-	r.waitErr = make(chan error, 1)
-	go func() { r.waitErr <- cmd.Wait() }()
-	deadline := time.Now().Add(d)
-	for !r.ready() {
-		if time.Now().After(deadline) {
-			return fmt.Errorf("rsyslogd did not come up in %v", d)
-		}
-		select {
-		case err := <-r.waitErr:
-			r.cmd = nil
-			return fmt.Errorf("rsyslogd exited: %v", err)
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-	return nil
-}
-
-func (r *syslogd) ready() bool {
-	if r.sock != "" {
-		if _, err := os.Stat(r.sock); err != nil {
-			return false
-		}
-	}
-	for _, p := range []int{r.tcpPort, r.tlsPort} {
-		if p == 0 {
-			continue
-		}
-		c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(p), time.Second)
-		if err != nil {
-			return false
-		}
-		c.Close()
-	}
-	return true
-}
-
-// stop ends rsyslogd with SIGTERM (it writes out what it has read).
-func (r *syslogd) stop() {
-	if r.cmd == nil {
-		return
-	}
-	r.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-r.waitErr:
-	case <-time.After(15 * time.Second):
-		r.cmd.Process.Kill()
-		<-r.waitErr
-	}
-	r.cmd = nil
-}
-
-func (r *syslogd) lines() []string {
-	s := strings.TrimRight(readText(r.out), "\n")
-	if s == "" {
-		return nil
-	}
-	return strings.Split(s, "\n")
+	o.FreePort = func(string) int { return freePort(t) }
+	return &syslogd{Rsyslog: audittest.StartRsyslog(t, o), t: t}
 }
 
 // records parses every line rsyslog wrote as RFC 5424; a line that does
@@ -244,7 +49,7 @@ func (r *syslogd) lines() []string {
 func (r *syslogd) records() []*rec {
 	r.t.Helper()
 	var out []*rec
-	for i, line := range r.lines() {
+	for i, line := range r.Lines() {
 		m, err := audit.ParseRFC5424(line)
 		if err != nil {
 			r.t.Fatalf("rsyslog line %d is not RFC 5424: %v\n%s", i+1, err, line)
@@ -265,11 +70,6 @@ func (r *syslogd) waitRecords(timeout time.Duration, pred func([]*rec) bool) []*
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-}
-
-func readText(p string) string {
-	b, _ := os.ReadFile(p)
-	return string(b)
 }
 
 // rec is one record rsyslog received.
@@ -464,14 +264,14 @@ func runPaced(jobs []auditJob, interval time.Duration) []auditConn {
 // connection must have its own deny record.
 func TestAuditMixedLoad(t *testing.T) {
 	needRoot(t)
-	rs := startSyslogd(t, syslogdOpts{tcp: true})
+	rs := startSyslogd(t, audittest.RsyslogOpts{TCP: true})
 	ext, echo, lim := freePort(t), freePort(t), freePort(t)
 	d := startDaemonWith(t, nil, map[string]string{
 		"hosts.deny": "ALL: 127.0.2.\n",
 	}, fmt.Sprintf(`127.0.0.1:%d stream tcp nowait nobody /bin/echo echo hello
 127.0.0.1:%d stream tcp nowait root internal echo
 127.0.0.1:%d stream tcp nowait/1000/5 root internal daytime
-`, ext, echo, lim), "-R", "0", "--log-format", "rfc5424", "--log-to", fmt.Sprintf("tcp://127.0.0.1:%d", rs.tcpPort))
+`, ext, echo, lim), "-R", "0", "--log-format", "rfc5424", "--log-to", fmt.Sprintf("tcp://127.0.0.1:%d", rs.TCPPort))
 	addr := func(p int) string { return "127.0.0.1:" + strconv.Itoa(p) }
 
 	// 1,500 to the spawned server and 1,000 to echo from 20 granted
@@ -737,83 +537,6 @@ func slicesRepeat[T any](v T, n int) []T {
 	return out
 }
 
-// auditPKI is a throw-away CA with a server certificate for 127.0.0.1 and
-// a client certificate, as PEM files.
-type auditPKI struct {
-	caFile                string
-	serverCert, serverKey string
-	clientCert, clientKey string
-}
-
-func newAuditPKI(t *testing.T) *auditPKI {
-	t.Helper()
-	dir := t.TempDir()
-	p := &auditPKI{caFile: filepath.Join(dir, "ca.pem"),
-		serverCert: filepath.Join(dir, "server.pem"), serverKey: filepath.Join(dir, "server-key.pem"),
-		clientCert: filepath.Join(dir, "client.pem"), clientKey: filepath.Join(dir, "client-key.pem")}
-	caKey, caDER := auditCert(t, nil, nil, &x509.Certificate{
-		Subject: pkix.Name{CommonName: "hinetd test CA"}, IsCA: true, BasicConstraintsValid: true,
-		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-	})
-	auditPEM(t, p.caFile, "CERTIFICATE", caDER)
-	ca, _ := x509.ParseCertificate(caDER)
-	sk, sDER := auditCert(t, ca, caKey, &x509.Certificate{
-		Subject: pkix.Name{CommonName: "localhost"}, DNSNames: []string{"localhost"},
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
-		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
-	})
-	auditPEM(t, p.serverCert, "CERTIFICATE", sDER)
-	auditKey(t, p.serverKey, sk)
-	ck, cDER := auditCert(t, ca, caKey, &x509.Certificate{
-		Subject: pkix.Name{CommonName: "hinetd client"}, DNSNames: []string{"client.test"},
-		KeyUsage:    x509.KeyUsageDigitalSignature,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	})
-	auditPEM(t, p.clientCert, "CERTIFICATE", cDER)
-	auditKey(t, p.clientKey, ck)
-	// rsyslogd reads them as root; hinetd's audit sink as root too.
-	return p
-}
-
-var auditSerial int64 = 1
-
-func auditCert(t *testing.T, parent *x509.Certificate, parentKey *ecdsa.PrivateKey, tmpl *x509.Certificate) (*ecdsa.PrivateKey, []byte) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	auditSerial++
-	tmpl.SerialNumber = big.NewInt(auditSerial)
-	tmpl.NotBefore = time.Now().Add(-time.Hour)
-	tmpl.NotAfter = time.Now().Add(24 * time.Hour)
-	if parent == nil {
-		parent, parentKey = tmpl, key
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, parentKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return key, der
-}
-
-func auditPEM(t *testing.T, path, typ string, der []byte) {
-	t.Helper()
-	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func auditKey(t *testing.T, path string, k *ecdsa.PrivateKey) {
-	t.Helper()
-	der, err := x509.MarshalPKCS8PrivateKey(k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	auditPEM(t, path, "PRIVATE KEY", der)
-}
-
 // echoRecords makes n echo connections from src and waits until rsyslog
 // has the accept and builtin records of each; it returns rsyslog's
 // records.
@@ -853,10 +576,10 @@ func echoRecords(t *testing.T, rs *syslogd, port, n int, src string) []*rec {
 // it: the records of a few connections arrive, as RFC 5424.
 func TestAuditTLS(t *testing.T) {
 	needRoot(t)
-	pki := newAuditPKI(t)
-	rs := startSyslogd(t, syslogdOpts{tls: pki})
+	pki := audittest.NewPKI(t)
+	rs := startSyslogd(t, audittest.RsyslogOpts{TLS: pki, TLSClientAuth: true})
 	port := freePort(t)
-	url := fmt.Sprintf("tls://127.0.0.1:%d?ca=%s&cert=%s&key=%s", rs.tlsPort, pki.caFile, pki.clientCert, pki.clientKey)
+	url := fmt.Sprintf("tls://127.0.0.1:%d?ca=%s&cert=%s&key=%s", rs.TLSPort, pki.CAFile, pki.ClientCert, pki.ClientKey)
 	d := startDaemon(t, fmt.Sprintf("127.0.0.1:%d stream tcp nowait root internal echo\n", port), "--log-to", url)
 	recs := echoRecords(t, rs, port, 10, "127.0.0.1")
 	checkFields(t, recs)
@@ -873,13 +596,13 @@ func TestAuditTLS(t *testing.T) {
 // (30) and daemon.warning (28) for denials.
 func TestAuditSeverityPerRule(t *testing.T) {
 	needRoot(t)
-	rs := startSyslogd(t, syslogdOpts{tcp: true})
+	rs := startSyslogd(t, audittest.RsyslogOpts{TCP: true})
 	port := freePort(t)
 	startDaemonWith(t, nil, map[string]string{
 		"hosts.allow": "echo: 127.0.0.5: severity auth.notice\n",
 		"hosts.deny":  "echo: 127.0.0.7: severity local0.alert\necho: 127.0.0.8\n",
 	}, fmt.Sprintf("127.0.0.1:%d stream tcp nowait root internal echo\n", port),
-		"--log-to", fmt.Sprintf("tcp://127.0.0.1:%d", rs.tcpPort))
+		"--log-to", fmt.Sprintf("tcp://127.0.0.1:%d", rs.TCPPort))
 	echoRecords(t, rs, port, 3, "127.0.0.5")
 	echoRecords(t, rs, port, 3, "127.0.0.6")
 	for _, src := range []string{"127.0.0.7", "127.0.0.8"} {
@@ -932,11 +655,11 @@ func TestAuditSeverityPerRule(t *testing.T) {
 // client and connection id in it.
 func TestAuditRFC3164UnixSocket(t *testing.T) {
 	needRoot(t)
-	rs := startSyslogd(t, syslogdOpts{unix: true,
-		template: "%pri%|%syslogtag%|%programname%|%procid%|%msg%\\n"})
+	rs := startSyslogd(t, audittest.RsyslogOpts{Unix: true, StdParser: true,
+		Template: "%pri%|%syslogtag%|%programname%|%procid%|%msg%\\n"})
 	port := freePort(t)
 	d := startDaemon(t, fmt.Sprintf("127.0.0.1:%d stream tcp nowait root internal echo\n", port),
-		"--log-format", "rfc3164", "--log-to", "unix://"+rs.sock)
+		"--log-format", "rfc3164", "--log-to", "unix://"+rs.Sock)
 	var keys []string
 	for range 5 {
 		r := auditDial("echo", "127.0.0.1", "127.0.0.1:"+strconv.Itoa(port), "x")
@@ -947,7 +670,7 @@ func TestAuditRFC3164UnixSocket(t *testing.T) {
 	}
 	pid := strconv.Itoa(d.pid())
 	count := func() (accepts, builtins int) {
-		for _, line := range rs.lines() {
+		for _, line := range rs.Lines() {
 			f := strings.SplitN(line, "|", 5)
 			if len(f) != 5 {
 				continue
@@ -978,11 +701,11 @@ func TestAuditRFC3164UnixSocket(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("rsyslog read %d accept and %d builtin records of 5 connections:\n%s", a, b, readText(rs.out))
+			t.Fatalf("rsyslog read %d accept and %d builtin records of 5 connections:\n%s", a, b, strings.Join(rs.Lines(), "\n"))
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	t.Logf("first line rsyslog read: %s", rs.lines()[0])
+	t.Logf("first line rsyslog read: %s", rs.Lines()[0])
 }
 
 // TestAuditStartReload: the start record carries the version, the config
@@ -990,13 +713,13 @@ func TestAuditRFC3164UnixSocket(t *testing.T) {
 // were added, removed and changed, and the new hash.
 func TestAuditStartReload(t *testing.T) {
 	needRoot(t)
-	rs := startSyslogd(t, syslogdOpts{tcp: true})
+	rs := startSyslogd(t, audittest.RsyslogOpts{TCP: true})
 	a, b, c := freePort(t), freePort(t), freePort(t)
 	conf := func(lines ...string) string { return strings.Join(lines, "\n") + "\n" }
 	la := fmt.Sprintf("127.0.0.1:%d stream tcp nowait root internal echo", a)
 	lb := fmt.Sprintf("127.0.0.1:%d stream tcp nowait root internal daytime", b)
 	lc := fmt.Sprintf("127.0.0.1:%d stream tcp nowait root internal discard", c)
-	d := startDaemon(t, conf(la, lb), "--log-to", fmt.Sprintf("tcp://127.0.0.1:%d", rs.tcpPort), "-R", "77")
+	d := startDaemon(t, conf(la, lb), "--log-to", fmt.Sprintf("tcp://127.0.0.1:%d", rs.TCPPort), "-R", "77")
 	d.writeFile("inetd.conf", conf(strings.Replace(la, "nowait", "nowait/3", 1), lc))
 	d.reload(1)
 	recs := rs.waitRecords(20*time.Second, func(recs []*rec) bool {
@@ -1047,9 +770,9 @@ type refRecord struct {
 // the counts add up, and records from the outage did arrive.
 func TestAuditRsyslogOutage(t *testing.T) {
 	needRoot(t)
-	rs := startSyslogd(t, syslogdOpts{tcp: true})
+	rs := startSyslogd(t, audittest.RsyslogOpts{TCP: true})
 	port := freePort(t)
-	tcpURL := fmt.Sprintf("tcp://127.0.0.1:%d", rs.tcpPort)
+	tcpURL := fmt.Sprintf("tcp://127.0.0.1:%d", rs.TCPPort)
 	d := startDaemon(t, fmt.Sprintf("127.0.0.1:%d stream tcp nowait root internal echo\n", port),
 		"--log-to", tcpURL, "--log-to", "file://DIR/ref.jsonl")
 	ref := filepath.Join(d.dir, "ref.jsonl")
@@ -1084,11 +807,11 @@ func TestAuditRsyslogOutage(t *testing.T) {
 		}()
 	}
 	time.Sleep(1500 * time.Millisecond)
-	rs.stop()
+	rs.Stop()
 	down := time.Now()
 	time.Sleep(2 * time.Second)
 	up := time.Now()
-	rs.start()
+	rs.Start()
 	time.Sleep(1500 * time.Millisecond)
 	close(stop)
 	wg.Wait()
@@ -1282,7 +1005,7 @@ func TestAuditBlockedSink(t *testing.T) {
 	}
 	held = nil
 	hmu.Unlock()
-	rs := startSyslogd(t, syslogdOpts{tcp: true, tcpPort: sinkPort})
+	rs := startSyslogd(t, audittest.RsyslogOpts{TCP: true, TCPPort: sinkPort})
 	startDaemon(t, fmt.Sprintf("127.0.0.1:%d stream tcp nowait root internal echo\n", freePort(t)),
 		"--log-to", "tcp://"+ln.Addr().String(), "--spool-dir", spool)
 	want := map[string]int{} // client>port -> connections
@@ -1323,11 +1046,11 @@ func TestAuditBlockedSink(t *testing.T) {
 // records either.
 func TestAuditDenyFlood(t *testing.T) {
 	needRoot(t)
-	rs := startSyslogd(t, syslogdOpts{tcp: true})
+	rs := startSyslogd(t, audittest.RsyslogOpts{TCP: true})
 	port := freePort(t)
 	d := startDaemonWith(t, nil, map[string]string{"hosts.deny": "ALL: 127.0.6.\n"},
 		fmt.Sprintf("127.0.0.1:%d stream tcp nowait root internal echo\n", port),
-		"--log-to", fmt.Sprintf("tcp://127.0.0.1:%d", rs.tcpPort))
+		"--log-to", fmt.Sprintf("tcp://127.0.0.1:%d", rs.TCPPort))
 	var jobs []auditJob
 	for i := range 3000 {
 		jobs = append(jobs, auditJob{"echo", fmt.Sprintf("127.0.6.%d", 1+i%20), "127.0.0.1:" + strconv.Itoa(port), "x"})

@@ -3,6 +3,8 @@ package audit
 import (
 	"testing"
 	"time"
+
+	"github.com/hinetd/hinetd/internal/audit/audittest"
 )
 
 // BenchmarkFormat: the cost of one record in each format.
@@ -53,8 +55,8 @@ func closeLogB(b *testing.B, l *Log) {
 // local rsyslog over a unix datagram socket (what /dev/log is), Close
 // included: the figure for "audit logging to a local rsyslog".
 func BenchmarkEmitRsyslog(b *testing.B) {
-	r := startRsyslog(b, rsyslogOpts{unix: true})
-	l, err := Open([]string{"unix://" + r.sock}, Options{SpillDir: b.TempDir()})
+	r := audittest.StartRsyslog(b, audittest.RsyslogOpts{Unix: true})
+	l, err := Open([]string{"unix://" + r.Sock}, Options{SpillDir: b.TempDir()})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/hinetd/hinetd/internal/audit/audittest"
 )
 
 // TestConnectionLoad is the acceptance load on the audit side:
@@ -16,8 +18,8 @@ import (
 // and limits single records plus summary counts that add up exactly;
 // every record is strict RFC 5424 with the connection's fields.
 func TestConnectionLoad(t *testing.T) {
-	r := startRsyslog(t, rsyslogOpts{tcp: true})
-	l, err := Open([]string{fmt.Sprintf("tcp://127.0.0.1:%d", r.tcpPort)}, testOpts(t))
+	r := audittest.StartRsyslog(t, audittest.RsyslogOpts{TCP: true})
+	l, err := Open([]string{fmt.Sprintf("tcp://127.0.0.1:%d", r.TCPPort)}, testOpts(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +67,7 @@ func TestConnectionLoad(t *testing.T) {
 	got := map[string]int{}
 	single := map[string]int{}
 	perConn := map[uint64]int{}
-	lines := r.waitLines(func(ls []string) bool {
+	lines := r.WaitLines(20*time.Second, func(ls []string) bool {
 		total := 0
 		for _, line := range ls {
 			if m, err := ParseRFC5424(line); err == nil {

@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/hinetd/hinetd/internal/audit/audittest"
 )
 
 // TestRsyslogRestart: rsyslog is stopped in the middle of a load over TCP
@@ -33,15 +35,15 @@ func TestRsyslogRestart(t *testing.T) {
 		{"tls", 0, 0, 10000, false, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var r *rsyslog
+			var r *audittest.Rsyslog
 			var url string
 			if tc.tls {
-				p := newTestPKI(t)
-				r = startRsyslog(t, rsyslogOpts{tls: p})
-				url = tlsURL(r.tlsPort, p, p.caFile, false)
+				p := audittest.NewPKI(t)
+				r = audittest.StartRsyslog(t, audittest.RsyslogOpts{TLS: p})
+				url = tlsURL(r.TLSPort, p, p.CAFile, false)
 			} else {
-				r = startRsyslog(t, rsyslogOpts{tcp: true})
-				url = fmt.Sprintf("tcp://127.0.0.1:%d", r.tcpPort)
+				r = audittest.StartRsyslog(t, audittest.RsyslogOpts{TCP: true})
+				url = fmt.Sprintf("tcp://127.0.0.1:%d", r.TCPPort)
 			}
 			opts := testOpts(t)
 			opts.MemBytes, opts.SpillBytes = tc.mem, tc.spill
@@ -72,13 +74,13 @@ func TestRsyslogRestart(t *testing.T) {
 				}
 			}()
 			<-stopNow
-			r.stop()
+			r.Stop()
 			stoppedAt := sent.Load()
 			for sent.Load() < int64(tc.n/2) {
 				time.Sleep(time.Millisecond)
 			}
 			time.Sleep(200 * time.Millisecond)
-			r.start()
+			r.Start()
 			restartedAt := sent.Load()
 			close(restarted)
 			<-done
@@ -93,7 +95,7 @@ func TestRsyslogRestart(t *testing.T) {
 			}
 			var got map[int]bool
 			var dropped uint64
-			lines := r.waitLines(func(ls []string) bool {
+			lines := r.WaitLines(20*time.Second, func(ls []string) bool {
 				got, dropped = checkRecords(t, ls, tc.n)
 				return uint64(len(got))+dropped >= uint64(tc.n)
 			})
@@ -200,7 +202,7 @@ func TestBlockedSink(t *testing.T) {
 // full), the other sinks are told within a second, naming the sink and
 // the count; the notices do not disturb their own accounting.
 func TestDropNotice(t *testing.T) {
-	dead := fmt.Sprintf("tcp://127.0.0.1:%d", freePort(t, "tcp"))
+	dead := fmt.Sprintf("tcp://127.0.0.1:%d", audittest.FreePort(t, "tcp"))
 	file := filepath.Join(t.TempDir(), "audit.jsonl")
 	opts := testOpts(t)
 	opts.MemBytes, opts.SpillBytes = 8<<10, -1

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hinetd/hinetd/internal/audit/audittest"
 )
 
 // testEvent is the i-th event of a load: a connection's accept or its
@@ -106,7 +108,7 @@ func closeLogWithin(t *testing.T, l *Log, d time.Duration) {
 
 // sendAndCheck emits n test events through url, closes the log, and
 // checks that rsyslog wrote all n as valid RFC 5424 records.
-func sendAndCheck(t *testing.T, r *rsyslog, url string, n int) {
+func sendAndCheck(t *testing.T, r *audittest.Rsyslog, url string, n int) {
 	t.Helper()
 	l, err := Open([]string{url}, testOpts(t))
 	if err != nil {
@@ -120,7 +122,7 @@ func sendAndCheck(t *testing.T, r *rsyslog, url string, n int) {
 	if st.Emitted != uint64(n) || st.Delivered != uint64(n) || st.Dropped != 0 || st.Pending != 0 {
 		t.Fatalf("stats %+v, want %d emitted and delivered", st, n)
 	}
-	lines := r.waitLines(func(ls []string) bool { return len(ls) >= n })
+	lines := r.WaitLines(20*time.Second, func(ls []string) bool { return len(ls) >= n })
 	got, dropped := checkRecords(t, lines, n)
 	if len(got) != n || dropped != 0 {
 		var miss []int
@@ -137,22 +139,22 @@ func sendAndCheck(t *testing.T, r *rsyslog, url string, n int) {
 // TestUnixSink: a datagram unix socket (what /dev/log is), to rsyslog's
 // imuxsock on a private path.
 func TestUnixSink(t *testing.T) {
-	r := startRsyslog(t, rsyslogOpts{unix: true})
-	sendAndCheck(t, r, "unix://"+r.sock+"?format=rfc5424", 500)
+	r := audittest.StartRsyslog(t, audittest.RsyslogOpts{Unix: true})
+	sendAndCheck(t, r, "unix://"+r.Sock+"?format=rfc5424", 500)
 }
 
 // TestUDPSink: RFC 5426 to rsyslog's imudp on loopback. A few hundred
 // records, paced, so that loopback does not drop datagrams.
 func TestUDPSink(t *testing.T) {
-	r := startRsyslog(t, rsyslogOpts{udp: true})
-	sendAndCheck(t, r, fmt.Sprintf("udp://127.0.0.1:%d", r.udpPort), 300)
+	r := audittest.StartRsyslog(t, audittest.RsyslogOpts{UDP: true})
+	sendAndCheck(t, r, fmt.Sprintf("udp://127.0.0.1:%d", r.UDPPort), 300)
 }
 
 // TestSlogHandler: ordinary log lines through slog reach the sink as
 // KindLog records, with the connection attributes in the structured data.
 func TestSlogHandler(t *testing.T) {
-	r := startRsyslog(t, rsyslogOpts{unix: true})
-	l, err := Open([]string{"unix://" + r.sock + "?format=rfc5424"}, testOpts(t))
+	r := audittest.StartRsyslog(t, audittest.RsyslogOpts{Unix: true})
+	l, err := Open([]string{"unix://" + r.Sock + "?format=rfc5424"}, testOpts(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +164,7 @@ func TestSlogHandler(t *testing.T) {
 		slog.Group("child", "pid", 1234, "signal", "SIGKILL"))
 	lg.Info("reloaded")
 	closeLog(t, l)
-	lines := r.waitLines(func(ls []string) bool { return len(ls) >= 2 })
+	lines := r.WaitLines(20*time.Second, func(ls []string) bool { return len(ls) >= 2 })
 	if len(lines) != 2 {
 		t.Fatalf("got %d records, want 2: %q", len(lines), lines)
 	}
@@ -190,23 +192,23 @@ func contextTimeout(d time.Duration) (context.Context, context.CancelFunc) {
 // on a unix path) refuses a datagram socket; the sink falls back to a
 // stream with one record per line.
 func TestUnixStreamFallback(t *testing.T) {
-	r := startRsyslog(t, rsyslogOpts{unixStream: true})
-	sendAndCheck(t, r, "unix://"+r.sock+"?format=rfc5424", 500)
+	r := audittest.StartRsyslog(t, audittest.RsyslogOpts{UnixStream: true})
+	sendAndCheck(t, r, "unix://"+r.Sock+"?format=rfc5424", 500)
 }
 
 // TestUnixDefault3164: a unix sink writes RFC 3164 by default, which a
 // stock rsyslog imuxsock (special parser on) reads into the right
 // properties: tag, pid, severity, and the fields in the message.
 func TestUnixDefault3164(t *testing.T) {
-	r := startRsyslog(t, rsyslogOpts{unix: true, stdParser: true,
-		template: `%app-name%|%procid%|%syslogfacility-text%.%syslogseverity-text%|%msg%\n`})
-	l, err := Open([]string{"unix://" + r.sock}, testOpts(t))
+	r := audittest.StartRsyslog(t, audittest.RsyslogOpts{Unix: true, StdParser: true,
+		Template: `%app-name%|%procid%|%syslogfacility-text%.%syslogseverity-text%|%msg%\n`})
+	l, err := Open([]string{"unix://" + r.Sock}, testOpts(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	l.Emit(testEvent(1))
 	closeLog(t, l)
-	lines := r.waitLines(func(ls []string) bool { return len(ls) >= 1 })
+	lines := r.WaitLines(20*time.Second, func(ls []string) bool { return len(ls) >= 1 })
 	want := fmt.Sprintf("hinetd|%d|daemon.warning| deny echo/tcp from 127.0.0.2:40001 to 127.0.0.1:7007 conn=2 n=1 rule=hosts.deny:3 ruletext=\"ALL: [::1] \\\"quoted\\\" back\\\\slash\"", os.Getpid())
 	if len(lines) != 1 || lines[0] != want {
 		t.Fatalf("got  %q\nwant %q", lines, want)
@@ -217,7 +219,7 @@ func TestUnixDefault3164(t *testing.T) {
 // hinetd stops stay in the spill file, and the next Log with the same
 // spill directory sends them first when the collector is up.
 func TestSpillReplayAfterRestart(t *testing.T) {
-	port := freePort(t, "tcp")
+	port := audittest.FreePort(t, "tcp")
 	url := fmt.Sprintf("tcp://127.0.0.1:%d", port)
 	opts := testOpts(t)
 	l1, err := Open([]string{url}, opts)
@@ -231,7 +233,7 @@ func TestSpillReplayAfterRestart(t *testing.T) {
 	if st := l1.Stats()[0]; st.Delivered != 0 || st.Pending != 300 {
 		t.Fatalf("first run: %+v, want 300 pending in the spill file", st)
 	}
-	r := startRsyslog(t, rsyslogOpts{tcp: true, tcpPort: port})
+	r := audittest.StartRsyslog(t, audittest.RsyslogOpts{TCP: true, TCPPort: port})
 	l2, err := Open([]string{url}, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -243,7 +245,7 @@ func TestSpillReplayAfterRestart(t *testing.T) {
 	if st := l2.Stats()[0]; st.Delivered != 500 || st.Pending != 0 {
 		t.Fatalf("second run: %+v, want all 500 delivered", st)
 	}
-	lines := r.waitLines(func(ls []string) bool { return len(ls) >= 500 })
+	lines := r.WaitLines(20*time.Second, func(ls []string) bool { return len(ls) >= 500 })
 	got, dropped := checkRecords(t, lines, 500)
 	if len(got) != 500 || dropped != 0 {
 		t.Fatalf("rsyslog has %d of 500", len(got))
@@ -259,8 +261,8 @@ func TestSpillReplayAfterRestart(t *testing.T) {
 // (RFC 5426 3.2) rather than blocking the sink; the records after it
 // still arrive.
 func TestUDPHugeRecord(t *testing.T) {
-	r := startRsyslog(t, rsyslogOpts{udp: true})
-	l, err := Open([]string{fmt.Sprintf("udp://127.0.0.1:%d", r.udpPort)}, testOpts(t))
+	r := audittest.StartRsyslog(t, audittest.RsyslogOpts{UDP: true})
+	l, err := Open([]string{fmt.Sprintf("udp://127.0.0.1:%d", r.UDPPort)}, testOpts(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -269,7 +271,7 @@ func TestUDPHugeRecord(t *testing.T) {
 	l.Emit(big)
 	l.Emit(testEvent(1))
 	closeLog(t, l)
-	lines := r.waitLines(func(ls []string) bool { return len(ls) >= 2 })
+	lines := r.WaitLines(20*time.Second, func(ls []string) bool { return len(ls) >= 2 })
 	if len(lines) != 2 || len(lines[0]) != maxDgram {
 		t.Fatalf("got %d records (first %d bytes), want the cut one and the next", len(lines), len(lines[0]))
 	}

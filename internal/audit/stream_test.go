@@ -10,19 +10,21 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hinetd/hinetd/internal/audit/audittest"
 )
 
 // TestTCPSink: RFC 6587 octet counting to rsyslog's imtcp.
 func TestTCPSink(t *testing.T) {
-	r := startRsyslog(t, rsyslogOpts{tcp: true})
-	sendAndCheck(t, r, fmt.Sprintf("tcp://127.0.0.1:%d", r.tcpPort), 2000)
+	r := audittest.StartRsyslog(t, audittest.RsyslogOpts{TCP: true})
+	sendAndCheck(t, r, fmt.Sprintf("tcp://127.0.0.1:%d", r.TCPPort), 2000)
 }
 
-func tlsURL(port int, p *testPKI, ca string, client bool) string {
+func tlsURL(port int, p *audittest.PKI, ca string, client bool) string {
 	q := url.Values{"ca": {ca}}
 	if client {
-		q.Set("cert", p.clientCert)
-		q.Set("key", p.clientKey)
+		q.Set("cert", p.ClientCert)
+		q.Set("key", p.ClientKey)
 	}
 	return fmt.Sprintf("tls://127.0.0.1:%d?%s", port, q.Encode())
 }
@@ -30,27 +32,27 @@ func tlsURL(port int, p *testPKI, ca string, client bool) string {
 // TestTLSSink: RFC 5425 to rsyslog's imtcp with the gtls driver, the
 // server certificate checked against the test CA.
 func TestTLSSink(t *testing.T) {
-	p := newTestPKI(t)
-	r := startRsyslog(t, rsyslogOpts{tls: p})
-	sendAndCheck(t, r, tlsURL(r.tlsPort, p, p.caFile, false), 1000)
+	p := audittest.NewPKI(t)
+	r := audittest.StartRsyslog(t, audittest.RsyslogOpts{TLS: p})
+	sendAndCheck(t, r, tlsURL(r.TLSPort, p, p.CAFile, false), 1000)
 }
 
 // TestTLSClientCert: rsyslog asks for a client certificate signed by the
 // CA (x509/certvalid); the sink presents one.
 func TestTLSClientCert(t *testing.T) {
-	p := newTestPKI(t)
-	r := startRsyslog(t, rsyslogOpts{tls: p, tlsClientAuth: true})
-	sendAndCheck(t, r, tlsURL(r.tlsPort, p, p.caFile, true), 200)
+	p := audittest.NewPKI(t)
+	r := audittest.StartRsyslog(t, audittest.RsyslogOpts{TLS: p, TLSClientAuth: true})
+	sendAndCheck(t, r, tlsURL(r.TLSPort, p, p.CAFile, true), 200)
 }
 
 // TestTLSWrongCA: a server certificate from a CA we do not trust is
 // refused: nothing is delivered, the records wait in the spool, and the
 // sink reports the verification error.
 func TestTLSWrongCA(t *testing.T) {
-	p := newTestPKI(t)
-	r := startRsyslog(t, rsyslogOpts{tls: p})
+	p := audittest.NewPKI(t)
+	r := audittest.StartRsyslog(t, audittest.RsyslogOpts{TLS: p})
 	opts := testOpts(t)
-	l, err := Open([]string{tlsURL(r.tlsPort, p, p.otherCA, false)}, opts)
+	l, err := Open([]string{tlsURL(r.TLSPort, p, p.OtherCA, false)}, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +72,7 @@ func TestTLSWrongCA(t *testing.T) {
 	if st := l.Stats()[0]; st.Pending != 10 {
 		t.Fatalf("after close %+v: want the 10 records kept in the spill file", st)
 	}
-	if got := r.lines(); len(got) != 0 {
+	if got := r.Lines(); len(got) != 0 {
 		t.Fatalf("rsyslog got %d records over an unverified connection", len(got))
 	}
 }
@@ -151,9 +153,9 @@ func TestFileSinkNoFollow(t *testing.T) {
 // TestTLSClientCertRequired: the same rsyslog refuses a sink without a
 // client certificate, which shows TestTLSClientCert's certificate is used.
 func TestTLSClientCertRequired(t *testing.T) {
-	p := newTestPKI(t)
-	r := startRsyslog(t, rsyslogOpts{tls: p, tlsClientAuth: true})
-	l, err := Open([]string{tlsURL(r.tlsPort, p, p.caFile, false)}, testOpts(t))
+	p := audittest.NewPKI(t)
+	r := audittest.StartRsyslog(t, audittest.RsyslogOpts{TLS: p, TLSClientAuth: true})
+	l, err := Open([]string{tlsURL(r.TLSPort, p, p.CAFile, false)}, testOpts(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +164,7 @@ func TestTLSClientCertRequired(t *testing.T) {
 	}
 	time.Sleep(time.Second)
 	closeLogWithin(t, l, 200*time.Millisecond)
-	if got := r.lines(); len(got) != 0 {
+	if got := r.Lines(); len(got) != 0 {
 		t.Fatalf("rsyslog accepted %d records from a client without certificate", len(got))
 	}
 }

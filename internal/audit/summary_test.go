@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hinetd/hinetd/internal/audit/audittest"
 )
 
 func denyEv(svc string, client byte, rule string) Event {
@@ -97,8 +99,8 @@ func mustField(ev Event, k string) string {
 // at least 100 arrive one by one, the summaries' counts make up the rest
 // exactly, and every record is valid RFC 5424.
 func TestDenyFlood(t *testing.T) {
-	r := startRsyslog(t, rsyslogOpts{unix: true})
-	l, err := Open([]string{"unix://" + r.sock + "?format=rfc5424"}, testOpts(t))
+	r := audittest.StartRsyslog(t, audittest.RsyslogOpts{Unix: true})
+	l, err := Open([]string{"unix://" + r.Sock + "?format=rfc5424"}, testOpts(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +114,7 @@ func TestDenyFlood(t *testing.T) {
 	took := time.Since(start)
 	closeLog(t, l)
 	var single, summed int
-	lines := r.waitLines(func(ls []string) bool {
+	lines := r.WaitLines(20*time.Second, func(ls []string) bool {
 		single, summed = 0, 0
 		for _, line := range ls {
 			m, err := ParseRFC5424(line)
@@ -137,15 +139,15 @@ func TestDenyFlood(t *testing.T) {
 
 // TestDump: a state dump arrives as numbered parts.
 func TestDump(t *testing.T) {
-	r := startRsyslog(t, rsyslogOpts{unix: true})
-	l, err := Open([]string{"unix://" + r.sock + "?format=rfc5424"}, testOpts(t))
+	r := audittest.StartRsyslog(t, audittest.RsyslogOpts{Unix: true})
+	l, err := Open([]string{"unix://" + r.Sock + "?format=rfc5424"}, testOpts(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	lines := []string{"service echo tcp 127.0.0.1:7007 children 2", "child pid 100 conn 5", "child pid 101 conn 6"}
 	l.Dump(lines)
 	closeLog(t, l)
-	got := r.waitLines(func(ls []string) bool { return len(ls) >= 3 })
+	got := r.WaitLines(20*time.Second, func(ls []string) bool { return len(ls) >= 3 })
 	for i, line := range got {
 		m, err := ParseRFC5424(line)
 		if err != nil {
