@@ -1,7 +1,6 @@
 package daemon
 
 import (
-	"errors"
 	"net"
 	"net/netip"
 	"os"
@@ -363,5 +362,3 @@ func discardDatagram(fd int) {
 	var b [1]byte
 	unix.Recvfrom(fd, b[:], unix.MSG_DONTWAIT)
 }
-
-var errClosed = errors.New("listener closed")
