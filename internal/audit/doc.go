@@ -26,11 +26,14 @@
 //     on loopback megabytes sit in the buffers). So after a broken
 //     connection the records written on it in the last ResendAge (at most
 //     ResendBytes) are sent again; duplicates carry the same RFC 5424
-//     meta sequenceId, by which a reader can drop them. The same holds at
-//     Close: a collector that has not acknowledged everything written by
-//     the time Close gives up is taken for stuck, and the resend window
-//     goes to the spill file for the next run. UDP can lose
-//     datagrams without anyone knowing; use TCP or TLS where that matters.
+//     meta sequenceId, by which a reader can drop them. Drop records in
+//     the window are sent again too (they may be among those lost): a
+//     reader that sums their counts must count each sequenceId once. The
+//     same holds at Close: a collector that has not acknowledged
+//     everything written by the time Close gives up is taken for stuck,
+//     and the resend window goes to the spill file for the next run. UDP
+//     can lose datagrams without anyone knowing; use TCP or TLS where
+//     that matters.
 //   - Floods stay readable. Deny and Limit let the first DenyPerSecond
 //     records per service and kind through each second and summarise the
 //     rest per client and rule (KeySummary, KeyCount). DenyConn does

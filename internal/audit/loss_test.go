@@ -29,10 +29,14 @@ func TestRsyslogRestart(t *testing.T) {
 		n     int
 		drops bool // the caps are small enough that records must be dropped
 		tls   bool
+		delay time.Duration // Options.BatchDelay
 	}{
-		{"spill", 0, 0, 20000, false, false},
-		{"caps", 16 << 10, 64 << 10, 20000, true, false},
-		{"tls", 0, 0, 10000, false, true},
+		{"spill", 0, 0, 20000, false, false, 0},
+		{"caps", 16 << 10, 64 << 10, 20000, true, false, 0},
+		{"tls", 0, 0, 10000, false, true, 0},
+		// As the daemon runs it: records travel in batches.
+		{"spill-batch", 0, 0, 20000, false, false, 5 * time.Millisecond},
+		{"caps-batch", 16 << 10, 64 << 10, 20000, true, false, 5 * time.Millisecond},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var r *audittest.Rsyslog
@@ -47,6 +51,7 @@ func TestRsyslogRestart(t *testing.T) {
 			}
 			opts := testOpts(t)
 			opts.MemBytes, opts.SpillBytes = tc.mem, tc.spill
+			opts.BatchDelay = tc.delay
 			l, err := Open([]string{url}, opts)
 			if err != nil {
 				t.Fatal(err)

@@ -36,15 +36,31 @@ func testEvent(i int) Event {
 // checkRecords parses every line as RFC 5424 and checks that the records
 // numbered 0..n-1 (field "n") each arrived with their structured data;
 // it returns how many distinct ones arrived and the sum of drop counts.
+// A drop record is counted once per sequenceId: after a broken connection
+// the resend window goes out again, drop records in it too (they may not
+// have been read), so a collector can hold the same drop record twice,
+// as it can any record. The copies must be identical.
 func checkRecords(t *testing.T, lines []string, n int) (got map[int]bool, dropped uint64) {
 	t.Helper()
 	got = map[int]bool{}
+	drops := map[string]string{} // sequenceId -> line
 	for _, line := range lines {
 		m, err := ParseRFC5424(line)
 		if err != nil {
 			t.Fatalf("not RFC 5424: %v\n%s", err, line)
 		}
 		if m.MsgID == "drop" {
+			seq, ok := m.Param("meta", "sequenceId")
+			if !ok {
+				t.Fatalf("drop record without meta sequenceId: %s", line)
+			}
+			if prev, dup := drops[seq]; dup {
+				if prev != line {
+					t.Fatalf("two different drop records with sequenceId %s:\n%s\n%s", seq, prev, line)
+				}
+				continue
+			}
+			drops[seq] = line
 			c, _ := m.Param(SDID, KeyCount)
 			k, err := strconv.ParseUint(c, 10, 64)
 			if err != nil {
