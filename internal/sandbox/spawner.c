@@ -1226,10 +1226,17 @@ __attribute__((constructor)) static void hs_constructor(void)
 		long fd = strtol(v, &end, 10);
 		if (*v == 0 || *end != 0 || fd < 0 || fd > 1 << 20)
 			_exit(HS_EXIT_BASE + HS_STEP_SOCKET);
+		/* Started as /proc/self/exe, the kernel names us "exe": give
+		 * ps, top and the audit records a name an administrator reads. */
+		prctl(PR_SET_NAME, "hinetd-spawner", 0, 0, 0);
 		hs_main((int)fd);
 	}
 	v = getenv(HS_ENV_PARENT_CAPS);
 	if (v != NULL) {
+		/* The same-pid re-exec for the capability drop: the daemon
+		 * itself, still on its only thread, so every later thread
+		 * inherits the name. */
+		prctl(PR_SET_NAME, "hinetd", 0, 0, 0);
 		parent_caps(v);
 		unsetenv(HS_ENV_PARENT_CAPS);
 	}
