@@ -395,8 +395,11 @@ func (l *Log) dispatch() {
 		return len(q) > 0
 	}
 	periodic := func(now time.Time) {
+		// Straight to the sinks, not through Emit: a Close racing with
+		// this tick would make Emit refuse the summaries, and the counts
+		// Flush just took out of the summariser would be gone.
 		for _, ev := range l.sum.Flush(now) {
-			l.Emit(ev)
+			l.emitDirect(ev, handle)
 		}
 		l.noticeDrops()
 	}
