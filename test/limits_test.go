@@ -1017,22 +1017,8 @@ func TestLimitUDPBuiltinSourceRate(t *testing.T) {
 	defer c.Close()
 	c.SetReadBuffer(1 << 20)
 	const sent = 200
-	start := time.Now()
-	for i := 0; i < sent; i++ {
-		if _, err := c.WriteToUDP([]byte(fmt.Sprintf("datagram %d", i)), to); err != nil {
-			t.Fatal(err)
-		}
-	}
-	window := time.Since(start)
-	answers := 0
+	answers, window := udpBurst(t, c, to, sent)
 	buf := make([]byte, 1500)
-	for {
-		c.SetReadDeadline(time.Now().Add(time.Second))
-		if _, _, err := c.ReadFromUDP(buf); err != nil {
-			break
-		}
-		answers++
-	}
 	most := 20 + int(10*window.Seconds()) + 1
 	t.Logf("%d datagrams sent in %v: %d answered (burst 20, 10/s: at most %d)", sent, window, answers, most)
 	if answers > most || answers < 20 {
@@ -1177,4 +1163,27 @@ func TestLimitIPv6Prefix(t *testing.T) {
 			t.Errorf("--ipv6-prefix 48: connection %d from %s: %v, want %v", i+1, srcs[i], got[i], want[i])
 		}
 	}
+}
+
+// udpBurst sends n datagrams from c to to as fast as it can, then counts
+// the answers until none comes for a second. window is how long sending
+// took, for the burst + rate × time bound.
+func udpBurst(t *testing.T, c *net.UDPConn, to *net.UDPAddr, n int) (answers int, window time.Duration) {
+	t.Helper()
+	start := time.Now()
+	for i := 0; i < n; i++ {
+		if _, err := c.WriteToUDP([]byte(fmt.Sprintf("datagram %d", i)), to); err != nil {
+			t.Fatal(err)
+		}
+	}
+	window = time.Since(start)
+	buf := make([]byte, 1500)
+	for answers < n {
+		c.SetReadDeadline(time.Now().Add(time.Second))
+		if _, _, err := c.ReadFromUDP(buf); err != nil {
+			break
+		}
+		answers++
+	}
+	return answers, window
 }
