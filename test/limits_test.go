@@ -1115,24 +1115,28 @@ func TestLimitIPv6Prefix(t *testing.T) {
 	port := freePort(t)
 	d := startDaemonWith(t, []string{"ip", "netns", "exec", ns.name}, nil,
 		fmt.Sprintf("[2001:db8:1::1]:%d stream tcp6 nowait/100/10000/2 nobody %s hold\n", port, hold))
-	addr := fmt.Sprintf("[2001:db8:1::1]:%d", port)
-	srcs := []string{"2001:db8:1::a", "2001:db8:1::b", "2001:db8:1:0:ffff:ffff:ffff:c", "2001:db8:2::a", "2001:db8:1::a"}
-	want := []outcome{served, served, refused, served, refused}
-	got := make([]outcome, len(srcs))
-	ns.do(t, func() {
-		for i, s := range srcs {
-			o, c := try(netip.MustParseAddr(s), addr, 3*time.Second)
-			got[i] = o
-			if c != nil {
-				t.Cleanup(func() { c.Close() })
+	// expect connects from each source in turn, inside the namespace,
+	// holding every served connection open, and checks the outcomes.
+	expect := func(what string, port int, srcs []string, want []outcome) {
+		addr := fmt.Sprintf("[2001:db8:1::1]:%d", port)
+		got := make([]outcome, len(srcs))
+		ns.do(t, func() {
+			for i, s := range srcs {
+				o, c := try(netip.MustParseAddr(s), addr, 3*time.Second)
+				got[i] = o
+				if c != nil {
+					t.Cleanup(func() { c.Close() })
+				}
+			}
+		})
+		for i := range srcs {
+			if got[i] != want[i] {
+				t.Errorf("%sconnection %d from %s: %v, want %v", what, i+1, srcs[i], got[i], want[i])
 			}
 		}
-	})
-	for i := range srcs {
-		if got[i] != want[i] {
-			t.Errorf("connection %d from %s: %v, want %v", i+1, srcs[i], got[i], want[i])
-		}
 	}
+	expect("", port, []string{"2001:db8:1::a", "2001:db8:1::b", "2001:db8:1:0:ffff:ffff:ffff:c", "2001:db8:2::a", "2001:db8:1::a"},
+		[]outcome{served, served, refused, served, refused})
 	if t.Failed() {
 		return
 	}
@@ -1145,24 +1149,8 @@ func TestLimitIPv6Prefix(t *testing.T) {
 	port = freePort(t)
 	d = startDaemonWith(t, []string{"ip", "netns", "exec", ns.name}, nil,
 		fmt.Sprintf("[2001:db8:1::1]:%d stream tcp6 nowait/100/10000/1 nobody %s hold\n", port, hold), "--ipv6-prefix", "48")
-	addr = fmt.Sprintf("[2001:db8:1::1]:%d", port)
-	srcs = []string{"2001:db8:1::a", "2001:db8:1:5::a", "2001:db8:2::a"}
-	want = []outcome{served, refused, served}
-	got = make([]outcome, len(srcs))
-	ns.do(t, func() {
-		for i, s := range srcs {
-			o, c := try(netip.MustParseAddr(s), addr, 3*time.Second)
-			got[i] = o
-			if c != nil {
-				t.Cleanup(func() { c.Close() })
-			}
-		}
-	})
-	for i := range srcs {
-		if got[i] != want[i] {
-			t.Errorf("--ipv6-prefix 48: connection %d from %s: %v, want %v", i+1, srcs[i], got[i], want[i])
-		}
-	}
+	expect("--ipv6-prefix 48: ", port, []string{"2001:db8:1::a", "2001:db8:1:5::a", "2001:db8:2::a"},
+		[]outcome{served, refused, served})
 }
 
 // udpBurst sends n datagrams from c to to as fast as it can, then counts
