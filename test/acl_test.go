@@ -225,3 +225,56 @@ func TestACLOptionsShapeTheService(t *testing.T) {
 		t.Errorf("a client without options got a shaped service:\n%v", plain)
 	}
 }
+
+// TestACLSocketAndNiceOptions: keepalive, linger and nice in the deciding
+// rule act on that client's socket and server, as tcpd applies them.
+func TestACLSocketAndNiceOptions(t *testing.T) {
+	needRoot(t)
+	p := probe(t)
+	port := freePort(t)
+	startDaemonWith(t, nil, map[string]string{
+		"hosts.allow": "probe: 127.0.0.10: keepalive: linger 7: nice 5\n",
+	}, fmt.Sprintf("127.0.0.1:%d stream tcp nowait nobody %s probe\n", port, p))
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	opt := report(string(dialFrom(t, "127.0.0.10", addr, nil)))
+	if opt["sockopt"] != "keepalive 1\nlinger 1 7\n" {
+		t.Errorf("keepalive, linger 7: socket options\n%s", opt["sockopt"])
+	}
+	if opt["nice"] != "5\n" {
+		t.Errorf("nice 5: %q", opt["nice"])
+	}
+	plain := report(string(dialFrom(t, "127.0.0.11", addr, nil)))
+	if plain["sockopt"] != "keepalive 0\nlinger 0 0\n" || plain["nice"] != "0\n" {
+		t.Errorf("a client without options: %q %q", plain["sockopt"], plain["nice"])
+	}
+}
+
+// TestACLDatagramBuiltin: datagrams to a built-in are decided too; a
+// denied source gets no answer, an allowed one does.
+func TestACLDatagramBuiltin(t *testing.T) {
+	needRoot(t)
+	port := freePort(t)
+	d := startDaemonWith(t, nil, map[string]string{
+		"hosts.deny": "echo: 127.0.0.12\n",
+	}, fmt.Sprintf("127.0.0.1:%d dgram udp wait root internal echo\n", port))
+	to := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port}
+	ask := func(src string) (string, error) {
+		c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.ParseIP(src)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.WriteToUDP([]byte("ping "+src), to)
+		c.SetReadDeadline(time.Now().Add(time.Second))
+		b := make([]byte, 100)
+		n, _, err := c.ReadFromUDP(b)
+		return string(b[:n]), err
+	}
+	if got, err := ask("127.0.0.13"); err != nil || got != "ping 127.0.0.13" {
+		t.Fatalf("allowed source: %q, %v", got, err)
+	}
+	if got, err := ask("127.0.0.12"); err == nil {
+		t.Fatalf("denied source answered %q", got)
+	}
+	d.waitLog("event=deny", 2*time.Second, "127.0.0.12", "hosts.deny:1")
+}

@@ -625,3 +625,70 @@ func TestFingerd(t *testing.T) {
 	}
 	d.waitLog("event=exit", 5*time.Second, "status=0")
 }
+
+// TestDatagramFamilies: udp6 on ::1 answers IPv6 only; udp46 answers both.
+func TestDatagramFamilies(t *testing.T) {
+	needRoot(t)
+	p6, p46 := freePort(t), freePort(t)
+	startDaemon(t, fmt.Sprintf("[::1]:%d dgram udp6 wait root internal echo\n*:%d dgram udp46 wait root internal echo\n", p6, p46))
+	if got, err := exchangeUDP(t, fmt.Sprintf("[::1]:%d", p6), []byte("v6"), 2*time.Second); err != nil || string(got) != "v6" {
+		t.Fatalf("udp6 over IPv6: %q, %v", got, err)
+	}
+	if got, err := exchangeUDP(t, fmt.Sprintf("127.0.0.1:%d", p6), []byte("v4"), 500*time.Millisecond); err == nil {
+		t.Fatalf("udp6 on ::1 answered IPv4: %q", got)
+	}
+	for _, a := range []string{fmt.Sprintf("127.0.0.1:%d", p46), fmt.Sprintf("[::1]:%d", p46)} {
+		if got, err := exchangeUDP(t, a, []byte("both"), 2*time.Second); err != nil || string(got) != "both" {
+			t.Fatalf("udp46 at %s: %q, %v", a, got, err)
+		}
+	}
+}
+
+// TestReloadLeavesChildrenAlone: a child started before a reload that
+// changes its service runs to its end, and its client gets everything.
+func TestReloadLeavesChildrenAlone(t *testing.T) {
+	needRoot(t)
+	port := freePort(t)
+	d := startDaemon(t, fmt.Sprintf("127.0.0.1:%d stream tcp nowait nobody /bin/sh sh -c sleep${IFS}1;echo${IFS}old-done\n", port))
+	c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	d.waitLog("event=spawn", 5*time.Second)
+	os.WriteFile(d.conf, []byte(fmt.Sprintf("127.0.0.1:%d stream tcp nowait nobody /bin/echo echo new\n", port)), 0o644)
+	d.reload(1)
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	b := make([]byte, 64)
+	n, _ := ioReadFull(c, b[:9])
+	if string(b[:n]) != "old-done\n" {
+		t.Fatalf("the child started before the reload gave %q", b[:n])
+	}
+	if got := string(dialRead(t, "tcp", fmt.Sprintf("127.0.0.1:%d", port), nil)); got != "new\n" {
+		t.Fatalf("after the reload: %q", got)
+	}
+}
+
+// TestSupplementaryGroups: the server gets its user's supplementary
+// groups, as initgroups(3) gives them.
+func TestSupplementaryGroups(t *testing.T) {
+	needRoot(t)
+	p := probe(t)
+	name := fmt.Sprintf("hinetd-g%d", os.Getpid()%100000)
+	if out, err := exec.Command("useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin",
+		"--groups", "adm,daemon", name).CombinedOutput(); err != nil {
+		t.Fatalf("useradd: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("userdel", name).Run() })
+	port := freePort(t)
+	startDaemon(t, fmt.Sprintf("127.0.0.1:%d stream tcp nowait %s %s probe\n", port, name, p))
+	sec := report(string(dialRead(t, "tcp", fmt.Sprintf("127.0.0.1:%d", port), nil)))
+	groups := strings.Fields(statusField(sec["status"], "Groups"))
+	want := map[string]bool{"1": true, "4": true} // daemon, adm (Debian's fixed gids)
+	for _, g := range groups {
+		delete(want, g)
+	}
+	if len(want) != 0 {
+		t.Fatalf("Groups: %v, missing %v", groups, want)
+	}
+}

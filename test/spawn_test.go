@@ -277,3 +277,19 @@ func TestSpawnerReplaced(t *testing.T) {
 		t.Fatalf("after the spawner was killed: %q", got)
 	}
 }
+
+// TestPolicyOverridesUserLogged: a policy that runs a service as another
+// user than inetd.conf says wins, and the log says so, naming the file.
+func TestPolicyOverridesUserLogged(t *testing.T) {
+	needRoot(t)
+	p := probe(t)
+	port := freePort(t)
+	d := startDaemonWith(t, nil, map[string]string{
+		"policy/u.policy": fmt.Sprintf("[service %d]\nuser daemon\n", port),
+	}, fmt.Sprintf("127.0.0.1:%d stream tcp nowait nobody %s probe\n", port, p))
+	d.waitLog("event=config-error", 2*time.Second, "u.policy:2", "daemon", "nobody")
+	sec := report(string(dialRead(t, "tcp", fmt.Sprintf("127.0.0.1:%d", port), nil)))
+	if got := statusField(sec["status"], "Uid"); got != "1\t1\t1\t1" {
+		t.Fatalf("Uid %q, want the policy's user daemon (1)", got)
+	}
+}

@@ -9,6 +9,8 @@
  *   cwd      its working directory
  *   umask    its umask, octal
  *   rlimits  "resource cur max" for every RLIMIT_*, -1 for unlimited
+ *   sockopt  SO_KEEPALIVE and SO_LINGER of fd 0 ("keepalive N", "linger ON SECS")
+ *   nice     its nice value
  *   sid      "sid pid" (session id and pid)
  * and then, for each argument naming a forbidden call, in the order given,
  * "=== call NAME" and "result ERRNO" (0 means the call succeeded). A call
@@ -36,6 +38,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 
@@ -112,6 +115,22 @@ static void report(void)
 		       rl.rlim_cur == RLIM_INFINITY ? -1LL : (long long)rl.rlim_cur,
 		       rl.rlim_max == RLIM_INFINITY ? -1LL : (long long)rl.rlim_max);
 	}
+
+	section("sockopt");
+	{
+		int ka = -1;
+		struct linger lg = {0, 0};
+		socklen_t l1 = sizeof ka, l2 = sizeof lg;
+		if (getsockopt(0, SOL_SOCKET, SO_KEEPALIVE, &ka, &l1) < 0)
+			ka = -1;
+		if (getsockopt(0, SOL_SOCKET, SO_LINGER, &lg, &l2) < 0)
+			lg.l_onoff = -1;
+		printf("keepalive %d\nlinger %d %d\n", ka, lg.l_onoff, lg.l_linger);
+	}
+
+	section("nice");
+	errno = 0;
+	printf("%d\n", getpriority(PRIO_PROCESS, 0));
 
 	section("sid");
 	printf("%d %d\n", (int)getsid(0), (int)getpid());

@@ -1,0 +1,47 @@
+package test
+
+import (
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestExampleConfig is what `make run` gives a new user: hinetd on
+// examples/ (inetd.conf, hosts files, policy), answering on 127.0.0.1.
+func TestExampleConfig(t *testing.T) {
+	needRoot(t)
+	for _, p := range []string{"7007", "7013", "7100"} {
+		if l, err := net.Listen("tcp", "127.0.0.1:"+p); err != nil {
+			t.Skipf("port %s in use: the example config cannot run here", p)
+		} else {
+			l.Close()
+		}
+	}
+	ex, _ := filepath.Abs("../examples")
+	files := map[string]string{}
+	for _, f := range []string{"hosts.allow", "hosts.deny"} {
+		b, err := os.ReadFile(filepath.Join(ex, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[f] = string(b)
+	}
+	conf, err := os.ReadFile(filepath.Join(ex, "inetd.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	startDaemonWith(t, nil, files, string(conf), "--policy", filepath.Join(ex, "policy"))
+	if got := string(dialRead(t, "tcp", "127.0.0.1:7100", nil)); got != "hello from hinetd\n" {
+		t.Fatalf("7100: %q", got)
+	}
+	if got := string(dialRead(t, "tcp", "127.0.0.1:7007", []byte("hi"))); got != "hi" {
+		t.Fatalf("7007 echo: %q", got)
+	}
+	got := string(dialRead(t, "tcp", "127.0.0.1:7013", nil))
+	if _, err := time.Parse("Mon Jan _2 15:04:05 2006", strings.TrimSpace(got)); err != nil {
+		t.Fatalf("7013 daytime: %q", got)
+	}
+}
