@@ -300,7 +300,10 @@ func (d *Daemon) builtinDatagram(l *listener, s *service) bool {
 	if !d.waitSuspension(l, s) {
 		return false
 	}
-	buf := make([]byte, 65536)
+	if l.dgramBuf == nil {
+		l.dgramBuf = make([]byte, 65536)
+	}
+	buf := l.dgramBuf
 	var n int
 	var from unix.Sockaddr
 	var rerr error
@@ -325,12 +328,15 @@ func (d *Daemon) builtinDatagram(l *listener, s *service) bool {
 	if !d.admit(s, c) {
 		return true
 	}
+	// The decision may finish on another goroutine (name lookups) while
+	// this loop reads the next datagram into buf: keep this one's bytes.
+	req := append([]byte(nil), buf[:n]...)
 	d.decide(s, c, -1, func(ok bool) {
 		defer d.release(c)
 		if !ok {
 			return
 		}
-		if reply := builtins.Reply(s.cfg.Internal, buf[:n], time.Now()); reply != nil {
+		if reply := builtins.Reply(s.cfg.Internal, req, time.Now()); reply != nil {
 			unix.Sendto(l.fd, reply, unix.MSG_DONTWAIT, from)
 		}
 	})

@@ -122,6 +122,7 @@ type listener struct {
 
 	acceptBackoff time.Duration // current back-off after EMFILE & co; 0 = none
 	acceptFailed  time.Time     // last EMFILE & co of the episode; zero = none (see acceptError)
+	dgramBuf      []byte        // receive buffer of a datagram built-in's loop
 }
 
 func newListener(key string, fd int, s *service) (*listener, error) {
