@@ -368,9 +368,10 @@ func (l *Log) dispatch() {
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	bufs := make([][]byte, len(l.fmts))
+	arenas := make([]arena, len(l.fmts))
 	handle := func(q *queued) {
 		for i := range l.fmts {
-			bufs[i] = l.fmts[i].Append(make([]byte, 0, 384), &q.ev, q.seq)
+			bufs[i] = arenas[i].append(&l.fmts[i], q)
 		}
 		now := time.Now()
 		for _, s := range l.sinks {
@@ -437,6 +438,28 @@ func (l *Log) dispatch() {
 			return
 		}
 	}
+}
+
+// arena hands out the dispatcher's formatted records as slices of shared
+// chunks: one allocation per chunk instead of one per record and format,
+// the bulk of the audit log's allocations under load, and of the garbage
+// collector to do. A chunk lives as long as any record in it.
+type arena struct{ buf []byte }
+
+const (
+	arenaChunk = 64 << 10
+	arenaSlack = 2 << 10 // room a typical record needs; a bigger one makes its chunk grow
+)
+
+// append formats q at the end of the current chunk and returns the
+// record, capped so that nothing appended to it can reach its neighbours.
+func (a *arena) append(f *Formatter, q *queued) []byte {
+	if cap(a.buf)-len(a.buf) < arenaSlack {
+		a.buf = make([]byte, 0, arenaChunk)
+	}
+	start := len(a.buf)
+	a.buf = f.Append(a.buf, &q.ev, q.seq)
+	return a.buf[start:len(a.buf):len(a.buf)]
 }
 
 // emitDirect is Emit for the dispatcher itself after Close: straight to

@@ -55,6 +55,7 @@ type spool struct {
 	noticeFirst, noticeLast time.Time
 
 	closing bool
+	waiting int // senders blocked in wait (tests look)
 
 	spilled, dropped uint64 // counters, under mu
 }
@@ -127,14 +128,15 @@ func (o *offsetWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// push queues one record; it never blocks on the sink.
+// push queues one record; it never blocks on the sink. The sender is
+// not woken here but by flush, once per batch: woken per record, it
+// raced the dispatcher and wrote batches of one or two.
 func (s *spool) push(b []byte, now time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.fileN == 0 && s.memBytes+len(b) <= s.memMax {
 		s.mem = append(s.mem, record{b: b})
 		s.memBytes += len(b)
-		s.cond.Signal()
 		return
 	}
 	if s.f != nil && s.fileErr == nil && s.fileW+spillHeader+int64(len(b)) <= s.fileMax {
@@ -146,7 +148,6 @@ func (s *spool) push(b []byte, now time.Time) {
 			s.fileW += spillHeader + int64(len(b))
 			s.fileN++
 			s.spilled++
-			s.cond.Signal()
 			return
 		}
 		s.fileErr = err
@@ -219,13 +220,17 @@ func (s *spool) takeDrops() (n uint64, first, last time.Time) {
 	return
 }
 
-// flush writes buffered spill data to the file.
+// flush ends a batch of pushes: it writes buffered spill data to the
+// file and wakes the sender if there is anything to send.
 func (s *spool) flush() {
 	s.mu.Lock()
 	if s.w != nil && s.w.Buffered() > 0 {
 		if err := s.w.Flush(); err != nil && s.fileErr == nil {
 			s.fileErr = err
 		}
+	}
+	if s.lenLocked() > 0 {
+		s.cond.Signal()
 	}
 	s.mu.Unlock()
 }
@@ -236,7 +241,9 @@ func (s *spool) wait() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for !s.closing && s.lenLocked() == 0 && s.dropN == 0 {
+		s.waiting++
 		s.cond.Wait()
+		s.waiting--
 	}
 	return s.lenLocked() > 0 || s.dropN > 0
 }
@@ -277,15 +284,24 @@ func (s *spool) take(dst []record, maxBytes int) []record {
 		s.retry[0] = record{}
 		s.retry = s.retry[1:]
 	}
-	for len(s.retry) == 0 && len(s.mem) > 0 && (size == 0 || size+len(s.mem[0].b) <= maxBytes) {
-		size += len(s.mem[0].b)
-		s.memBytes -= len(s.mem[0].b)
-		dst = append(dst, s.mem[0])
-		s.mem[0] = record{}
-		s.mem = s.mem[1:]
-	}
-	if len(s.mem) == 0 {
-		s.mem = s.mem[:0:0] // let the backing array go
+	if len(s.retry) == 0 {
+		k := 0
+		for k < len(s.mem) && (size == 0 || size+len(s.mem[k].b) <= maxBytes) {
+			size += len(s.mem[k].b)
+			k++
+		}
+		dst = append(dst, s.mem[:k]...)
+		// Keep the array and move what is left to its front, so that
+		// the next batch reuses it instead of growing a new one.
+		left := copy(s.mem, s.mem[k:])
+		clear(s.mem[left:])
+		s.mem = s.mem[:left]
+		if left == 0 && cap(s.mem) > 1<<14 {
+			s.mem = nil // a burst's big array goes
+		}
+		for _, r := range dst[len(dst)-k:] {
+			s.memBytes -= len(r.b)
+		}
 	}
 	for len(s.retry) == 0 && len(s.mem) == 0 && s.fileN > 0 && size < maxBytes {
 		b, err := s.readLocked()

@@ -80,3 +80,44 @@ func TestSpoolTornTail(t *testing.T) {
 		t.Fatalf("%d records, %d left", len(got), s2.len())
 	}
 }
+
+// TestSpoolWakesPerBatch: pushes alone do not wake the sender; flush
+// does, once for the batch, and the sender then takes it whole.
+func TestSpoolWakesPerBatch(t *testing.T) {
+	s, err := newSpool("", 1<<20, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	woke := make(chan bool)
+	go func() { woke <- s.wait() }()
+	for blocked := false; !blocked; time.Sleep(time.Millisecond) {
+		s.mu.Lock()
+		blocked = s.waiting == 1
+		s.mu.Unlock()
+	}
+	for i := range 50 {
+		s.push(fmt.Appendf(nil, "r%02d", i), time.Now())
+	}
+	select {
+	case <-woke:
+		t.Fatal("the sender woke before the batch was flushed")
+	case <-time.After(100 * time.Millisecond):
+	}
+	s.flush()
+	select {
+	case ok := <-woke:
+		if !ok {
+			t.Fatal("wait reported nothing to send")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("flush did not wake the sender")
+	}
+	if got := s.take(nil, 1<<20); len(got) != 50 || string(got[49].b) != "r49" {
+		t.Fatalf("took %d records", len(got))
+	}
+	// The array is kept for the next batch, from its start.
+	s.push([]byte("next"), time.Now())
+	if got := s.take(nil, 1<<20); len(got) != 1 || string(got[0].b) != "next" || s.memBytes != 0 {
+		t.Fatalf("after reuse: %d records, %d bytes left", len(got), s.memBytes)
+	}
+}
