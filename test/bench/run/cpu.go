@@ -21,6 +21,7 @@ const clkTck = 100 // USER_HZ: /proc/PID/stat counts in 1/100 s on Linux
 // the process the runner started, else "helper " and its name.
 type procTicks struct {
 	label string
+	comm  string
 	ticks uint64
 }
 
@@ -63,7 +64,7 @@ func treeTicks(root int) map[int]procTicks {
 		if pid == root {
 			label = "main"
 		}
-		out[pid] = procTicks{label: label, ticks: s.ticks}
+		out[pid] = procTicks{label: label, comm: s.comm, ticks: s.ticks}
 	}
 	return out
 }
@@ -98,8 +99,23 @@ func commOf(s string) string {
 	return s[i+1 : j]
 }
 
+// ticks - the CPU so far of the server's process tree and, labelled
+// "aux NAME", of its helpers (a local rsyslogd): these are shown in the
+// split by process but left out of the server's own figure.
+func (p *proc) ticks() map[int]procTicks {
+	out := treeTicks(p.cmd.Process.Pid)
+	for _, a := range p.aux {
+		for pid, t := range treeTicks(a.Process.Pid) {
+			t.label = "aux " + t.comm
+			out[pid] = t
+		}
+	}
+	return out
+}
+
 // cpuDelta - CPU spent between two snapshots by the processes in both, in
-// µs, in all and by label.
+// µs: in all (helpers started beside the server, labelled "aux", left
+// out) and by label.
 func cpuDelta(before, after map[int]procTicks) (total float64, byLabel map[string]float64) {
 	byLabel = map[string]float64{}
 	for pid, t := range after {
@@ -108,7 +124,9 @@ func cpuDelta(before, after map[int]procTicks) (total float64, byLabel map[strin
 			continue
 		}
 		us := float64(t.ticks-b.ticks) * 1e6 / clkTck
-		total += us
+		if !strings.HasPrefix(t.label, "aux ") {
+			total += us
+		}
 		byLabel[t.label] += us
 	}
 	return total, byLabel

@@ -564,11 +564,10 @@ func runMode(e *env, m mode) []string {
 		for _, c := range m.conc {
 			for i := range live {
 				p := live[(i+r)%len(live)]
-				pid := p.cmd.Process.Pid
-				t0 := treeTicks(pid)
+				t0 := p.ticks()
 				res, err := runLoad(e, p.addr, scaled(n, p.srv.nMul), c, p.srv.expect, p.srv.spread)
 				if err == nil && res.N > 0 {
-					total, by := cpuDelta(t0, treeTicks(pid))
+					total, by := cpuDelta(t0, p.ticks())
 					res.ServerCPUus = total / float64(res.N)
 					res.CPUByComm = map[string]float64{}
 					for k, v := range by {

@@ -127,11 +127,12 @@ func TestParseStat(t *testing.T) {
 		t.Errorf("commOf = %q", got)
 	}
 	// pid 2 is gone, pid 3 is new (a service in flight): neither counts.
-	before := map[int]procTicks{1: {"main", 5}, 2: {"gone", 7}, 4: {"exe", 1}}
-	after := map[int]procTicks{1: {"main", 8}, 3: {"hello", 2}, 4: {"exe", 3}}
+	// pid 5, an aux process (rsyslogd), is split out but not in the total.
+	before := map[int]procTicks{1: {label: "main", ticks: 5}, 2: {label: "gone", ticks: 7}, 4: {label: "exe", ticks: 1}, 5: {label: "aux rsyslogd", ticks: 1}}
+	after := map[int]procTicks{1: {label: "main", ticks: 8}, 3: {label: "hello", ticks: 2}, 4: {label: "exe", ticks: 3}, 5: {label: "aux rsyslogd", ticks: 5}}
 	total, by := cpuDelta(before, after)
-	if total != 50000 || by["main"] != 30000 || by["exe"] != 20000 || len(by) != 2 {
-		t.Errorf("cpuDelta = %v µs, %v; want 50000, main 30000, exe 20000", total, by)
+	if total != 50000 || by["main"] != 30000 || by["exe"] != 20000 || by["aux rsyslogd"] != 40000 || len(by) != 3 {
+		t.Errorf("cpuDelta = %v µs, %v; want 50000, main 30000, exe 20000, aux rsyslogd 40000", total, by)
 	}
 }
 

@@ -161,16 +161,30 @@ func hostsMode(e *env) mode {
 	}
 }
 
-// rsyslogAux starts a private rsyslogd: its own config, work directory and
-// socket (dir/log), writing everything it receives to dir/messages.
-func rsyslogAux(e *env, dir string) ([]*exec.Cmd, error) {
+// rsyslogAux returns a starter for a private rsyslogd: its own config,
+// work directory and socket (dir/log), writing everything it receives to
+// dir/messages, configured as Debian 12 ships it (imuxsock with its
+// default parser, one omfile action) except for rate limiting, which is
+// off: hinetd's records are not to be thrown away.
+//
+// qlen is the socket's datagram queue (net.unix.max_dgram_qlen when
+// rsyslog creates it): systemd as PID 1 raises it to 512 at boot on
+// every Debian host, while the kernel's default, and this machine's
+// (no systemd), is 10. rsyslogd runs in a network namespace of its own
+// whose sysctl says qlen, so the host's setting is left alone; a socket
+// bound to a path is reached from any namespace.
+func rsyslogAux(qlen int) func(e *env, dir string) ([]*exec.Cmd, error) {
+	return func(e *env, dir string) ([]*exec.Cmd, error) { return startRsyslog(dir, qlen) }
+}
+
+func startRsyslog(dir string, qlen int) ([]*exec.Cmd, error) {
 	bin, err := exec.LookPath("rsyslogd")
 	if err != nil {
 		return nil, fmt.Errorf("rsyslogd not installed (apt-get install rsyslog)")
 	}
 	conf := fmt.Sprintf(`global(workDirectory="%[1]s")
 module(load="imuxsock" SysSock.Use="off")
-input(type="imuxsock" Socket="%[1]s/log" RateLimit.Interval="0" UseSpecialParser="off" ParseHostname="off")
+input(type="imuxsock" Socket="%[1]s/log" RateLimit.Interval="0")
 *.* action(type="omfile" file="%[1]s/messages")
 `, dir)
 	if err := os.WriteFile(dir+"/rsyslog.conf", []byte(conf), 0o644); err != nil {
@@ -180,7 +194,8 @@ input(type="imuxsock" Socket="%[1]s/log" RateLimit.Interval="0" UseSpecialParser
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin, "-n", "-f", dir+"/rsyslog.conf", "-i", dir+"/rsyslog.pid")
+	script := fmt.Sprintf(`echo %d > /proc/sys/net/unix/max_dgram_qlen && exec "$0" "$@"`, qlen)
+	cmd := exec.Command("unshare", "-n", "sh", "-c", script, bin, "-n", "-f", dir+"/rsyslog.conf", "-i", dir+"/rsyslog.pid")
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
@@ -209,29 +224,43 @@ func auditMode(e *env) mode {
 			return nil
 		},
 	})
-	on.aux = rsyslogAux
+	on.aux = rsyslogAux(512)
 	on.targets = map[string]float64{"hinetd audit off": 0.9}
+	// The same on a host whose /dev/log queue is the kernel's 10: no
+	// target, shown so that the figure above is not read without it.
+	short := on
+	short.name = "hinetd audit to rsyslog, queue 10"
+	short.aux = rsyslogAux(10)
+	short.targets = nil
 	m := mode{
 		name:      "audit",
-		rounds:    3,
-		title:     "Audit logging: hinetd sending its records to a local rsyslogd (unix socket, rsyslog writing a file) against hinetd with no audit sink; both with -d, stderr to a file.",
-		servers:   []server{off, on},
+		rounds:    5,
+		title:     "Audit logging: hinetd sending its records to a local rsyslogd (imuxsock as Debian 12 configures it, writing a file) against hinetd with no audit sink; both with -d, stderr to a file. The rsyslog socket's datagram queue is 512, as systemd sets it on every Debian host, and 10, the kernel's default, in the last row.",
+		servers:   []server{off, on, short},
 		conc:      []int{1, 8, 64},
 		n:         5000,
 		baselines: []string{"hinetd audit off"},
-		notes:     []string{"- Target (issue 6): logging costs under 10%: ≥ 0.9× the rate with logging off."},
+		notes: []string{
+			"- Target (issue 6): logging costs under 10%: ≥ 0.9× the rate with logging off.",
+			"- `aux rsyslogd` in the split is the collector's own CPU per connection, not counted in the server column.",
+		},
 	}
 	m.extra = func(e *env, live map[string]*proc) []string {
-		p := live[on.name]
-		if p == nil {
-			return nil
-		}
 		time.Sleep(time.Second) // let rsyslog write what it has
-		b, err := os.ReadFile(p.dir + "/messages")
-		if err != nil {
-			return []string{fmt.Sprintf("rsyslog wrote nothing: %v\n", err)}
+		var out []string
+		for _, s := range []server{on, short} {
+			p := live[s.name]
+			if p == nil {
+				continue
+			}
+			b, err := os.ReadFile(p.dir + "/messages")
+			if err != nil {
+				out = append(out, fmt.Sprintf("%s: rsyslog wrote nothing: %v\n", s.name, err))
+				continue
+			}
+			out = append(out, fmt.Sprintf("%s: rsyslog received %d records in this mode (warm-up and probes included).\n", s.name, bytes.Count(b, []byte("\n"))))
 		}
-		return []string{fmt.Sprintf("rsyslog received %d records in this mode (warm-up and probes included).\n", bytes.Count(b, []byte("\n")))}
+		return out
 	}
 	return m
 }
