@@ -57,9 +57,12 @@ type Options struct {
 	DialTimeout  time.Duration // default 3s
 	WriteTimeout time.Duration // a write blocked longer breaks the connection (default 5s)
 
-	// BatchDelay is how long the dispatcher waits after the first record
-	// of a quiet spell for more to come, so that records travel in batches
-	// (0: no wait; the daemon uses a few milliseconds).
+	// BatchDelay paces the dispatcher: it waits this long after the
+	// first record of a quiet spell, and between batches under load, so
+	// that records travel in batches and the dispatcher, each sender and
+	// the collector wake once per batch (0: no wait; the daemon uses a
+	// few tens of milliseconds). It is also how late a record may reach
+	// a sink that is up.
 	BatchDelay time.Duration
 
 	// DenyPerSecond: deny and limit records written one per connection
@@ -404,6 +407,23 @@ func (l *Log) dispatch() {
 		}
 		l.noticeDrops()
 	}
+	// pause lets the records of a few connections gather: one wake-up of
+	// the dispatcher, of each sender and of the collector per batch, not
+	// per record, is most of what logging costs the machine. Close cuts
+	// it short.
+	pauseT := time.NewTimer(time.Hour)
+	pauseT.Stop()
+	defer pauseT.Stop()
+	pause := func() {
+		if l.opts.BatchDelay <= 0 {
+			return
+		}
+		pauseT.Reset(l.opts.BatchDelay)
+		select {
+		case <-pauseT.C:
+		case <-l.stop:
+		}
+	}
 	for {
 		if run() {
 			// Under a steady load the queue is never empty: the
@@ -413,16 +433,14 @@ func (l *Log) dispatch() {
 				periodic(now)
 			default:
 			}
+			// Not at once again: what trickled in while this batch
+			// was handled would go as a batch of its own.
+			pause()
 			continue
 		}
 		select {
 		case <-l.wake:
-			// Let the records of a few connections gather: one wake-up
-			// of the dispatcher and of each sink per batch, not per
-			// record, is most of what logging costs the accept path.
-			if l.opts.BatchDelay > 0 {
-				time.Sleep(l.opts.BatchDelay)
-			}
+			pause()
 		case now := <-tick.C:
 			periodic(now)
 		case <-l.stop:
