@@ -78,7 +78,7 @@ type mode struct {
 
 // env is what every server and mode needs to know about this run.
 type env struct {
-	out     string // directory with hello, forkexec, acceptclose, hold, load
+	out     string // directory with hello, forkexec, acceptclose, hold, stalled, load
 	hinetd  string // path of bin/hinetd ("" if absent)
 	hflags  hinetdFlags
 	obsd    string // unpacked OpenBSD inetd binary ("" if absent)
@@ -148,7 +148,7 @@ func main() {
 	if *rounds > 0 {
 		e.rounds = *rounds
 	}
-	for _, p := range []string{"hello", "forkexec", "acceptclose", "hold", "load"} {
+	for _, p := range []string{"hello", "forkexec", "acceptclose", "hold", "stalled", "load"} {
 		if _, err := os.Stat(filepath.Join(e.out, p)); err != nil {
 			fatalf("missing %s: build with make -C test/bench", err)
 		}

@@ -197,7 +197,16 @@ func hinetdServer(name, expect string, hs hinetdSetup) server {
 			args = append(args, "--spool-dir", filepath.Join(dir, "spool"))
 		}
 		for _, f := range hs.flags {
-			args = append(args, strings.ReplaceAll(f, "{dir}", dir))
+			f = strings.ReplaceAll(f, "{dir}", dir)
+			if strings.Contains(f, "{auxport}") {
+				// The port a helper (stalledAux) listens on.
+				b, err := os.ReadFile(filepath.Join(dir, "aux.port"))
+				if err != nil {
+					return nil, err
+				}
+				f = strings.ReplaceAll(f, "{auxport}", strings.TrimSpace(string(b)))
+			}
+			args = append(args, f)
 		}
 		args = append(args, filepath.Join(dir, "inetd.conf"))
 		cmd := exec.Command(e.hinetd, args...)
