@@ -43,10 +43,10 @@ func Main(ctx context.Context, o Options) int {
 
 // auditBatchDelay lets the records of many connections travel together:
 // every batch wakes the log's dispatcher and senders, and the syslog
-// daemon, whose worker then writes larger batches too. On the benchmark
-// machine a local rsyslog spent 17–20 µs of CPU per connection with 5 ms
-// batches and 15–16 µs with 20 ms (test/bench/RESULTS.md, 2026-11-26
-// 13:30). A record reaches a sink that is up at most this much later.
+// daemon, whose worker then writes larger batches too. In the benchmark
+// (test/bench/RESULTS.md, 2026-11-26) a local rsyslog spent 14–18 µs of
+// CPU per connection at concurrency 64 with 5 ms batches and 12 µs with
+// 20 ms. A record reaches a sink that is up at most this much later.
 const auditBatchDelay = 20 * time.Millisecond
 
 // openAudit opens the audit sinks: --log-to, or the local syslog; with -d
