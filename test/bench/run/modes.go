@@ -273,7 +273,7 @@ func auditMode(e *env) mode {
 	m := mode{
 		name:      "audit",
 		rounds:    7, // the ratios sit near the target: more rounds, a steadier median
-		title:     "Audit logging: hinetd sending its records to a local rsyslogd (imuxsock as Debian 12 configures it, writing a file) against hinetd with no audit sink; both with -d, stderr to a file. The rsyslog socket's datagram queue is 512, as systemd sets it on every Debian host, and 10, the kernel's default, in the last row.",
+		title:     "Audit logging: hinetd sending its records to a local rsyslogd (imuxsock as Debian 12 configures it, writing a file) against hinetd with no audit sink; both with -d, stderr to a file. The rsyslog socket's datagram queue is 512, as systemd sets it on every Debian host, and 10, the kernel's default, in the \"queue 10\" rows; the \"stalled TCP sink\" rows log to a collector that accepts and never reads.",
 		servers:   []server{off, on, short, stalled},
 		conc:      []int{1, 8, 64},
 		n:         5000,
