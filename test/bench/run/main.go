@@ -30,6 +30,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -785,8 +786,12 @@ func tableFor(m mode, live []*proc, samples map[string]map[int][]sample) string 
 	return b.String()
 }
 
-// writeResults inserts a dated section after the file's preamble (before the
-// first "## " heading), so the newest run comes first and older ones stay.
+// writeResults inserts a dated section before the first dated one ("## "
+// and a digit), so the newest run comes first, older ones stay, and what
+// people wrote above them (a summary of where the targets stand) stays on
+// top.
+var firstDated = regexp.MustCompile(`\n## [0-9]`)
+
 func writeResults(path, command string, e *env, started time.Time, report []string) error {
 	old, err := os.ReadFile(path)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -806,7 +811,10 @@ func writeResults(path, command string, e *env, started time.Time, report []stri
 	if text == "" {
 		text = "# Benchmark results\n\nNewest first. Each section is one `make bench` run; see `test/bench/README.md` for what is measured and how.\n\n"
 	}
-	i := strings.Index(text, "\n## ")
+	i := -1
+	if loc := firstDated.FindStringIndex(text); loc != nil {
+		i = loc[0]
+	}
 	if i < 0 {
 		text = strings.TrimRight(text, "\n") + "\n\n" + sec.String()
 	} else {

@@ -64,6 +64,20 @@ func TestWriteResultsKeepsOlderSections(t *testing.T) {
 	if !strings.Contains(text, "first table") || !strings.Contains(text, "second table") || !strings.Contains(text, "Command: `make bench`") {
 		t.Errorf("a section lost its content:\n%s", text)
 	}
+	// A hand-written summary above the runs stays above the next one.
+	text = strings.Replace(text, "## 2026-01-02 04:04 UTC", "## Where the targets stand\n\nsummary\n\n## 2026-01-02 04:04 UTC", 1)
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeResults(path, "make bench", e, t2.Add(time.Hour), []string{"third table"}); err != nil {
+		t.Fatal(err)
+	}
+	b, _ = os.ReadFile(path)
+	text = string(b)
+	is, i3, i2 := strings.Index(text, "## Where the targets stand"), strings.Index(text, "## 2026-01-02 05:04 UTC"), strings.Index(text, "## 2026-01-02 04:04 UTC")
+	if is < 0 || i3 < is || i2 < i3 {
+		t.Fatalf("want the summary, then the newest run, then the older:\n%s", text)
+	}
 }
 
 // No generated rule may match the benchmark's client, 127.0.0.1: the
