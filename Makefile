@@ -4,7 +4,7 @@ BIN     := bin
 export CGO_ENABLED := 1
 
 APT_BUILD := libseccomp-dev libc6-dev gcc pkg-config
-APT_TEST  := tcpd libwrap0-dev procps util-linux rsyslog rsyslog-gnutls gnutls-bin tftpd-hpa tftp-hpa netcat-openbsd iproute2 fingerd finger
+APT_TEST  := tcpd libwrap0-dev procps util-linux rsyslog rsyslog-gnutls gnutls-bin tftpd-hpa tftp-hpa netcat-openbsd iproute2 fingerd finger oidentd
 APT_BENCH := xinetd ucspi-tcp ipsvd
 
 .PHONY: all build run test unit integration fuzz bench install deps-build deps-test deps-bench clean

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -277,4 +278,64 @@ func TestACLDatagramBuiltin(t *testing.T) {
 		t.Fatalf("denied source answered %q", got)
 	}
 	d.waitLog("event=deny", 2*time.Second, "127.0.0.12", "hosts.deny:1")
+}
+
+// TestACLIdentRealServer: a user@host pattern and %u ask the client's ident
+// server (RFC 931) who owns the connection. A real oidentd answers, in a
+// network namespace of the test's own (ident is always port 113, so the
+// host's is left alone): a client running as root gets the banner that
+// names it, one running as nobody is denied by name.
+func TestACLIdentRealServer(t *testing.T) {
+	needRoot(t)
+	oidentd, err := exec.LookPath("oidentd")
+	if err != nil {
+		t.Fatal("oidentd not installed (make test installs it)")
+	}
+	ns := newNetns(t)
+	conf := filepath.Join(t.TempDir(), "oidentd.conf")
+	os.WriteFile(conf, nil, 0o644) // oidentd's defaults: a plain reply with the owner's name
+	identd := exec.Command("ip", "netns", "exec", ns.name, oidentd, "-i", "-S", "-a", "127.0.0.1", "-p", "113", "-C", conf)
+	var identLog strings.Builder
+	identd.Stdout, identd.Stderr = &identLog, &identLog
+	if err := identd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { identd.Process.Kill(); identd.Wait() })
+	waitFor(t, 5*time.Second, "oidentd to listen on 127.0.0.1:113", func() bool {
+		up := false
+		ns.do(t, func() {
+			if c, err := net.DialTimeout("tcp", "127.0.0.1:113", time.Second); err == nil {
+				c.Close()
+				up = true
+			}
+		})
+		return up
+	})
+
+	port := freePort(t)
+	d := startDaemonWith(t, []string{"ip", "netns", "exec", ns.name}, map[string]string{
+		"banners/daytime": "hello %u\n",
+		"hosts.allow":     "daytime: root@127.0.0.1: banners DIR/banners\n",
+		"hosts.deny":      "daytime: ALL: twist /bin/echo no entry for %u\n",
+	}, fmt.Sprintf("127.0.0.1:%d stream tcp nowait root internal daytime\n", port))
+	// The client is bash's /dev/tcp under setpriv, so that the connection
+	// belongs to the user named; it reads until the server closes.
+	client := func(uid string) string {
+		t.Helper()
+		script := fmt.Sprintf("exec 3<>/dev/tcp/127.0.0.1/%d && timeout 10 cat <&3", port)
+		out, err := exec.Command("ip", "netns", "exec", ns.name, "setpriv", "--reuid", uid, "--regid", uid,
+			"--clear-groups", "--", "bash", "-c", script).CombinedOutput()
+		if err != nil {
+			t.Fatalf("client as uid %s: %v\n%s", uid, err, out)
+		}
+		return string(out)
+	}
+	if got := client("0"); !strings.HasPrefix(got, "hello root\n") || len(got) <= len("hello root\n") {
+		t.Fatalf("root's connection: got %q, want the banner naming root, then the time\nlog:\n%s\noidentd:\n%s", got, d.logText(), identLog.String())
+	}
+	d.waitLog("event=accept", 5*time.Second, "hosts.allow:1")
+	if got := client("65534"); got != "no entry for nobody\n" {
+		t.Fatalf("nobody's connection: got %q, want the twist naming nobody\nlog:\n%s\noidentd:\n%s", got, d.logText(), identLog.String())
+	}
+	d.waitLog("event=deny", 5*time.Second, "hosts.deny:1")
 }

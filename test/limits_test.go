@@ -1056,11 +1056,14 @@ type netns struct {
 	name string
 }
 
+// netnsSeq numbers the namespaces of this test process.
+var netnsSeq atomic.Int64
+
 // newNetns creates a namespace with lo up and addrs (with prefix length)
 // on lo.
 func newNetns(t *testing.T, addrs ...string) *netns {
 	t.Helper()
-	ns := &netns{name: fmt.Sprintf("hinetd-lim-%d", os.Getpid())}
+	ns := &netns{name: fmt.Sprintf("hinetd-t%d-%d", os.Getpid(), netnsSeq.Add(1))}
 	run := func(args ...string) {
 		t.Helper()
 		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
