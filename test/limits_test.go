@@ -292,6 +292,28 @@ func TestLimitMaxChild(t *testing.T) {
 	}
 }
 
+// TestLimitConnPerIPPerMinuteWindowEnds: the one-minute window of
+// max-conn-per-ip-per-minute opens at the client's first admitted
+// connection; the client is refused inside it and served again once it
+// has passed. About a minute of waiting, beside the other waiting tests.
+func TestLimitConnPerIPPerMinuteWindowEnds(t *testing.T) {
+	needRoot(t)
+	t.Parallel() // mostly waiting: runs beside the other waiting tests
+	port := freePort(t)
+	startDaemon(t, fmt.Sprintf("127.0.0.1:%d stream tcp nowait nobody /bin/echo echo ok\n", port), "-C", "1")
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	opened := time.Now()
+	expect(t, "127.0.0.6", addr, served)
+	expect(t, "127.0.0.6", addr, refused)
+	time.Sleep(time.Until(opened.Add(50 * time.Second)))
+	expect(t, "127.0.0.6", addr, refused) // still inside the window
+	// The window opened at most a moment after opened: from a minute
+	// on, the next connection is served.
+	time.Sleep(time.Until(opened.Add(61 * time.Second)))
+	expect(t, "127.0.0.6", addr, served)
+	expect(t, "127.0.0.6", addr, refused) // a new window, with its one connection used
+}
+
 // TestLimitInvocationsPerMinute: -R pauses the service at the N+1th
 // invocation, logs the pause and its end, and serves again after it; a
 // second trip within a minute pauses twice as long, and a quiet client
