@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -1095,4 +1096,117 @@ func TestAuditDenyFlood(t *testing.T) {
 	}
 	checkFields(t, recs)
 	t.Logf("3000 denials in %v: %d written one by one, %d in summaries; %d accept records", took.Round(time.Millisecond), denies, summarised, accepts)
+}
+
+// TestAuditRecordContents: what issue 6 asks each kind of record to say,
+// read from the daemon's -d text. start: version, config hash, effective
+// options; spawn: pid, uid, gid, policy name and hash; exit: status and
+// duration, with the spawn's connection id; built-in served; a reload that
+// removes a service: the reload summary and that listener going down;
+// stop.
+func TestAuditRecordContents(t *testing.T) {
+	needRoot(t)
+	ext, inner := freePort(t), freePort(t)
+	d := startDaemon(t, fmt.Sprintf("127.0.0.1:%d stream tcp nowait nobody /bin/echo echo hi\n127.0.0.1:%d stream tcp nowait root internal daytime\n", ext, inner))
+	start := d.waitLog("event=start", time.Second, "version=", "hash=", "options=", "config="+d.conf)
+	if !strings.Contains(start, "R=256") {
+		t.Errorf("start record without the effective -R default: %s", start)
+	}
+
+	if got := string(dialRead(t, "tcp", fmt.Sprintf("127.0.0.1:%d", ext), nil)); got != "hi\n" {
+		t.Fatalf("external service answered %q", got)
+	}
+	spawn := d.waitLog("event=spawn", 5*time.Second, fmt.Sprintf("%d/tcp", ext), "pid=", "uid=65534", "gid=", "policy=", "hash=")
+	conn := ""
+	for _, f := range strings.Fields(spawn) {
+		if v, ok := strings.CutPrefix(f, "conn="); ok {
+			conn = v
+		}
+	}
+	if conn == "" {
+		t.Fatalf("spawn record without a connection id: %s", spawn)
+	}
+	d.waitLog("event=exit", 5*time.Second, "conn="+conn, "status=0", "duration=")
+	d.waitLog("event=accept", time.Second, "conn="+conn)
+
+	checkDaytime(t, string(dialRead(t, "tcp", fmt.Sprintf("127.0.0.1:%d", inner), nil)))
+	d.waitLog("event=builtin", 5*time.Second, fmt.Sprintf("%d/tcp", inner))
+
+	os.WriteFile(d.conf, []byte(fmt.Sprintf("127.0.0.1:%d stream tcp nowait nobody /bin/echo echo hi\n", ext)), 0o644)
+	d.reload(1)
+	d.waitLog("event=reload", time.Second, "removed=1", "hash=")
+	d.waitLog("event=listener-down", 5*time.Second, fmt.Sprintf("127.0.0.1:%d", inner))
+
+	d.stop()
+	if d.countLog("event=stop") != 1 {
+		t.Fatalf("want one stop record; log:\n%s", d.logText())
+	}
+}
+
+// TestAuditSectionInPolicy: the sinks, format and facility can be written
+// in the policy's [audit] section as well as given as flags; flags given
+// on the command line win. The section is read at start: a reload that
+// finds it changed says where and that it waits for a restart. Mistakes
+// in it are named with file:line by --check.
+func TestAuditSectionInPolicy(t *testing.T) {
+	needRoot(t)
+	port := freePort(t)
+	conf := fmt.Sprintf("127.0.0.1:%d stream tcp nowait root internal echo\n", port)
+	section := "[audit]\nlog-to file://DIR/audit.jsonl\nlog-facility local3\n"
+	// jsonFacilities waits for path to hold a record of kind and returns the
+	// facilities of its records.
+	jsonFacilities := func(path, kind string) map[string]bool {
+		t.Helper()
+		facs := map[string]bool{}
+		waitFor(t, 5*time.Second, kind+" record in "+path, func() bool {
+			b, _ := os.ReadFile(path)
+			seen := false
+			for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+				var r struct{ Facility, Kind string }
+				if json.Unmarshal([]byte(line), &r) == nil && r.Kind != "" {
+					facs[r.Facility] = true
+					seen = seen || r.Kind == kind
+				}
+			}
+			return seen
+		})
+		return facs
+	}
+
+	d := startDaemonWith(t, nil, map[string]string{"policy/audit.policy": section}, conf)
+	if got := jsonFacilities(filepath.Join(d.dir, "audit.jsonl"), "start"); !got["local3"] || len(got) != 1 {
+		t.Fatalf("records from the [audit] section's sink have facilities %v, want local3 only", got)
+	}
+	d.waitLog("event=start", time.Second, "log-facility=local3", "audit.jsonl")
+
+	d.writeFile("policy/audit.policy", strings.Replace(section, "local3", "local4", 1))
+	d.reload(1)
+	d.waitLog("event=config-error", 2*time.Second, "audit.policy:1", "takes effect when hinetd restarts")
+	dialRead(t, "tcp", fmt.Sprintf("127.0.0.1:%d", port), []byte("x"))
+	if got := jsonFacilities(filepath.Join(d.dir, "audit.jsonl"), "accept"); got["local4"] {
+		t.Fatalf("the changed section applied before a restart: facilities %v", got)
+	}
+
+	// Flags win: the section's sink is not opened, the flag's facility is used.
+	d2 := startDaemonWith(t, nil, map[string]string{"policy/audit.policy": section}, conf,
+		"--log-to", "file://DIR/flag.jsonl", "--log-facility", "auth")
+	if got := jsonFacilities(filepath.Join(d2.dir, "flag.jsonl"), "start"); !got["auth"] || len(got) != 1 {
+		t.Fatalf("with --log-facility auth: facilities %v", got)
+	}
+	if _, err := os.Stat(filepath.Join(d2.dir, "audit.jsonl")); err == nil {
+		t.Fatal("--log-to given, but the [audit] section's sink was opened too")
+	}
+
+	// --check names the line of a mistake in the section.
+	dir := t.TempDir()
+	os.Mkdir(filepath.Join(dir, "policy"), 0o755)
+	os.WriteFile(filepath.Join(dir, "policy", "audit.policy"), []byte("[audit]\nlog-facility kernel\nlog-to tcp://collector\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "inetd.conf"), []byte(conf), 0o644)
+	out, err := exec.Command(bin(t, "hinetd"), "--check", "--policy", filepath.Join(dir, "policy"),
+		"--hosts-allow", "/dev/null", "--hosts-deny", "/dev/null", filepath.Join(dir, "inetd.conf")).CombinedOutput()
+	for _, want := range []string{`audit.policy:2: unknown syslog facility "kernel"`, `audit.policy:3: log sink "tcp://collector": want tcp://host:port`} {
+		if err == nil || !strings.Contains(string(out), want) {
+			t.Errorf("--check: %v, output lacks %q:\n%s", err, want, out)
+		}
+	}
 }

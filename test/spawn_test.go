@@ -228,7 +228,7 @@ func TestSpawnFailingSteps(t *testing.T) {
 	if got := dialRead(t, "tcp", fmt.Sprintf("127.0.0.1:%d", chrootPort), nil); len(got) != 0 {
 		t.Fatalf("a service whose chroot fails answered %q", got)
 	}
-	d.waitLog("event=spawn-fail", 5*time.Second, strconv.Itoa(chrootPort)+"/tcp", "step=chroot")
+	d.waitLog("event=spawn-fail", 5*time.Second, strconv.Itoa(chrootPort)+"/tcp", "step=chroot", "errno=ENOENT")
 
 	// The user vanishes after the configuration was loaded.
 	if out, err := exec.Command("userdel", name).CombinedOutput(); err != nil {
