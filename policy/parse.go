@@ -12,6 +12,8 @@ import (
 	"github.com/moby/sys/capability"
 	seccomp "github.com/seccomp/libseccomp-golang"
 	"golang.org/x/sys/unix"
+
+	"github.com/hinetd/hinetd/internal/audit"
 )
 
 // rlimitNames maps the names a policy uses to RLIMIT_* numbers.
@@ -97,6 +99,7 @@ type parser struct {
 	set  *Set
 	errs []error
 	cur  *Profile
+	aud  *AuditSection  // inside [audit] (cur is nil then)
 	seen map[string]int // key → line, per section, for scalar duplicates
 }
 
@@ -132,11 +135,14 @@ func (s *Set) parse(file string, data []byte) error {
 			p.header(line, text)
 			continue
 		}
-		if p.cur == nil {
+		switch {
+		case p.aud != nil:
+			p.auditSetting(line, text)
+		case p.cur == nil:
 			p.errorf(line, "setting %q outside a section; start with [default] or [service NAME]", firstWord(text))
-			continue
+		default:
+			p.setting(line, text)
 		}
-		p.setting(line, text)
 	}
 	return errors.Join(p.errs...)
 }
@@ -148,9 +154,9 @@ func firstWord(s string) string {
 	return ""
 }
 
-// header - [default] or [service NAME ...]
+// header - [default], [service NAME ...] or [audit]
 func (p *parser) header(line int, text string) {
-	p.cur = nil
+	p.cur, p.aud = nil, nil
 	if !strings.HasSuffix(text, "]") {
 		p.errorf(line, "section header %q lacks a closing \"]\"", text)
 		return
@@ -187,10 +193,62 @@ func (p *parser) header(line int, text string) {
 		p.cur = prof
 	case len(f) == 1 && f[0] == "service":
 		p.errorf(line, "section [service] needs a service name")
+	case len(f) == 1 && f[0] == "audit":
+		if p.set.Audit.Pos.File != "" {
+			p.errorf(line, "duplicate section [audit] (first at %s)", p.set.Audit.Pos)
+			p.aud = &AuditSection{Pos: pos} // its errors are reported too
+		} else {
+			p.set.Audit.Pos = pos
+			p.aud = &p.set.Audit
+		}
 	default:
-		p.errorf(line, "unknown section %q; expect [default] or [service NAME]", text)
+		p.errorf(line, "unknown section %q; expect [default], [service NAME] or [audit]", text)
 	}
 	p.seen = map[string]int{}
+}
+
+// auditSetting is one line of the [audit] section.
+func (p *parser) auditSetting(line int, text string) {
+	f := strings.Fields(text)
+	key, args := f[0], f[1:]
+	a := p.aud
+	switch key {
+	case "log-to":
+		if len(args) == 0 {
+			p.errorf(line, "log-to needs a sink URL")
+		}
+		for _, u := range args {
+			if err := audit.CheckTarget(u); err != nil {
+				p.errorf(line, "%v", err)
+				continue
+			}
+			a.LogTo = append(a.LogTo, u)
+		}
+	case "log-format":
+		if !p.scalar(line, key) {
+			return
+		}
+		if len(args) != 1 || !slices.Contains([]string{"auto", "rfc5424", "rfc3164"}, args[0]) {
+			p.errorf(line, "log-format takes one of auto, rfc5424, rfc3164")
+			return
+		}
+		a.Format = args[0]
+	case "log-facility":
+		if !p.scalar(line, key) {
+			return
+		}
+		if len(args) != 1 {
+			p.errorf(line, "log-facility takes one syslog facility (daemon, auth, authpriv, local0 … local7)")
+			return
+		}
+		if _, ok := audit.ParseFacility(args[0]); !ok {
+			p.errorf(line, "unknown syslog facility %q", args[0])
+			return
+		}
+		a.Facility = args[0]
+	default:
+		p.errorf(line, "unknown key %q in [audit]; expect log-to, log-format or log-facility", key)
+	}
 }
 
 // scalar records a single-valued key and reports a duplicate.

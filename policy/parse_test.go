@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -17,7 +18,7 @@ func TestParseErrors(t *testing.T) {
 		{"setting before any section", "user nobody\n",
 			`p:1: setting "user" outside a section; start with [default] or [service NAME]`},
 		{"unknown section", "[defaults]\n",
-			`p:1: unknown section "[defaults]"; expect [default] or [service NAME]`},
+			`p:1: unknown section "[defaults]"; expect [default], [service NAME] or [audit]`},
 		{"unclosed header", "[default\n",
 			`p:1: section header "[default" lacks a closing "]"`},
 		{"service without a name", "[service]\n",
@@ -130,6 +131,22 @@ func TestParseErrors(t *testing.T) {
 			`p:2: bad source-rate rate "+Inf"; expect a number per second from 0 to 1e+06`},
 		{"NUL byte", "[default]\nuser no\x00body\n",
 			`p:2: NUL byte in line`},
+		{"audit bad scheme", "[audit]\nlog-to ftp://h:1\n",
+			`p:2: log sink "ftp://h:1": unknown scheme "ftp"; expect unix, udp, tcp, tls, file or stderr`},
+		{"audit no port", "[audit]\nlog-to tcp://collector\n",
+			`p:2: log sink "tcp://collector": want tcp://host:port`},
+		{"audit empty log-to", "[audit]\nlog-to\n",
+			`p:2: log-to needs a sink URL`},
+		{"audit format", "[audit]\nlog-format json\n",
+			`p:2: log-format takes one of auto, rfc5424, rfc3164`},
+		{"audit facility", "[audit]\nlog-facility kernel\n",
+			`p:2: unknown syslog facility "kernel"`},
+		{"audit duplicate facility", "[audit]\nlog-facility auth\nlog-facility daemon\n",
+			`p:3: duplicate "log-facility" (first at line 2)`},
+		{"audit unknown key", "[audit]\nuser nobody\n",
+			`p:2: unknown key "user" in [audit]; expect log-to, log-format or log-facility`},
+		{"audit twice", "[audit]\nlog-facility auth\n[audit]\nlog-format bsd\n",
+			"p:3: duplicate section [audit] (first at p:1)\np:4: log-format takes one of auto, rfc5424, rfc3164"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -141,6 +158,26 @@ func TestParseErrors(t *testing.T) {
 				t.Errorf("got  %q\nwant %q", err.Error(), tt.wantErr)
 			}
 		})
+	}
+}
+
+// TestParseAudit: the [audit] section's keys; log-to accumulates, and a
+// tls:// sink's files are not read while parsing.
+func TestParseAudit(t *testing.T) {
+	s, err := Parse("p", []byte("[default]\nuser nobody\n[audit]\nlog-to unix:///dev/log file:///var/log/hinetd.jsonl\nlog-to tls://logs:6514?ca=/nonexistent/ca.pem\nlog-format rfc5424\nlog-facility authpriv\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := s.Audit
+	want := []string{"unix:///dev/log", "file:///var/log/hinetd.jsonl", "tls://logs:6514?ca=/nonexistent/ca.pem"}
+	if a.Pos.String() != "p:3" || !slices.Equal(a.LogTo, want) || a.Format != "rfc5424" || a.Facility != "authpriv" {
+		t.Fatalf("got %+v", a)
+	}
+	if s.Default.User.Value != "nobody" {
+		t.Errorf("[default] lost its settings: %+v", s.Default)
+	}
+	if !a.Same(AuditSection{LogTo: want, Format: "rfc5424", Facility: "authpriv"}) || a.Same(AuditSection{LogTo: want[:1], Format: "rfc5424", Facility: "authpriv"}) {
+		t.Error("Same compares the wrong fields")
 	}
 }
 

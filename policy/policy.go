@@ -12,6 +12,7 @@ package policy
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -118,10 +119,28 @@ type Profile struct {
 type Set struct {
 	Default  Profile             // the [default] section; zero when none
 	Services map[string]*Profile // [service NAME] sections
+	Audit    AuditSection        // the [audit] section; zero when none
 	Files    []string            // files read, in order
 
 	mu    sync.Mutex
 	cache map[string][]byte // compiled seccomp programs by canonical rule text
+}
+
+// AuditSection is the [audit] section: where the daemon's audit records
+// go, as the flags of the same names say (a flag given on the command line
+// wins over its key). The daemon reads it at start; a change waits for a
+// restart, since the sinks it opened hold spooled records.
+type AuditSection struct {
+	Pos      Pos      // the section header; zero when there is none
+	LogTo    []string // log-to: sink URLs, repeatable
+	Format   string   // log-format: auto, rfc5424 or rfc3164
+	Facility string   // log-facility: a syslog facility name or number
+}
+
+// Same reports whether a and b configure the same audit log (where they
+// are written down aside).
+func (a AuditSection) Same(b AuditSection) bool {
+	return slices.Equal(a.LogTo, b.LogTo) && a.Format == b.Format && a.Facility == b.Facility
 }
 
 // Lookup returns the profile written for service, if any.

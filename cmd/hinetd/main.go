@@ -28,7 +28,8 @@ func main() {
 		fmt.Fprintf(fs.Output(), "usage: hinetd [-d] [-p pidfile] [-R rate] [-c maxchild] [-C rate] [-q length] [-a address]\n"+
 			"              [--max-children n] [--accept-rate n] [--ipv6-prefix bits]\n"+
 			"              [--hosts-allow file] [--hosts-deny file] [--policy path] [--log-to url]...\n"+
-			"              [--log-format auto|rfc5424|rfc3164] [--spool-dir dir] [--check] [--version] [configuration_file]\n")
+			"              [--log-format auto|rfc5424|rfc3164] [--log-facility name] [--spool-dir dir] [--check] [--version]\n"+
+			"              [configuration_file]\n")
 		fs.PrintDefaults()
 	}
 	fs.BoolVar(&o.Debug, "d", false, "stay in the foreground and log to stderr")
@@ -44,8 +45,9 @@ func main() {
 	fs.StringVar(&o.HostsAllow, "hosts-allow", "/etc/hosts.allow", "hosts.allow `file`")
 	fs.StringVar(&o.HostsDeny, "hosts-deny", "/etc/hosts.deny", "hosts.deny `file`")
 	fs.StringVar(&o.PolicyPath, "policy", "/etc/hinetd/", "policy file or directory")
-	fs.Var(&logTo, "log-to", "audit sink `url` (repeatable): unix:///dev/log, udp://h:p, tcp://h:p, tls://h:p?ca=…, file:///x.jsonl")
-	fs.StringVar(&o.LogFormat, "log-format", "auto", "syslog format: rfc5424, rfc3164, or auto (RFC 3164 to a local /dev/log, whose readers expect it; RFC 5424 over the network)")
+	fs.Var(&logTo, "log-to", "audit sink `url` (repeatable): unix:///dev/log, udp://h:p, tcp://h:p, tls://h:p?ca=…, file:///x.jsonl; replaces the policy's [audit] log-to")
+	fs.StringVar(&o.LogFormat, "log-format", "", "syslog format: rfc5424, rfc3164, or auto (RFC 3164 to a local /dev/log, whose readers expect it; RFC 5424 over the network); default the policy's [audit] log-format, else auto")
+	fs.StringVar(&o.LogFacility, "log-facility", "", "syslog `facility` of the audit records (daemon, auth, authpriv, local0 … local7); default the policy's [audit] log-facility, else daemon")
 	fs.StringVar(&o.SpoolDir, "spool-dir", "/var/lib/hinetd/spool", "where audit records wait while a log sink is down (created 0700)")
 	fs.BoolVar(&check, "check", false, "parse every file, print every error with file:line, exit 0 or 1")
 	fs.BoolVar(&showVersion, "version", false, "print the version and exit")

@@ -51,6 +51,18 @@ type target struct {
 // An unknown parameter is an error: a mistyped ca= must not quietly
 // fall back to the system's roots.
 func parseTarget(raw string, def Format) (*target, error) {
+	return parseTargetFiles(raw, def, true)
+}
+
+// CheckTarget reports what is wrong with a sink URL's syntax, without
+// reading the files it names (a tls:// sink's certificates are read when
+// the log opens): for configuration files, checked before the daemon runs.
+func CheckTarget(raw string) error {
+	_, err := parseTargetFiles(raw, FormatAuto, false)
+	return err
+}
+
+func parseTargetFiles(raw string, def Format, readFiles bool) (*target, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return nil, fmt.Errorf("log sink %q: %w", raw, err)
@@ -84,7 +96,7 @@ func parseTarget(raw string, def Format) (*target, error) {
 			return nil, fmt.Errorf("log sink %q: want %s://host:port", raw, u.Scheme)
 		}
 		t.addr = u.Host
-		if u.Scheme == "tls" {
+		if u.Scheme == "tls" && readFiles {
 			cfg, err := tlsConfig(u.Hostname(), q)
 			if err != nil {
 				return nil, fmt.Errorf("log sink %q: %w", raw, err)

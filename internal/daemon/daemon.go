@@ -6,6 +6,7 @@
 package daemon
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -47,10 +48,14 @@ type Options struct {
 	HostsDeny  string
 	PolicyPath string
 
-	LogTo     []string
-	LogFormat string
-	SpoolDir  string // audit spill files; "" = the audit package's default
-	Version   string
+	LogTo       []string // --log-to, else the policy's [audit] log-to
+	LogFormat   string   // --log-format, else [audit] log-format; "" = auto
+	LogFacility string   // --log-facility, else [audit] log-facility; "" = daemon
+	SpoolDir    string   // audit spill files; "" = the audit package's default
+	// Audit is the policy's [audit] section as read at start: a reload
+	// that finds it changed says so, since it applies only at restart.
+	Audit   policy.AuditSection
+	Version string
 }
 
 // Daemon is one running hinetd. It is created by Run.
@@ -187,7 +192,7 @@ func suspendedString(s *service) string {
 
 // String is the effective options, for the start record.
 func (o Options) String() string {
-	return fmt.Sprintf("config=%s R=%d c=%d C=%d q=%d max-children=%d accept-rate=%g ipv6-prefix=%d a=%q hosts-allow=%s hosts-deny=%s policy=%s log-format=%s log-to=%v",
+	return fmt.Sprintf("config=%s R=%d c=%d C=%d q=%d max-children=%d accept-rate=%g ipv6-prefix=%d a=%q hosts-allow=%s hosts-deny=%s policy=%s log-format=%s log-facility=%s log-to=%v",
 		o.ConfigPath, o.RatePerMin, o.MaxChild, o.ConnPerIPMin, o.Backlog, o.MaxChildren, o.AcceptRate, o.IPv6Prefix,
-		o.BindAddr, o.HostsAllow, o.HostsDeny, o.PolicyPath, o.LogFormat, o.LogTo)
+		o.BindAddr, o.HostsAllow, o.HostsDeny, o.PolicyPath, cmp.Or(o.LogFormat, "auto"), cmp.Or(o.LogFacility, "daemon"), o.LogTo)
 }

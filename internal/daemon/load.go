@@ -34,6 +34,11 @@ func (d *Daemon) load(initial bool) error {
 		return err
 	}
 	d.pol = pol
+	if !pol.Audit.Same(d.opts.Audit) {
+		// The sinks hold spooled records and their spill files: they
+		// are opened once, at start.
+		d.event(audit.KindConfigError, nil, nil, fmt.Sprintf("%s: the [audit] section changed; it takes effect when hinetd restarts, until then the audit log stays as it started", auditPos(pol.Audit, d.opts.Audit)))
+	}
 
 	// Build the new services; a service whose policy does not compile is
 	// skipped like a bad line.

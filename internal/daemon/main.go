@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -29,6 +30,7 @@ func Main(ctx context.Context, o Options) int {
 		fmt.Fprintln(os.Stderr, "hinetd:", err)
 		return 1
 	}
+	o = withAuditSection(o)
 	alog, err := openAudit(o)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "hinetd:", err)
@@ -49,6 +51,32 @@ func Main(ctx context.Context, o Options) int {
 // 20 ms. A record reaches a sink that is up at most this much later.
 const auditBatchDelay = 20 * time.Millisecond
 
+// withAuditSection fills in, from the policy's [audit] section, what the
+// command line left unset. A policy that does not load leaves the flags
+// and defaults alone: the audit log must open to report that error.
+func withAuditSection(o Options) Options {
+	pol, err := policy.Load(o.PolicyPath)
+	if err != nil {
+		return o
+	}
+	a := pol.Audit
+	o.Audit = a
+	if len(o.LogTo) == 0 {
+		o.LogTo = a.LogTo
+	}
+	o.LogFormat = cmp.Or(o.LogFormat, a.Format)
+	o.LogFacility = cmp.Or(o.LogFacility, a.Facility)
+	return o
+}
+
+// auditPos names where the [audit] section is, or was.
+func auditPos(now, before policy.AuditSection) string {
+	if now.Pos.File != "" {
+		return now.Pos.String()
+	}
+	return before.Pos.String() + " (removed)"
+}
+
 // openAudit opens the audit sinks: --log-to, or the local syslog; with -d
 // also readable text on stderr.
 func openAudit(o Options) (*audit.Log, error) {
@@ -63,6 +91,12 @@ func openAudit(o Options) (*audit.Log, error) {
 	if !ok {
 		return nil, fmt.Errorf("--log-format %q: expect auto, rfc5424 or rfc3164", o.LogFormat)
 	}
+	facility := audit.FacDefault
+	if o.LogFacility != "" {
+		if facility, ok = audit.ParseFacility(o.LogFacility); !ok {
+			return nil, fmt.Errorf("--log-facility %q: expect a syslog facility (daemon, auth, authpriv, local0 … local7)", o.LogFacility)
+		}
+	}
 	if o.SpoolDir != "" {
 		// The parent directory may be missing on a fresh system; the
 		// spool itself is created (and checked) by the audit log.
@@ -70,7 +104,7 @@ func openAudit(o Options) (*audit.Log, error) {
 			return nil, fmt.Errorf("--spool-dir: %w", err)
 		}
 	}
-	return audit.Open(urls, audit.Options{Format: format, DenyPerSecond: 200, SpillDir: o.SpoolDir,
+	return audit.Open(urls, audit.Options{Format: format, Facility: facility, DenyPerSecond: 200, SpillDir: o.SpoolDir,
 		BatchDelay: auditBatchDelay})
 }
 
