@@ -3,14 +3,14 @@
  *
  *   acceptclose ADDR PORT */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include "listen.h"
 
 int main(int argc, char **argv)
 {
@@ -18,21 +18,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: acceptclose ADDR PORT\n");
 		return 2;
 	}
-	struct sockaddr_in sa;
-	memset(&sa, 0, sizeof sa);
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons((unsigned short)atoi(argv[2]));
-	if (inet_pton(AF_INET, argv[1], &sa.sin_addr) != 1) {
-		fprintf(stderr, "acceptclose: bad address %s\n", argv[1]);
-		return 2;
-	}
-	int one = 1;
-	int ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (ls < 0 || setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
-	    bind(ls, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(ls, 1024) < 0) {
-		perror("acceptclose: listen");
-		return 1;
-	}
+	int ls = listen_on("acceptclose", argv[1], argv[2], 1024);
+	if (ls < 0)
+		return ls == -2 ? 2 : 1;
 	for (;;) {
 		int c = accept4(ls, NULL, NULL, SOCK_CLOEXEC);
 		if (c < 0) {

@@ -7,9 +7,7 @@
  * limit: it is the least work an inetd can do per connection, the yardstick
  * the benchmark divides every other server by. */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +15,8 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "listen.h"
 
 extern char **environ;
 
@@ -38,21 +38,9 @@ int main(int argc, char **argv)
 	char *prog = argv[3];
 	char **args = argc > 4 ? &argv[4] : &argv[3];
 
-	struct sockaddr_in sa;
-	memset(&sa, 0, sizeof sa);
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons((unsigned short)atoi(argv[2]));
-	if (inet_pton(AF_INET, argv[1], &sa.sin_addr) != 1) {
-		fprintf(stderr, "forkexec: bad address %s\n", argv[1]);
-		return 2;
-	}
-	int one = 1;
-	int ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (ls < 0 || setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
-	    bind(ls, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(ls, 1024) < 0) {
-		perror("forkexec: listen");
-		return 1;
-	}
+	int ls = listen_on("forkexec", argv[1], argv[2], 1024);
+	if (ls < 0)
+		return ls == -2 ? 2 : 1;
 
 	/* SA_RESTART: accept resumes after a reap instead of failing with EINTR. */
 	struct sigaction act;

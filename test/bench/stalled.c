@@ -5,14 +5,14 @@
  *
  *   stalled ADDR PORT */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include "listen.h"
 
 int main(int argc, char **argv)
 {
@@ -20,21 +20,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: stalled ADDR PORT\n");
 		return 2;
 	}
-	struct sockaddr_in sa;
-	memset(&sa, 0, sizeof sa);
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons((unsigned short)atoi(argv[2]));
-	if (inet_pton(AF_INET, argv[1], &sa.sin_addr) != 1) {
-		fprintf(stderr, "stalled: bad address %s\n", argv[1]);
-		return 2;
-	}
-	int one = 1;
-	int ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (ls < 0 || setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
-	    bind(ls, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(ls, 16) < 0) {
-		perror("stalled: listen");
-		return 1;
-	}
+	int ls = listen_on("stalled", argv[1], argv[2], 16);
+	if (ls < 0)
+		return ls == -2 ? 2 : 1;
 	for (;;) {
 		/* Accepted connections are kept, never read, never closed: the
 		 * sender reconnects after each write timeout, a few times a
