@@ -247,10 +247,7 @@ func TestLimitConnPerIPPerMinute(t *testing.T) {
 			// minute, not concurrent ones (every child has exited).
 			waitExits(t, d, 4)
 			expect(t, "127.0.0.2", addr, refused)
-			d.stop()
-			if got := limitSummaryTotal(d, "max-conn-per-ip-per-minute"); got != 3 {
-				t.Fatalf("summaries count %d refusals by max-conn-per-ip-per-minute, want 3", got)
-			}
+			wantRefusals(t, d, "max-conn-per-ip-per-minute", 3)
 		})
 	}
 }
@@ -382,10 +379,7 @@ func TestLimitGlobalMaxChildren(t *testing.T) {
 	waitExits(t, d, 1)
 	expect(t, "127.0.0.6", a2, served)
 	expect(t, "127.0.0.7", a1, refused)
-	d.stop()
-	if got := limitSummaryTotal(d, "global-max-child"); got != 3 {
-		t.Fatalf("summaries count %d refusals by global-max-child, want 3", got)
-	}
+	wantRefusals(t, d, "global-max-child", 3)
 }
 
 // TestLimitGlobalAcceptRate: --accept-rate 2 (bursts of 2) across two
@@ -426,10 +420,7 @@ func TestLimitGlobalAcceptRate(t *testing.T) {
 	}
 	time.Sleep(1100 * time.Millisecond)
 	expect(t, "127.0.0.9", a2, served)
-	d.stop()
-	if r := limitSummaryTotal(d, "global-accept-rate"); r != 6-n {
-		t.Fatalf("summaries count %d refusals by global-accept-rate, want %d", r, 6-n)
-	}
+	wantRefusals(t, d, "global-accept-rate", 6-n)
 }
 
 // TestLimitUDPBuiltinServiceRate: the udp echo built-in's service rate
@@ -481,10 +472,7 @@ func TestLimitUDPBuiltinServiceRate(t *testing.T) {
 	if answers.Load() > int64(most) || answers.Load() < 400 {
 		t.Fatalf("%d answers: want 400 to %d", answers.Load(), most)
 	}
-	d.stop()
-	if got := limitSummaryTotal(d, "cps"); got != sources*each-int(answers.Load()) {
-		t.Fatalf("summaries count %d refused by cps, want %d", got, sources*each-int(answers.Load()))
-	}
+	wantRefusals(t, d, "cps", sources*each-int(answers.Load()))
 }
 
 // udpEchoArg makes this test binary a nowait dgram server: it answers the
@@ -621,9 +609,16 @@ func TestLimitUDPNowaitSourceRate(t *testing.T) {
 	if err != nil || string(buf[:n]) != "other" {
 		t.Fatalf("other source: %q, %v", buf[:n], err)
 	}
+	wantRefusals(t, d, "source-rate", sent-answers)
+}
+
+// wantRefusals stops d, so that the summaries it writes at stop are in,
+// and checks that its refusal summaries for limit add up to want.
+func wantRefusals(t *testing.T, d *daemon, limit string, want int) {
+	t.Helper()
 	d.stop()
-	if got := limitSummaryTotal(d, "source-rate"); got != sent-answers {
-		t.Fatalf("summaries count %d refused by source-rate, want %d", got, sent-answers)
+	if got := limitSummaryTotal(d, limit); got != want {
+		t.Fatalf("summaries count %d refusals by %s, want %d", got, limit, want)
 	}
 }
 
@@ -1067,10 +1062,7 @@ func TestLimitUDPBuiltinSourceRate(t *testing.T) {
 	if _, _, err := c.ReadFromUDP(buf); err != nil {
 		t.Fatalf("first source not answered after the bucket refilled: %v", err)
 	}
-	d.stop()
-	if got := limitSummaryTotal(d, "source-rate"); got != sent-answers {
-		t.Fatalf("summaries count %d refused by source-rate, want %d", got, sent-answers)
-	}
+	wantRefusals(t, d, "source-rate", sent-answers)
 }
 
 // netns is a network namespace made for one test, removed at its end.

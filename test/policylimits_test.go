@@ -139,10 +139,7 @@ func TestPolicyLimitsMaxChildPerIP(t *testing.T) {
 	expect(t, "127.0.0.2", a2, served)
 	expect(t, "127.0.0.2", a2, refused) // [default]'s 2
 	expect(t, "127.0.0.4", a2, served)
-	d.stop()
-	if got := limitSummaryTotal(d, "max-child-per-ip"); got != 3 {
-		t.Fatalf("summaries count %d refusals by max-child-per-ip, want 3", got)
-	}
+	wantRefusals(t, d, "max-child-per-ip", 3)
 }
 
 // listenBacklog is the backlog of the TCP socket listening on
@@ -255,8 +252,5 @@ func TestPolicyLimitsSourceRate(t *testing.T) {
 	if n, _, err := o.ReadFromUDP(buf); err != nil || string(buf[:n]) != "other" {
 		t.Fatalf("other client: %q, %v", buf[:n], err)
 	}
-	d.stop()
-	if got := limitSummaryTotal(d, "source-rate"); got != sent-answers {
-		t.Fatalf("summaries count %d refused by source-rate, want %d", got, sent-answers)
-	}
+	wantRefusals(t, d, "source-rate", sent-answers)
 }
