@@ -26,11 +26,15 @@ func Main(ctx context.Context, o Options) int {
 		return detach()
 	}
 	os.Unsetenv(daemonizedEnv)
-	if err := dropCapabilities(o); err != nil {
+	// Read here for what must be known before the first load: the
+	// capabilities the policies grant and the [audit] section. A policy
+	// that does not load (nil) is reported by that load, through the log.
+	pol, _ := policy.Load(o.PolicyPath)
+	if err := dropCapabilities(o, pol); err != nil {
 		fmt.Fprintln(os.Stderr, "hinetd:", err)
 		return 1
 	}
-	o = withAuditSection(o)
+	o = withAuditSection(o, pol)
 	alog, err := openAudit(o)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "hinetd:", err)
@@ -52,11 +56,10 @@ func Main(ctx context.Context, o Options) int {
 const auditBatchDelay = 20 * time.Millisecond
 
 // withAuditSection fills in, from the policy's [audit] section, what the
-// command line left unset. A policy that does not load leaves the flags
-// and defaults alone: the audit log must open to report that error.
-func withAuditSection(o Options) Options {
-	pol, err := policy.Load(o.PolicyPath)
-	if err != nil {
+// command line left unset. A policy that did not load (nil) leaves the
+// flags and defaults alone: the audit log must open to report that error.
+func withAuditSection(o Options, pol *policy.Set) Options {
+	if pol == nil {
 		return o
 	}
 	a := pol.Audit
@@ -110,9 +113,9 @@ func openAudit(o Options) (*audit.Log, error) {
 
 // dropCapabilities keeps, once and for the daemon's whole life, only the
 // capabilities it needs (SECURITY.md): those of the spawners, binding
-// low ports again on reload, and those the current policies grant. It
+// low ports again on reload, and those the policies pol grant. It
 // re-executes hinetd (same pid) so that every thread loses them.
-func dropCapabilities(o Options) error {
+func dropCapabilities(o Options, pol *policy.Set) error {
 	if os.Geteuid() != 0 {
 		return nil
 	}
@@ -121,7 +124,7 @@ func dropCapabilities(o Options) error {
 	}
 	var specs []*policy.Spec
 	if snap, _ := config.Parse(o.ConfigPath, config.Options{DefaultAddr: o.BindAddr}); snap != nil {
-		if pol, err := policy.Load(o.PolicyPath); err == nil {
+		if pol != nil {
 			for _, c := range snap.Services {
 				if c.Internal == "" {
 					if sp, _, err := pol.CompileWith(policyService(c), compileOptions()); err == nil {
