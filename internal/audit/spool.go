@@ -288,6 +288,7 @@ func (s *spool) take(dst []record, maxBytes int) []record {
 		k := 0
 		for k < len(s.mem) && (size == 0 || size+len(s.mem[k].b) <= maxBytes) {
 			size += len(s.mem[k].b)
+			s.memBytes -= len(s.mem[k].b)
 			k++
 		}
 		dst = append(dst, s.mem[:k]...)
@@ -298,9 +299,6 @@ func (s *spool) take(dst []record, maxBytes int) []record {
 		s.mem = s.mem[:left]
 		if left == 0 && cap(s.mem) > 1<<14 {
 			s.mem = nil // a burst's big array goes
-		}
-		for _, r := range dst[len(dst)-k:] {
-			s.memBytes -= len(r.b)
 		}
 	}
 	for len(s.retry) == 0 && len(s.mem) == 0 && s.fileN > 0 && size < maxBytes {
