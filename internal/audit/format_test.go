@@ -143,11 +143,8 @@ func TestKindNames(t *testing.T) {
 // FuzzFormat: whatever the strings in an event (they come from clients
 // and config files), the RFC 5424 record parses strictly and gives back
 // the field values, the JSON is valid, and every format is one line.
+// Seeds: testdata/fuzz/FuzzFormat.
 func FuzzFormat(f *testing.F) {
-	f.Add("telnet", "tcp", "hosts.deny:3", `ALL: "x" [y] \z`, "msg")
-	f.Add("", "", "", "", "")
-	f.Add("a]b", "\"", "k=v", "\xff\xfe", "line\nbreak")
-	f.Add("svc\x00", "p r", "]]]", `\\\"`, "\r\n\t")
 	f.Fuzz(func(t *testing.T, svc, proto, key, value, msg string) {
 		ev := Event{Kind: KindDeny, Time: t0, Service: svc, Proto: proto, Msg: msg,
 			Client: netip.MustParseAddrPort("[::1]:1"), Fields: []Field{{"v", value}, {key, value}}}
@@ -204,12 +201,9 @@ func readable(s string) string {
 }
 
 // FuzzParseRFC5424: the strict reader never panics, and what it accepts
-// it reads the same way twice (no hidden state).
+// it reads the same way twice (no hidden state). Seeds:
+// testdata/fuzz/FuzzParseRFC5424.
 func FuzzParseRFC5424(f *testing.F) {
-	f.Add(`<28>1 2026-11-26T10:55:00.123456Z gw1 hinetd 812 deny [hinetd@32473 kind="deny" rule="a\]b"][meta sequenceId="5"] text`)
-	f.Add(`<0>1 - - - - - -`)
-	f.Add(`<191>1 2026-11-26T10:55:00Z h a p m [x@1 a="\\"]`)
-	f.Add(`<13>1 2026-11-26T10:55:00.1234567Z h a p m -`)
 	f.Fuzz(func(t *testing.T, s string) {
 		m1, err1 := ParseRFC5424(s)
 		m2, err2 := ParseRFC5424(s)
