@@ -3,8 +3,9 @@ package acl
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
+	"io"
+	"math"
 	"net"
 	"net/netip"
 	"strconv"
@@ -21,9 +22,6 @@ type Ident struct {
 	Timeout time.Duration // default 10 s
 	Port    uint16        // default 113 (tests use another)
 }
-
-// maxIdentReply bounds what is read from the client's ident server.
-const maxIdentReply = 1024
 
 // LookupUser implements hosts.Ident.
 func (id Ident) LookupUser(ctx context.Context, client, server netip.AddrPort) (string, error) {
@@ -52,53 +50,136 @@ func (id Ident) LookupUser(ctx context.Context, client, server netip.AddrPort) (
 	if _, err := fmt.Fprintf(c, "%d,%d\r\n", client.Port(), server.Port()); err != nil {
 		return "", fmt.Errorf("ident: write: %w", err)
 	}
-	line, err := bufio.NewReaderSize(&limitedReader{c, maxIdentReply}, 64).ReadString('\n')
-	if err != nil && line == "" {
+	line, err := readIdentLine(bufio.NewReaderSize(c, 64))
+	if err != nil {
 		return "", fmt.Errorf("ident: read: %w", err)
 	}
 	return parseIdentReply(line, client.Port(), server.Port())
 }
 
-type limitedReader struct {
-	c net.Conn
-	n int
+// identLineMax is libwrap's fgets(buffer, 512, fp): a reply line is read
+// up to its newline or 511 bytes, whichever comes first.
+const identLineMax = 511
+
+// readIdentLine reads the reply line as libwrap does: through the first
+// newline or identLineMax bytes. A reply that ends before either is no
+// reply (libwrap checks feof after fgets).
+func readIdentLine(r io.ByteReader) (string, error) {
+	var b []byte
+	for len(b) < identLineMax {
+		c, err := r.ReadByte()
+		if err != nil {
+			if err == io.EOF {
+				err = fmt.Errorf("reply %q ends before its newline", b)
+			}
+			return "", err
+		}
+		b = append(b, c)
+		if c == '\n' {
+			break
+		}
+	}
+	return string(b), nil
 }
 
-func (l *limitedReader) Read(p []byte) (int, error) {
-	if l.n <= 0 {
-		return 0, errors.New("reply too long")
-	}
-	if len(p) > l.n {
-		p = p[:l.n]
-	}
-	n, err := l.c.Read(p)
-	l.n -= n
-	return n, err
-}
+// identUserMax is what libwrap keeps of the user: %255s, then a copy
+// into a STRING_LENGTH (128) buffer.
+const identUserMax = 127
 
-// parseIdentReply parses "%u , %u : USERID :%*[^:]:%255s" as libwrap's
-// sscanf does, and checks the ports.
+// parseIdentReply parses a reply line with libwrap's
+// sscanf(buf, "%u , %u : USERID :%*[^:]:%255s", ...) in the C locale, and
+// checks the ports. The port numbers are C unsigned ints read by strtoul,
+// so "-1" and "4294967376" are numbers too (the latter is 80): what
+// libwrap takes, this takes.
 func parseIdentReply(line string, cport, sport uint16) (string, error) {
-	f := strings.SplitN(line, ":", 4)
-	if len(f) != 4 || strings.TrimSpace(f[1]) != "USERID" {
+	if i := strings.IndexByte(line, 0); i >= 0 {
+		line = line[:i] // a C string ends at its first NUL
+	}
+	sc := cScanner{s: line}
+	rp, ok := sc.unsigned()
+	ok = ok && sc.literal(",")
+	lp, ok2 := sc.unsigned()
+	ok = ok && ok2 && sc.literal(":") && sc.literal("USERID") && sc.literal(":")
+	if !ok {
 		return "", fmt.Errorf("ident: no USERID in reply %q", line)
 	}
-	ports := strings.Split(f[0], ",")
-	if len(ports) != 2 {
-		return "", fmt.Errorf("ident: bad ports in reply %q", line)
+	// %*[^:] takes at least one byte that is not a colon, then ':'.
+	opsys := strings.IndexByte(sc.s, ':')
+	if opsys < 1 {
+		return "", fmt.Errorf("ident: no system type in reply %q", line)
 	}
-	rp, err1 := strconv.Atoi(strings.TrimSpace(ports[0]))
-	lp, err2 := strconv.Atoi(strings.TrimSpace(ports[1]))
-	if err1 != nil || err2 != nil || rp != int(cport) || lp != int(sport) {
-		return "", fmt.Errorf("ident: reply for other ports %q", line)
-	}
-	u := strings.Fields(f[3])
-	if len(u) == 0 {
+	sc.s = sc.s[opsys+1:]
+	user := sc.word(255)
+	if user == "" {
 		return "", fmt.Errorf("ident: empty user in reply %q", line)
 	}
-	user := u[0]
-	if len(user) > 255 {
-		user = user[:255]
+	if rp != uint32(cport) || lp != uint32(sport) {
+		return "", fmt.Errorf("ident: reply for other ports %q", line)
+	}
+	if len(user) > identUserMax {
+		user = user[:identUserMax]
 	}
 	return user, nil
+}
+
+// cScanner reads a string the way glibc's sscanf does in the C locale.
+type cScanner struct{ s string }
+
+// cSpace is isspace(3) in the C locale.
+func cSpace(c byte) bool { return c == ' ' || (c >= '\t' && c <= '\r') }
+
+func (sc *cScanner) skipSpace() {
+	for len(sc.s) > 0 && cSpace(sc.s[0]) {
+		sc.s = sc.s[1:]
+	}
+}
+
+// literal: " lit" in a format - any white space, then lit exactly.
+func (sc *cScanner) literal(lit string) bool {
+	sc.skipSpace()
+	if !strings.HasPrefix(sc.s, lit) {
+		return false
+	}
+	sc.s = sc.s[len(lit):]
+	return true
+}
+
+// unsigned: %u - white space, an optional sign, decimal digits, converted
+// by strtoul (so negative numbers wrap, and too many digits give
+// ULONG_MAX) and stored in a 32-bit unsigned int.
+func (sc *cScanner) unsigned() (uint32, bool) {
+	sc.skipSpace()
+	neg := false
+	if len(sc.s) > 0 && (sc.s[0] == '+' || sc.s[0] == '-') {
+		neg = sc.s[0] == '-'
+		sc.s = sc.s[1:]
+	}
+	n := 0
+	for n < len(sc.s) && sc.s[n] >= '0' && sc.s[n] <= '9' {
+		n++
+	}
+	if n == 0 {
+		return 0, false
+	}
+	v, err := strconv.ParseUint(sc.s[:n], 10, 64)
+	sc.s = sc.s[n:]
+	switch {
+	case err != nil:
+		v = math.MaxUint64 // ERANGE, whatever the sign
+	case neg:
+		v = -v
+	}
+	return uint32(v), true
+}
+
+// word: %Ns - white space, then up to max bytes that are not.
+func (sc *cScanner) word(max int) string {
+	sc.skipSpace()
+	n := 0
+	for n < len(sc.s) && n < max && !cSpace(sc.s[n]) {
+		n++
+	}
+	w := sc.s[:n]
+	sc.s = sc.s[n:]
+	return w
 }
