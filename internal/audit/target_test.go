@@ -1,7 +1,10 @@
 package audit
 
 import (
+	"fmt"
+	"net"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -36,6 +39,28 @@ func TestParseTarget(t *testing.T) {
 		{url: "tls://h:6514?cafile=/etc/ca.pem", wantErr: `log sink "tls://h:6514?cafile=/etc/ca.pem": unknown parameter "cafile"; expect format, ca, cert, key, name`},
 		{url: "tcp://h:601?ca=/etc/ca.pem", wantErr: `log sink "tcp://h:601?ca=/etc/ca.pem": unknown parameter "ca"; expect format`},
 		{url: "udp://h:1?format=xml", wantErr: `log sink "udp://h:1?format=xml": unknown format "xml"; expect rfc5424, rfc3164, json or text`},
+		{url: "unix:/run/x.sock?type=stream", scheme: "unix", addr: "/run/x.sock", format: FormatRFC3164},
+		{url: "unix:", scheme: "unix", addr: "/dev/log", format: FormatRFC3164},
+		{url: "udp://[fe80::1%25lo]:514", scheme: "udp", addr: "[fe80::1%lo]:514", format: FormatRFC5424, name: "udp://[fe80::1%25lo]:514"},
+		{url: "tcp://]:1", wantErr: `log sink "tcp://]:1": "]" is not a host name or address`},
+		{url: "tcp://a b:1", wantErr: `log sink "tcp://a b:1": parse "tcp://a b:1": invalid character " " in host name`},
+		// Two slashes make the first path element a host: the audit log
+		// would go to /log or /x.jsonl.
+		{url: "unix://dev/log", wantErr: `log sink "unix://dev/log": unix:// takes a path, not a host ("dev"): write unix:///absolute/path`},
+		{url: "file://var/log/x.jsonl", wantErr: `log sink "file://var/log/x.jsonl": file:// takes a path, not a host ("var"): write file:///absolute/path`},
+		{url: "unix:log", wantErr: `log sink "unix:log": the path "log" is not absolute`},
+		{url: "file:x.jsonl", wantErr: `log sink "file:x.jsonl": the path "x.jsonl" is not absolute`},
+		{url: "unix:///dev/log?type=seqpacket", wantErr: `log sink "unix:///dev/log?type=seqpacket": unknown type "seqpacket"; expect dgram or stream`},
+		{url: "tls://h:6514?ca=/a.pem&ca=/b.pem", wantErr: `log sink "tls://h:6514?ca=/a.pem&ca=/b.pem": parameter "ca" given 2 times`},
+		{url: "udp://h:514?format=", wantErr: `log sink "udp://h:514?format=": parameter "format" is empty`},
+		{url: "udp://h:514#x", wantErr: `log sink "udp://h:514#x": a sink URL has no #fragment`},
+		{url: "udp://:514", wantErr: `log sink "udp://:514": want udp://host:port`},
+		{url: "tcp://h:0", wantErr: `log sink "tcp://h:0": port "0" is not 1 to 65535`},
+		{url: "tcp://h:65536", wantErr: `log sink "tcp://h:65536": port "65536" is not 1 to 65535`},
+		{url: "tcp://u@h:601", wantErr: `log sink "tcp://u@h:601": want tcp://host:port, without a user or a path`},
+		{url: "tcp://h:601/x", wantErr: `log sink "tcp://h:601/x": want tcp://host:port, without a user or a path`},
+		{url: "stderr://h", wantErr: `log sink "stderr://h": want stderr:`},
+		{url: "udp://h:1?a=1&b=2", wantErr: `log sink "udp://h:1?a=1&b=2": unknown parameter "a"; expect format`},
 	} {
 		tg, err := parseTarget(tc.url, tc.def)
 		if tc.wantErr != "" {
@@ -111,4 +136,43 @@ func TestFileSinkTornLine(t *testing.T) {
 	if len(lines) != 2 || lines[0] != `{"torn` || !strings.HasPrefix(lines[1], `{"time"`) {
 		t.Fatalf("%q", b)
 	}
+}
+
+// FuzzCheckTarget: any sink URL (from --log-to or a policy's [audit]
+// section) is refused with one line that names it, or gives a sink that
+// can be opened as written: an absolute path for unix and file, a host and
+// a port 1-65535 for the network, a resolved format, a name without the
+// query. Seeds: testdata/fuzz/FuzzCheckTarget.
+func FuzzCheckTarget(f *testing.F) {
+	f.Fuzz(func(t *testing.T, raw string) {
+		tg, err := parseTargetFiles(raw, FormatAuto, false)
+		if err != nil {
+			msg := err.Error()
+			if !strings.HasPrefix(msg, fmt.Sprintf("log sink %q: ", raw)) || strings.Contains(msg, "\n") {
+				t.Fatalf("error %q does not name the sink on one line", msg)
+			}
+			return
+		}
+		switch tg.scheme {
+		case "unix", "file":
+			if !strings.HasPrefix(tg.addr, "/") {
+				t.Fatalf("%q: path %q is not absolute", raw, tg.addr)
+			}
+		case "udp", "tcp", "tls":
+			host, port, err := net.SplitHostPort(tg.addr)
+			p, perr := strconv.Atoi(port)
+			if err != nil || host == "" || perr != nil || p < 1 || p > 65535 {
+				t.Fatalf("%q: address %q is not host:port", raw, tg.addr)
+			}
+		case "stderr":
+		default:
+			t.Fatalf("%q: scheme %q accepted", raw, tg.scheme)
+		}
+		if tg.format == FormatAuto || strings.Contains(tg.name, "?") {
+			t.Fatalf("%q: format %v, name %q", raw, tg.format, tg.name)
+		}
+		if err := CheckTarget(raw); err != nil {
+			t.Fatalf("%q: parsed, yet CheckTarget says %v", raw, err)
+		}
+	})
 }

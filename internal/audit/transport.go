@@ -5,7 +5,9 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"runtime"
@@ -68,56 +70,94 @@ func parseTargetFiles(raw string, def Format, readFiles bool) (*target, error) {
 		return nil, fmt.Errorf("log sink %q: %w", raw, err)
 	}
 	t := &target{url: raw, scheme: u.Scheme, format: def}
-	q := u.Query()
-	allowed := map[string]string{"unix": "format, type", "tls": "format, ca, cert, key, name"}[u.Scheme]
-	if allowed == "" {
-		allowed = "format"
+	bad := func(format string, a ...any) (*target, error) {
+		return nil, fmt.Errorf("log sink %q: "+format, append([]any{raw}, a...)...)
 	}
-	for k := range q {
-		if !slices.Contains(strings.Split(allowed, ", "), k) {
-			return nil, fmt.Errorf("log sink %q: unknown parameter %q; expect %s", raw, k, allowed)
+	q, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		return bad("%v", err)
+	}
+	allowed := map[string][]string{"unix": {"format", "type"}, "tls": {"format", "ca", "cert", "key", "name"}}[u.Scheme]
+	if allowed == nil {
+		allowed = []string{"format"}
+	}
+	for _, k := range slices.Sorted(maps.Keys(q)) {
+		switch {
+		case !slices.Contains(allowed, k):
+			return bad("unknown parameter %q; expect %s", k, strings.Join(allowed, ", "))
+		case len(q[k]) > 1:
+			return bad("parameter %q given %d times", k, len(q[k]))
+		case q[k][0] == "":
+			return bad("parameter %q is empty", k)
 		}
 	}
+	if strings.ContainsRune(raw, '#') {
+		return bad("a sink URL has no #fragment")
+	}
 	switch u.Scheme {
-	case "unix":
+	case "unix", "file":
+		// unix://dev/log would name host "dev" and path /log: refuse it
+		// rather than write the audit log somewhere else.
+		if u.Host != "" || u.User != nil {
+			return bad("%s:// takes a path, not a host (%q): write %s:///absolute/path", u.Scheme, u.Host, u.Scheme)
+		}
 		t.addr = u.Path
-		if t.addr == "" {
-			t.addr = u.Opaque
+		if t.addr == "" && u.Opaque != "" {
+			return bad("the path %q is not absolute", u.Opaque)
+		}
+		if u.Scheme == "file" {
+			if t.addr == "" {
+				return bad("want file:///absolute/path")
+			}
+			t.format = FormatJSON
+			break
 		}
 		if t.addr == "" {
 			t.addr = "/dev/log"
 		}
-		t.stream = q.Get("type") == "stream"
+		switch q.Get("type") {
+		case "", "dgram":
+		case "stream":
+			t.stream = true
+		default:
+			return bad("unknown type %q; expect dgram or stream", q.Get("type"))
+		}
 		if def == FormatAuto {
 			t.format = FormatRFC3164
 		}
 	case "udp", "tcp", "tls":
-		if u.Host == "" || u.Port() == "" {
-			return nil, fmt.Errorf("log sink %q: want %s://host:port", raw, u.Scheme)
+		if u.Hostname() == "" || u.Port() == "" {
+			return bad("want %s://host:port", u.Scheme)
+		}
+		if u.User != nil || (u.Path != "" && u.Path != "/") {
+			return bad("want %s://host:port, without a user or a path", u.Scheme)
+		}
+		if p, err := strconv.ParseUint(u.Port(), 10, 16); err != nil || p == 0 {
+			return bad("port %q is not 1 to 65535", u.Port())
+		}
+		if h, _, err := net.SplitHostPort(u.Host); err != nil || !validHost(h) {
+			return bad("%q is not a host name or address", u.Hostname())
 		}
 		t.addr = u.Host
 		if u.Scheme == "tls" && readFiles {
 			cfg, err := tlsConfig(u.Hostname(), q)
 			if err != nil {
-				return nil, fmt.Errorf("log sink %q: %w", raw, err)
+				return bad("%w", err)
 			}
 			t.tls = cfg
 		}
-	case "file":
-		t.addr = u.Path
-		if t.addr == "" {
-			return nil, fmt.Errorf("log sink %q: want file:///absolute/path", raw)
-		}
-		t.format = FormatJSON
 	case "stderr":
+		if u.Host != "" || u.Path != "" || u.Opaque != "" || u.User != nil {
+			return bad("want stderr:")
+		}
 		t.format = FormatText
 	default:
-		return nil, fmt.Errorf("log sink %q: unknown scheme %q; expect unix, udp, tcp, tls, file or stderr", raw, u.Scheme)
+		return bad("unknown scheme %q; expect unix, udp, tcp, tls, file or stderr", u.Scheme)
 	}
 	if f := q.Get("format"); f != "" {
 		ff, ok := ParseFormat(f)
 		if !ok || ff == FormatAuto {
-			return nil, fmt.Errorf("log sink %q: unknown format %q; expect rfc5424, rfc3164, json or text", raw, f)
+			return bad("unknown format %q; expect rfc5424, rfc3164, json or text", f)
 		}
 		t.format = ff
 	}
@@ -125,9 +165,25 @@ func parseTargetFiles(raw string, def Format, readFiles bool) (*target, error) {
 		t.format = FormatRFC5424
 	}
 	nu := *u
-	nu.RawQuery = ""
+	nu.RawQuery, nu.ForceQuery = "", false
 	t.name = nu.String()
 	return t, nil
+}
+
+// validHost - an IP address (an IPv6 one may carry a zone) or a DNS name.
+func validHost(h string) bool {
+	if _, err := netip.ParseAddr(h); err == nil {
+		return true
+	}
+	if h == "" || len(h) > 253 {
+		return false
+	}
+	for _, c := range []byte(h) {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 // tlsConfig builds the client side of RFC 5425: the server certificate is
