@@ -160,10 +160,11 @@ func startDaemonWith(t *testing.T, prefix []string, files map[string]string, con
 	return d
 }
 
-// writeFile writes a file in the daemon's directory.
+// writeFile writes a file in the daemon's directory; "DIR" in text
+// stands for that directory, as in startDaemonWith's files.
 func (d *daemon) writeFile(name, text string) string {
 	p := filepath.Join(d.dir, name)
-	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+	if err := os.WriteFile(p, []byte(strings.ReplaceAll(text, "DIR", d.dir)), 0o644); err != nil {
 		d.t.Fatal(err)
 	}
 	return p
