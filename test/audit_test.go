@@ -13,7 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -904,41 +903,10 @@ func TestAuditRsyslogOutage(t *testing.T) {
 // file for the next start.
 func TestAuditBlockedSink(t *testing.T) {
 	needRoot(t)
-	lc := net.ListenConfig{Control: func(_, _ string, c syscall.RawConn) error {
-		var err error
-		c.Control(func(fd uintptr) {
-			err = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096)
-		})
-		return err
-	}}
-	ln, err := lc.Listen(t.Context(), "tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	var held []net.Conn
-	var hmu sync.Mutex
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			hmu.Lock()
-			held = append(held, c) // never read
-			hmu.Unlock()
-		}
-	}()
-	defer func() {
-		hmu.Lock()
-		for _, c := range held {
-			c.Close()
-		}
-		hmu.Unlock()
-	}()
+	sink := audittest.StartStalled(t, 4096)
 	port := freePort(t)
 	d := startDaemon(t, fmt.Sprintf("127.0.0.1:%d stream tcp nowait root internal echo\n", port),
-		"--log-to", "tcp://"+ln.Addr().String())
+		"--log-to", "tcp://"+sink.Addr)
 
 	var jobs []auditJob
 	for i := range 2000 {
@@ -959,9 +927,7 @@ func TestAuditBlockedSink(t *testing.T) {
 	if took > 90*time.Second || durs[len(durs)-1] > 15*time.Second {
 		t.Errorf("2000 connections took %v, the slowest %v", took, durs[len(durs)-1])
 	}
-	hmu.Lock()
-	nHeld := len(held)
-	hmu.Unlock()
+	nHeld := len(sink.Conns())
 	if nHeld == 0 {
 		t.Fatal("hinetd never connected to the blocked sink")
 	}
@@ -970,15 +936,13 @@ func TestAuditBlockedSink(t *testing.T) {
 		t.Fatalf("after the load: %q, %v", r.got, r.err)
 	}
 	unread := 0
-	hmu.Lock()
-	for _, c := range held {
+	for _, c := range sink.Conns() {
 		rc, _ := c.(*net.TCPConn).SyscallConn()
 		rc.Control(func(fd uintptr) {
 			n, _ := unix.IoctlGetInt(int(fd), unix.SIOCINQ)
 			unread += n
 		})
 	}
-	hmu.Unlock()
 	d.stop()
 	// What could not be sent stays in the spill file.
 	spool := filepath.Join(d.dir, "spool")
@@ -998,17 +962,10 @@ func TestAuditBlockedSink(t *testing.T) {
 	// The collector works again on the same port; the next hinetd, with
 	// the same spool and sink, sends what the first one kept: rsyslog
 	// gets the accept and builtin records of every connection.
-	sinkPort := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	hmu.Lock()
-	for _, c := range held {
-		c.Close()
-	}
-	held = nil
-	hmu.Unlock()
-	rs := startSyslogd(t, audittest.RsyslogOpts{TCP: true, TCPPort: sinkPort})
+	sink.Stop()
+	rs := startSyslogd(t, audittest.RsyslogOpts{TCP: true, TCPPort: sink.Port})
 	startDaemon(t, fmt.Sprintf("127.0.0.1:%d stream tcp nowait root internal echo\n", freePort(t)),
-		"--log-to", "tcp://"+ln.Addr().String(), "--spool-dir", spool)
+		"--log-to", "tcp://"+sink.Addr, "--spool-dir", spool)
 	want := map[string]int{} // client>port -> connections
 	for _, r := range res {
 		want[r.tupleKey()]++

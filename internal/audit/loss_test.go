@@ -3,12 +3,10 @@ package audit
 import (
 	"encoding/json"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -119,35 +117,11 @@ func TestRsyslogRestart(t *testing.T) {
 // short Close: delivered to the kernel, dropped with a count, or left in
 // the spill file.
 func TestBlockedSink(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	var conns []net.Conn
-	var mu sync.Mutex
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c) // held open, never read
-			mu.Unlock()
-		}
-	}()
-	defer func() {
-		mu.Lock()
-		for _, c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
-	}()
+	sink := audittest.StartStalled(t, 0)
 	file := filepath.Join(t.TempDir(), "audit.jsonl")
 	opts := testOpts(t)
 	opts.WriteTimeout = 200 * time.Millisecond
-	l, err := Open([]string{"tcp://" + ln.Addr().String(), "file://" + file}, opts)
+	l, err := Open([]string{"tcp://" + sink.Addr, "file://" + file}, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
