@@ -3,10 +3,7 @@
  *
  *   acceptclose ADDR PORT */
 #define _GNU_SOURCE
-#include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -22,17 +19,9 @@ int main(int argc, char **argv)
 	if (ls < 0)
 		return ls == -2 ? 2 : 1;
 	for (;;) {
-		int c = accept4(ls, NULL, NULL, SOCK_CLOEXEC);
-		if (c < 0) {
-			if (errno == EINTR || errno == ECONNABORTED)
-				continue;
-			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-				usleep(10000);
-				continue;
-			}
-			perror("acceptclose: accept");
+		int c = accept_conn("acceptclose", ls, SOCK_CLOEXEC);
+		if (c < 0)
 			return 1;
-		}
 		close(c);
 	}
 }

@@ -51,17 +51,9 @@ int main(int argc, char **argv)
 	sigaction(SIGCHLD, &act, NULL);
 
 	for (;;) {
-		int c = accept4(ls, NULL, NULL, 0);
-		if (c < 0) {
-			if (errno == EINTR || errno == ECONNABORTED)
-				continue;
-			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-				usleep(10000);
-				continue;
-			}
-			perror("forkexec: accept");
+		int c = accept_conn("forkexec", ls, 0);
+		if (c < 0)
 			return 1;
-		}
 		pid_t pid = fork();
 		if (pid == 0) {
 			struct sigaction dfl;

@@ -1,15 +1,18 @@
 /* listen.h - the listening socket of the benchmark's C servers
- * (forkexec, acceptclose, stalled): one IPv4 TCP socket on ADDR PORT.
- * A header, not a library: each server stays one static program. */
+ * (forkexec, acceptclose, stalled): one IPv4 TCP socket on ADDR PORT, and
+ * their accept loop. A header, not a library: each server stays one
+ * static program. */
 #ifndef BENCH_LISTEN_H
 #define BENCH_LISTEN_H
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 /* listen_on returns a listening socket on addr:port, or after saying why
  * on stderr, prefixed with name: -2 for a bad address (a usage error), -1
@@ -33,6 +36,28 @@ static int listen_on(const char *name, const char *addr, const char *port, int b
 		return -1;
 	}
 	return ls;
+}
+
+/* accept_conn returns the next connection on ls (accept4 with flags). It
+ * goes on past what concerns one client (EINTR, an aborted connection)
+ * and, 10 ms at a time, past a shortage of descriptors or memory; on any
+ * other error it says why on stderr, prefixed with name, and returns -1. */
+static int accept_conn(const char *name, int ls, int flags)
+{
+	for (;;) {
+		int c = accept4(ls, NULL, NULL, flags);
+		if (c >= 0)
+			return c;
+		if (errno == EINTR || errno == ECONNABORTED)
+			continue;
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+			usleep(10000);
+			continue;
+		}
+		fprintf(stderr, "%s: accept: ", name);
+		perror(NULL);
+		return -1;
+	}
 }
 
 #endif

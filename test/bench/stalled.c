@@ -5,12 +5,8 @@
  *
  *   stalled ADDR PORT */
 #define _GNU_SOURCE
-#include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include "listen.h"
 
@@ -27,16 +23,7 @@ int main(int argc, char **argv)
 		/* Accepted connections are kept, never read, never closed: the
 		 * sender reconnects after each write timeout, a few times a
 		 * minute, so the descriptors last a benchmark's length. */
-		int c = accept4(ls, NULL, NULL, SOCK_CLOEXEC);
-		if (c < 0) {
-			if (errno == EINTR || errno == ECONNABORTED)
-				continue;
-			if (errno == EMFILE || errno == ENFILE) {
-				sleep(1);
-				continue;
-			}
-			perror("stalled: accept");
+		if (accept_conn("stalled", ls, SOCK_CLOEXEC) < 0)
 			return 1;
-		}
 	}
 }
