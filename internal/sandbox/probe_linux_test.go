@@ -724,29 +724,7 @@ func unprivilegedHelper() {
 		fmt.Println("compile:", err)
 		os.Exit(1)
 	}
-	done := make(chan Event, 4)
-	sp, err := Start(spec, func(ev Event) {
-		if ev.Kind != Started {
-			done <- ev
-		}
-	})
-	if err != nil {
-		fmt.Println("start:", err)
-		os.Exit(1)
-	}
-	fds, _ := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-	if err := sp.Spawn(1, fds[1]); err != nil {
-		fmt.Println("spawn:", err)
-		os.Exit(1)
-	}
-	unix.Close(fds[1])
-	f := os.NewFile(uintptr(fds[0]), "client")
-	out, _ := io.ReadAll(f)
-	ev := <-done
-	fmt.Printf("event %v %d\n", ev.Kind, ev.Status.ExitStatus())
-	os.Stdout.Write(out)
-	sp.Close()
-	sp.Wait()
+	spawnOncePrinted(spec)
 
 	spec.SwitchIDs, spec.UID, spec.GID, spec.Groups = true, 1, 1, []int{1}
 	_, err = Start(spec, nil)
@@ -816,6 +794,15 @@ func dropCapsOKHelper() {
 	}
 	spec := nobodySpec(os.Getenv("HINETD_PROBE"), "probe", "bindlow")
 	spec.KeepCaps = []int{unix.CAP_NET_BIND_SERVICE}
+	spawnOncePrinted(spec)
+	os.Exit(0)
+}
+
+// spawnOncePrinted is the common part of the helper processes above:
+// start a spawner for spec, serve one connection, print "event KIND
+// STATUS" and what the service wrote, and close the spawner. A step that
+// fails is printed and ends the helper with status 1.
+func spawnOncePrinted(spec *policy.Spec) {
 	done := make(chan Event, 4)
 	sp, err := Start(spec, func(ev Event) {
 		if ev.Kind != Started {
@@ -838,7 +825,6 @@ func dropCapsOKHelper() {
 	os.Stdout.Write(out)
 	sp.Close()
 	sp.Wait()
-	os.Exit(0)
 }
 
 // TestDropParentCapsThenSpawn: after the daemon's drop to ParentCaps, a
