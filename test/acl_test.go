@@ -260,11 +260,7 @@ func TestACLDatagramBuiltin(t *testing.T) {
 	}, fmt.Sprintf("127.0.0.1:%d dgram udp wait root internal echo\n", port))
 	to := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port}
 	ask := func(src string) (string, error) {
-		c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.ParseIP(src)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
+		c := udpFrom(t, net.ParseIP(src))
 		c.WriteToUDP([]byte("ping "+src), to)
 		c.SetReadDeadline(time.Now().Add(time.Second))
 		b := make([]byte, 100)

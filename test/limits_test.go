@@ -434,12 +434,7 @@ func TestLimitUDPBuiltinServiceRate(t *testing.T) {
 	const sources, each = 100, 6
 	var conns []*net.UDPConn
 	for i := 0; i < sources; i++ {
-		c, err := net.ListenUDP("udp", &net.UDPAddr{IP: srcAddr(4, i).AsSlice()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		conns = append(conns, c)
+		conns = append(conns, udpFrom(t, srcAddr(4, i).AsSlice()))
 	}
 	var answers atomic.Int64
 	var wg sync.WaitGroup
@@ -528,12 +523,7 @@ func TestLimitMaxChildDgram(t *testing.T) {
 	to := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port}
 	var conns []*net.UDPConn
 	for i := 0; i < 3; i++ {
-		c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, byte(2+i))})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		conns = append(conns, c)
+		conns = append(conns, udpFrom(t, net.IPv4(127, 0, 0, byte(2+i))))
 	}
 	start := time.Now()
 	for i, c := range conns {
@@ -569,11 +559,7 @@ func TestLimitUDPNowaitSourceRate(t *testing.T) {
 	port := freePort(t)
 	d := startDaemon(t, fmt.Sprintf("127.0.0.1:%d dgram udp nowait nobody %s udpecho %s 0s\n", port, server, udpEchoArg))
 	to := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port}
-	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 2)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := udpFrom(t, net.IPv4(127, 0, 0, 2))
 	const sent = 60
 	start := time.Now()
 	for i := 0; i < sent; i++ {
@@ -598,17 +584,7 @@ func TestLimitUDPNowaitSourceRate(t *testing.T) {
 	if answers > most || answers < 20 || answers > sent-10 {
 		t.Fatalf("%d answers to a burst of %d in %v: want 20 to %d, and at least 10 refused", answers, sent, window, min(most, sent-10))
 	}
-	o, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 3)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer o.Close()
-	o.WriteToUDP([]byte("other"), to)
-	o.SetReadDeadline(time.Now().Add(3 * time.Second))
-	n, _, err := o.ReadFromUDP(buf)
-	if err != nil || string(buf[:n]) != "other" {
-		t.Fatalf("other source: %q, %v", buf[:n], err)
-	}
+	wantUDPEcho(t, net.IPv4(127, 0, 0, 3), to, 3*time.Second)
 	wantRefusals(t, d, "source-rate", sent-answers)
 }
 
@@ -1027,11 +1003,7 @@ func TestLimitUDPBuiltinSourceRate(t *testing.T) {
 	port := freePort(t)
 	d := startDaemon(t, fmt.Sprintf("127.0.0.1:%d dgram udp wait root internal echo\n", port))
 	to := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port}
-	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 2)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := udpFrom(t, net.IPv4(127, 0, 0, 2))
 	c.SetReadBuffer(1 << 20)
 	const sent = 200
 	answers, window := udpBurst(t, c, to, sent)
@@ -1042,17 +1014,7 @@ func TestLimitUDPBuiltinSourceRate(t *testing.T) {
 		t.Fatalf("%d answers to a burst of %d in %v: want 20 to %d", answers, sent, window, most)
 	}
 	// Another source is answered at once.
-	o, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 3)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer o.Close()
-	o.WriteToUDP([]byte("other"), to)
-	o.SetReadDeadline(time.Now().Add(2 * time.Second))
-	n, _, err := o.ReadFromUDP(buf)
-	if err != nil || string(buf[:n]) != "other" {
-		t.Fatalf("other source: %q, %v", buf[:n], err)
-	}
+	wantUDPEcho(t, net.IPv4(127, 0, 0, 3), to, 2*time.Second)
 	// The bucket refills: after 1 s the first source gets about 10 more.
 	time.Sleep(time.Second)
 	for i := 0; i < 5; i++ {
@@ -1191,4 +1153,29 @@ func udpBurst(t *testing.T, c *net.UDPConn, to *net.UDPAddr, n int) (answers int
 		answers++
 	}
 	return answers, window
+}
+
+// udpFrom - a UDP socket bound to ip, closed when the test ends.
+func udpFrom(t *testing.T, ip net.IP) *net.UDPConn {
+	t.Helper()
+	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: ip})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// wantUDPEcho - a datagram from a fresh socket on src to the echo service
+// at to comes back within timeout: the source is not limited.
+func wantUDPEcho(t *testing.T, src net.IP, to *net.UDPAddr, timeout time.Duration) {
+	t.Helper()
+	o := udpFrom(t, src)
+	o.WriteToUDP([]byte("other"), to)
+	o.SetReadDeadline(time.Now().Add(timeout))
+	buf := make([]byte, 64)
+	n, _, err := o.ReadFromUDP(buf)
+	if err != nil || string(buf[:n]) != "other" {
+		t.Fatalf("source %v: %q, %v", src, buf[:n], err)
+	}
 }

@@ -228,29 +228,15 @@ func TestPolicyLimitsSourceRate(t *testing.T) {
 		"policy/l.policy": "[default]\nsource-rate 1 3\n",
 	}, fmt.Sprintf("127.0.0.1:%d dgram udp wait root internal echo\n", port))
 	to := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port}
-	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 2)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := udpFrom(t, net.IPv4(127, 0, 0, 2))
 	c.SetReadBuffer(1 << 20)
 	const sent = 30
 	answers, window := udpBurst(t, c, to, sent)
-	buf := make([]byte, 1500)
 	most := 3 + int(window.Seconds()) + 1
 	t.Logf("%d datagrams in %v: %d answered (burst 3, 1/s: at most %d)", sent, window, answers, most)
 	if answers < 3 || answers > most {
 		t.Fatalf("%d answers: want 3 to %d", answers, most)
 	}
-	o, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 3)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer o.Close()
-	o.WriteToUDP([]byte("other"), to)
-	o.SetReadDeadline(time.Now().Add(2 * time.Second))
-	if n, _, err := o.ReadFromUDP(buf); err != nil || string(buf[:n]) != "other" {
-		t.Fatalf("other client: %q, %v", buf[:n], err)
-	}
+	wantUDPEcho(t, net.IPv4(127, 0, 0, 3), to, 2*time.Second)
 	wantRefusals(t, d, "source-rate", sent-answers)
 }
