@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/hinetd/hinetd/internal/testenv"
 )
 
 // benchRules returns a hosts.deny of n address rules (every fourth one a
@@ -74,13 +76,8 @@ func BenchmarkLoad(b *testing.B) {
 // reads and scans the files on every call as tcpd does per connection.
 // Reported as libwrap-ns/op; skipped without gcc and libwrap0-dev.
 func BenchmarkLibwrap(b *testing.B) {
-	if _, err := os.Stat("/usr/include/tcpd.h"); err != nil {
-		b.Skip("libwrap0-dev not installed")
-	}
-	gcc, err := exec.LookPath("gcc")
-	if err != nil {
-		b.Skip("gcc not found")
-	}
+	testenv.NeedFile(b, "/usr/include/tcpd.h", "libwrap0-dev")
+	gcc := testenv.NeedTool(b, "gcc", "gcc")
 	dir := b.TempDir()
 	prog := filepath.Join(dir, "hosts_ctl_bench")
 	_, self, _, _ := runtime.Caller(0)

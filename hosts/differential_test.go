@@ -34,6 +34,8 @@ import (
 
 	"github.com/hinetd/hinetd/hosts"
 	"github.com/hinetd/hinetd/internal/acl"
+
+	"github.com/hinetd/hinetd/internal/testenv"
 )
 
 // diffHosts is the test-owned hosts file. Names cover: a reverse name
@@ -449,15 +451,9 @@ func runTcpdmatch(t *testing.T, root string, cases []diffCase) (outs []string, n
 
 func needTcpdmatch(t *testing.T) {
 	t.Helper()
-	if _, err := os.Stat("/usr/sbin/tcpdmatch"); err != nil {
-		t.Skip("tcpdmatch not installed (Debian package tcpd; make test installs it): differential test skipped")
-	}
-	if os.Geteuid() != 0 {
-		t.Skip("needs root (unshare -m -n to give tcpdmatch a test-owned /etc/hosts)")
-	}
-	if _, err := exec.LookPath("unshare"); err != nil {
-		t.Skip("unshare not found")
-	}
+	testenv.NeedFile(t, "/usr/sbin/tcpdmatch", "tcpd")
+	testenv.NeedRoot(t) // unshare -m -n to give tcpdmatch a test-owned /etc/hosts
+	testenv.NeedTool(t, "unshare", "util-linux")
 }
 
 // predict runs the package on one case the way hinetd-match does.

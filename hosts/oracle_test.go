@@ -28,6 +28,8 @@ import (
 
 	"github.com/hinetd/hinetd/hosts"
 	"github.com/hinetd/hinetd/internal/acl"
+
+	"github.com/hinetd/hinetd/internal/testenv"
 )
 
 const loHosts = `127.0.0.1 localhost.localdomain localhost
@@ -80,16 +82,9 @@ type oracleCase struct {
 }
 
 func TestOracle(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root (a private network namespace for real connections)")
-	}
-	if _, err := os.Stat("/usr/include/tcpd.h"); err != nil {
-		t.Skip("libwrap0-dev not installed (tcpd.h): libwrap oracle test skipped")
-	}
-	gcc, err := exec.LookPath("gcc")
-	if err != nil {
-		t.Skip("gcc not found")
-	}
+	testenv.NeedRoot(t) // a private network namespace for real connections
+	testenv.NeedFile(t, "/usr/include/tcpd.h", "libwrap0-dev")
+	gcc := testenv.NeedTool(t, "gcc", "gcc")
 	root := t.TempDir()
 	prog := filepath.Join(root, "oracle")
 	if out, err := exec.Command(gcc, "-O2", "-o", prog, "testdata/oracle/libwrap_oracle.c", "-lwrap").CombinedOutput(); err != nil {
@@ -147,7 +142,7 @@ func TestOracle(t *testing.T) {
 	cmd.Stdin = strings.NewReader(input.String())
 	out, err := cmd.Output()
 	if ee, ok := err.(*exec.ExitError); ok && ee.ExitCode() == 3 {
-		t.Skip("overlayfs unavailable: cannot give libwrap a test-owned /etc")
+		testenv.Skip(t, "overlayfs unavailable: cannot give libwrap a test-owned /etc")
 	}
 	if err != nil {
 		t.Fatalf("oracle: %v: %s", err, out)

@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/hinetd/hinetd/internal/testenv"
 )
 
 func mustParse(t *testing.T, text string) *Set {
@@ -34,7 +36,7 @@ func TestCompileDefault(t *testing.T) {
 	}
 	nobody, err := user.Lookup("nobody")
 	if err != nil {
-		t.Skip("no user nobody")
+		testenv.Skip(t, "no user nobody")
 	}
 	uid, _ := strconv.Atoi(nobody.Uid)
 	gid, _ := strconv.Atoi(nobody.Gid)
@@ -70,7 +72,7 @@ func TestCompileDefault(t *testing.T) {
 func etcGroupMember(t *testing.T) (string, []int) {
 	f, err := os.Open("/etc/group")
 	if err != nil {
-		t.Skip("no /etc/group")
+		testenv.Skip(t, "no /etc/group")
 	}
 	defer f.Close()
 	member := map[string][]int{}
@@ -97,7 +99,7 @@ func etcGroupMember(t *testing.T) (string, []int) {
 		slices.Sort(gids)
 		return name, gids
 	}
-	t.Skip("no user with supplementary groups in /etc/group")
+	testenv.Skip(t, "no user with supplementary groups in /etc/group (make test adds hinetd-test)")
 	return "", nil
 }
 

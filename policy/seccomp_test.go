@@ -16,6 +16,8 @@ import (
 
 	seccomp "github.com/seccomp/libseccomp-golang"
 	"golang.org/x/sys/unix"
+
+	"github.com/hinetd/hinetd/internal/testenv"
 )
 
 // The helper pattern of os/exec's tests: the test binary re-executed
@@ -253,7 +255,7 @@ func nr(t *testing.T, name string) int32 {
 // interpreter: allowed groups allow, denied groups kill.
 func TestDefaultFilterBPF(t *testing.T) {
 	if runtime.GOARCH != "amd64" {
-		t.Skip("syscall numbers checked for amd64")
+		testenv.Skip(t, "syscall numbers checked for amd64")
 	}
 	sp := compileDefault(t)
 	allowed := map[string]bool{}
@@ -333,7 +335,7 @@ func TestDefaultFilterBPF(t *testing.T) {
 // names a single small group.
 func TestSpawnerAllowed(t *testing.T) {
 	if runtime.GOARCH != "amd64" {
-		t.Skip("syscall numbers checked for amd64")
+		testenv.Skip(t, "syscall numbers checked for amd64")
 	}
 	needed := []struct {
 		name string

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hinetd/hinetd/internal/testenv"
 )
 
 // TestExampleConfig is what `make run` gives a new user: hinetd on
@@ -15,7 +17,7 @@ func TestExampleConfig(t *testing.T) {
 	needRoot(t)
 	for _, p := range []string{"7007", "7013", "7100"} {
 		if l, err := net.Listen("tcp", "127.0.0.1:"+p); err != nil {
-			t.Skipf("port %s in use: the example config cannot run here", p)
+			testenv.Skip(t, "port %s in use: the example config cannot run here", p)
 		} else {
 			l.Close()
 		}

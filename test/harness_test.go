@@ -19,6 +19,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/hinetd/hinetd/internal/testenv"
 )
 
 // binDir is where make build puts the binaries.
@@ -29,9 +31,7 @@ var binDir = func() string {
 
 func needRoot(t *testing.T) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root")
-	}
+	testenv.NeedRoot(t)
 }
 
 func bin(t *testing.T, name string) string {

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hinetd/hinetd/internal/testenv"
 )
 
 // TestPolicyLimitsCPS: "cps 2 3": two connections at once are served, the
@@ -174,10 +176,10 @@ func TestPolicyLimitsBacklog(t *testing.T) {
 	needRoot(t)
 	out, err := exec.Command("sysctl", "-n", "net.core.somaxconn").Output()
 	if err != nil {
-		t.Skipf("sysctl net.core.somaxconn: %v", err)
+		testenv.Skip(t, "sysctl net.core.somaxconn: %v", err)
 	}
 	if max, _ := strconv.Atoi(strings.TrimSpace(string(out))); max < 64 {
-		t.Skipf("net.core.somaxconn is %d: the kernel would clamp the test's backlogs", max)
+		testenv.Skip(t, "net.core.somaxconn is %d: the kernel would clamp the test's backlogs", max)
 	}
 	pExt, pBuiltin, pPlain := freePort(t), freePort(t), freePort(t)
 	conf := fmt.Sprintf("127.0.0.1:%d stream tcp nowait nobody /bin/echo echo ok\n"+

@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/hinetd/hinetd/internal/testenv"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/golden")
@@ -63,12 +65,8 @@ func TestGolden(t *testing.T) {
 // of tcpdmatch -d for the golden queries (tcpdmatch runs in a private
 // mount and network namespace with testdata/hosts as /etc/hosts).
 func TestAgainstTcpdmatch(t *testing.T) {
-	if _, err := os.Stat("/usr/sbin/tcpdmatch"); err != nil {
-		t.Skip("tcpdmatch not installed (Debian package tcpd)")
-	}
-	if os.Geteuid() != 0 {
-		t.Skip("needs root")
-	}
+	testenv.NeedFile(t, "/usr/sbin/tcpdmatch", "tcpd")
+	testenv.NeedRoot(t)
 	dir := t.TempDir()
 	for _, f := range []string{"hosts.allow", "hosts.deny"} {
 		b, _ := os.ReadFile(filepath.Join("testdata", f))

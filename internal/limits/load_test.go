@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/hinetd/hinetd/internal/testenv"
 )
 
 // addrN is the n-th of many distinct client addresses, IPv4 or (odd n)
@@ -176,7 +178,7 @@ func TestConcurrent(t *testing.T) {
 
 func TestAdmitAllocs(t *testing.T) {
 	if testing.CoverMode() != "" || raceEnabled {
-		t.Skip("instrumented build")
+		testenv.Skip(t, "instrumented build")
 	}
 	l := mustNew(t, Config{MaxChildren: 1 << 20, AcceptRate: 1e6})
 	s := mustService(t, l, "svc", ServiceLimits{MaxChildPerSource: 2, ConnPerSourcePerMin: 1 << 30, CPS: 1e6})

@@ -16,13 +16,13 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/hinetd/hinetd/policy"
+
+	"github.com/hinetd/hinetd/internal/testenv"
 )
 
 func needRoot(t testing.TB) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root")
-	}
+	testenv.NeedRoot(t)
 }
 
 // recorder collects a spawner's events for a test.

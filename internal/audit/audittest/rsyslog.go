@@ -22,6 +22,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/hinetd/hinetd/internal/testenv"
 )
 
 // RsyslogdPath is where Debian's rsyslog package puts the daemon.
@@ -76,9 +78,7 @@ type RsyslogOpts struct {
 // NeedRsyslog skips the test when rsyslogd is not installed.
 func NeedRsyslog(t testing.TB) {
 	t.Helper()
-	if _, err := os.Stat(RsyslogdPath); err != nil {
-		t.Skip("rsyslogd not installed (make test installs rsyslog)")
-	}
+	testenv.NeedFile(t, RsyslogdPath, "rsyslog")
 }
 
 // FreePort returns a port the kernel found free on 127.0.0.1 for network
@@ -111,7 +111,7 @@ func StartRsyslog(t testing.TB, o RsyslogOpts) *Rsyslog {
 	NeedRsyslog(t)
 	if o.TLS != nil {
 		if m, _ := filepath.Glob("/usr/lib/*/rsyslog/lmnsd_gtls.so"); len(m) == 0 {
-			t.Skip("rsyslog's GnuTLS driver not installed (make test installs rsyslog-gnutls)")
+			testenv.Skip(t, "rsyslog's GnuTLS driver not installed (Debian package rsyslog-gnutls; make test installs it)")
 		}
 	}
 	freePort := o.FreePort

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/hinetd/hinetd/policy"
+
+	"github.com/hinetd/hinetd/internal/testenv"
 )
 
 func TestMedian(t *testing.T) {
@@ -154,7 +156,7 @@ func TestParseStat(t *testing.T) {
 func TestTreeTicks(t *testing.T) {
 	cmd := exec.Command("sleep", "5")
 	if err := cmd.Start(); err != nil {
-		t.Skip("no sleep(1):", err)
+		testenv.Skip(t, "no sleep(1): %v", err)
 	}
 	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
 	got := treeTicks(os.Getpid())

@@ -1,0 +1,121 @@
+package testenv
+
+import (
+	"bufio"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// root is the repository, two levels up from this package.
+var root, _ = filepath.Abs("../..")
+
+// helperEnv makes the test binary run TestHelperSkip's body.
+const helperEnv = "HINETD_TESTENV_HELPER"
+
+// TestHelperSkip is the test that TestSkipUnderCI runs in a child: it
+// lacks what it needs.
+func TestHelperSkip(t *testing.T) {
+	if os.Getenv(helperEnv) != "1" {
+		return
+	}
+	NeedTool(t, "hinetd-no-such-tool", "none")
+	t.Log("reached the end")
+}
+
+// TestSkipUnderCI: the same missing tool skips the test by hand and
+// fails it under CI.
+func TestSkipUnderCI(t *testing.T) {
+	for _, tt := range []struct {
+		ci       string
+		wantFail bool
+		want     string
+	}{
+		{"", false, "--- SKIP: TestHelperSkip"},
+		{"0", false, "--- SKIP: TestHelperSkip"},
+		{"1", true, "--- FAIL: TestHelperSkip"},
+	} {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestHelperSkip$", "-test.v")
+		cmd.Env = append(os.Environ(), helperEnv+"=1", CIEnv+"="+tt.ci)
+		out, err := cmd.CombinedOutput()
+		if (err != nil) != tt.wantFail || !strings.Contains(string(out), tt.want) ||
+			!strings.Contains(string(out), "hinetd-no-such-tool not installed") || strings.Contains(string(out), "reached the end") {
+			t.Errorf("%s=%q: err %v, output lacks %q or runs on:\n%s", CIEnv, tt.ci, err, tt.want, out)
+		}
+	}
+}
+
+// TestNoBareSkips: every skip in the repository goes through this package,
+// so that CI fails where a hand run would skip.
+func TestNoBareSkips(t *testing.T) {
+	bare := regexp.MustCompile(`\b[tb]\.(Skip|Skipf|SkipNow)\(`)
+	self, _ := filepath.Abs("testenv.go")
+	var found []string
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == ".git" || d.Name() == "bin" || d.Name() == "testdata") {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(p, ".go") || p == self {
+			return nil
+		}
+		f, err := os.Open(p)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		sc := bufio.NewScanner(f)
+		for n := 1; sc.Scan(); n++ {
+			if bare.MatchString(sc.Text()) {
+				rel, _ := filepath.Rel(root, p)
+				found = append(found, rel+":"+strings.TrimSpace(sc.Text()))
+			}
+		}
+		return sc.Err()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(found) > 0 {
+		t.Errorf("skips that do not go through testenv.Skip (they would pass CI without running):\n%s", strings.Join(found, "\n"))
+	}
+}
+
+// TestMakeTestInstallsFirst: make test installs the test packages and
+// makes the root-only set-up before the first vet or test runs, and
+// .ci/run turns skips into failures.
+func TestMakeTestInstallsFirst(t *testing.T) {
+	mk := NeedTool(t, "make", "make")
+	out, err := exec.Command(mk, "-n", "-C", root, "test").CombinedOutput()
+	if err != nil {
+		t.Fatalf("make -n test: %v\n%s", err, out)
+	}
+	firstTest, depsTest, setup := -1, -1, -1
+	for i, line := range strings.Split(string(out), "\n") {
+		switch {
+		case strings.Contains(line, "libwrap0-dev") && strings.Contains(line, "rsyslog"):
+			depsTest = i
+		case strings.Contains(line, "useradd"):
+			setup = i
+		case firstTest < 0 && (strings.Contains(line, " vet ") || strings.Contains(line, " test ")):
+			firstTest = i
+		}
+	}
+	if depsTest < 0 || setup < 0 || firstTest < 0 || depsTest > firstTest || setup > firstTest {
+		t.Errorf("make test: deps-test at line %d, set-up at %d, first vet or test at %d; want both before it:\n%s",
+			depsTest, setup, firstTest, out)
+	}
+	ci, err := os.ReadFile(filepath.Join(root, ".ci", "run"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`(?m)^export ` + CIEnv + `=1\n(.*\n)*exec make test\n`).Match(ci) {
+		t.Errorf(".ci/run does not export %s=1 before make test:\n%s", CIEnv, ci)
+	}
+}
