@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/hinetd/hinetd/hosts"
 )
 
@@ -238,5 +240,172 @@ func TestWatcherPatternFile(t *testing.T) {
 	waitFor(t, "OnError", func() bool { return got.Load() != nil })
 	if verdict(w2, "127.0.0.6") != hosts.Denied {
 		t.Fatal("a missing pattern file opened access")
+	}
+}
+
+// probeDenied checks, every step for span, that client stays denied.
+func probeDenied(t *testing.T, w *Watcher, client string, span, step time.Duration) {
+	t.Helper()
+	for end, n := time.Now().Add(span), 0; time.Now().Before(end) && n < 10000; n++ {
+		if v := verdict(w, client); v != hosts.Denied {
+			t.Fatalf("%s %v during an in-place edit", client, v)
+		}
+		time.Sleep(step)
+	}
+}
+
+// TestWatcherInPlaceRewrite: ": > hosts.deny; sleep 0.2; printf ... >>
+// hosts.deny" (issue 13, item 3). The empty file in between must never be
+// the table: an empty hosts.deny grants everything.
+func TestWatcherInPlaceRewrite(t *testing.T) {
+	dir := t.TempDir()
+	allow, deny := filepath.Join(dir, "hosts.allow"), filepath.Join(dir, "hosts.deny")
+	os.WriteFile(deny, []byte("sshd: 127.0.0.2\n"), 0o644)
+	var reloads atomic.Int32
+	w, err := Open(allow, deny, Options{PollInterval: 50 * time.Millisecond, OnReload: func(*hosts.Table) { reloads.Add(1) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	for _, gap := range []time.Duration{200 * time.Millisecond, 600 * time.Millisecond} {
+		if err := os.Truncate(deny, 0); err != nil {
+			t.Fatal(err)
+		}
+		probeDenied(t, w, "127.0.0.2", gap, 10*time.Millisecond)
+		f, err := os.OpenFile(deny, os.O_WRONLY|os.O_APPEND, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.WriteString("sshd: 127.0.0.2\n")
+		f.Close()
+		probeDenied(t, w, "127.0.0.2", 1500*time.Millisecond, 10*time.Millisecond)
+	}
+}
+
+// TestWatcherShrinkSettles: an edit that removes a rule in place applies
+// once the file has stayed unchanged for ShrinkSettle, not before, and
+// says what changed. The delay is what such an edit costs.
+func TestWatcherShrinkSettles(t *testing.T) {
+	dir := t.TempDir()
+	allow, deny := filepath.Join(dir, "hosts.allow"), filepath.Join(dir, "hosts.deny")
+	os.WriteFile(deny, []byte("sshd: 127.0.0.2\nsshd: 127.0.0.3\n"), 0o644)
+	var warning atomic.Value
+	w, err := Open(allow, deny, Options{OnWarning: func(m string) { warning.Store(m) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	start := time.Now()
+	os.WriteFile(deny, []byte("sshd: 127.0.0.2\n"), 0o644)
+	waitFor(t, "the shorter file to apply", func() bool { return verdict(w, "127.0.0.3") == hosts.Granted })
+	took := time.Since(start)
+	t.Logf("a rule removed in place was in force after %v (settle %v)", took, DefaultShrinkSettle)
+	if took < DefaultShrinkSettle || took > DefaultShrinkSettle+700*time.Millisecond {
+		t.Fatalf("applied after %v, want %v to %v", took, DefaultShrinkSettle, DefaultShrinkSettle+700*time.Millisecond)
+	}
+	want := "hosts.deny: shorter than the version in force (16 bytes, was 32); unchanged for 1s, now in force: " + allow +
+		" 0 rules (was 0), " + deny + " 1 rules (was 2)"
+	if m, _ := warning.Load().(string); m != deny[:len(deny)-len("hosts.deny")]+want {
+		t.Fatalf("warning %q", m)
+	}
+	// Adding a rule applies at once.
+	start = time.Now()
+	os.WriteFile(deny, []byte("sshd: 127.0.0.2\nsshd: 127.0.0.4\n"), 0o644)
+	waitFor(t, "the longer file to apply", func() bool { return verdict(w, "127.0.0.4") == hosts.Denied })
+	if took := time.Since(start); took > 500*time.Millisecond {
+		t.Fatalf("a longer file took %v", took)
+	}
+}
+
+// TestWatcherCutLine: a last line without its newline is a write cut
+// mid-line ("sshd: ALL" of "sshd: ALL EXCEPT 127.0.0.5" in hosts.allow
+// grants 127.0.0.5); it waits to settle like a shorter file.
+func TestWatcherCutLine(t *testing.T) {
+	dir := t.TempDir()
+	allow, deny := filepath.Join(dir, "hosts.allow"), filepath.Join(dir, "hosts.deny")
+	os.WriteFile(deny, []byte("ALL: ALL\n"), 0o644)
+	w, err := Open(allow, deny, Options{PollInterval: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	os.WriteFile(allow, []byte("sshd: ALL"), 0o644)
+	probeDenied(t, w, "127.0.0.5", 400*time.Millisecond, 10*time.Millisecond)
+	f, _ := os.OpenFile(allow, os.O_WRONLY|os.O_APPEND, 0)
+	f.WriteString(" EXCEPT 127.0.0.5\n")
+	f.Close()
+	waitFor(t, "the completed line", func() bool { return verdict(w, "127.0.0.6") == hosts.Granted })
+	probeDenied(t, w, "127.0.0.5", 1500*time.Millisecond, 20*time.Millisecond)
+}
+
+// TestWatcherRemovedFile: deleting hosts.deny keeps its rules in force
+// and says so, naming the file; a new file applies again.
+func TestWatcherRemovedFile(t *testing.T) {
+	dir := t.TempDir()
+	allow, deny := filepath.Join(dir, "hosts.allow"), filepath.Join(dir, "hosts.deny")
+	os.WriteFile(deny, []byte("sshd: 127.0.0.2\n"), 0o644)
+	var errs atomic.Value
+	w, err := Open(allow, deny, Options{PollInterval: 50 * time.Millisecond, OnError: func(e error) { errs.Store(e.Error()) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	os.Remove(deny)
+	waitFor(t, "OnError", func() bool { return errs.Load() != nil })
+	if m := errs.Load().(string); !strings.Contains(m, deny+": removed; its rules stay in force") {
+		t.Fatalf("error %q", m)
+	}
+	probeDenied(t, w, "127.0.0.2", 1500*time.Millisecond, 20*time.Millisecond)
+	os.WriteFile(deny, []byte("sshd: 127.0.0.3\n"), 0o644)
+	waitFor(t, "the new file", func() bool { return verdict(w, "127.0.0.3") == hosts.Denied })
+}
+
+// TestWatcherFIFO: hosts.deny replaced by a symlink to a FIFO is refused
+// without blocking (open(2) of a FIFO waits for a writer): the error names
+// the file, Reload and Close return, later edits apply. A symlink to a
+// regular file still works.
+func TestWatcherFIFO(t *testing.T) {
+	dir := t.TempDir()
+	allow, deny := filepath.Join(dir, "hosts.allow"), filepath.Join(dir, "hosts.deny")
+	fifo, real := filepath.Join(dir, "fifo"), filepath.Join(dir, "real")
+	if err := unix.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(real, []byte("sshd: 127.0.0.2\n"), 0o644)
+	os.Symlink(fifo, deny)
+	if _, err := Open(allow, deny, Options{}); err == nil || err.Error() != deny+": not a regular file (a FIFO); refused" {
+		t.Fatalf("Open on a FIFO: %v", err)
+	}
+	os.Remove(deny)
+	os.Symlink(real, deny)
+	var errs atomic.Value
+	w, err := Open(allow, deny, Options{PollInterval: 50 * time.Millisecond, OnError: func(e error) { errs.Store(e.Error()) }})
+	if err != nil {
+		t.Fatalf("symlink to a regular file: %v", err)
+	}
+	os.Remove(deny)
+	os.Symlink(fifo, deny)
+	waitFor(t, "OnError", func() bool { return errs.Load() != nil })
+	if m := errs.Load().(string); !strings.Contains(m, deny+": not a regular file (a FIFO)") {
+		t.Fatalf("error %q", m)
+	}
+	done := make(chan error, 1)
+	go func() { done <- w.Reload() }()
+	select {
+	case <-done:
+	case <-time.After(2 * time.Second):
+		t.Fatal("Reload blocked on the FIFO")
+	}
+	if verdict(w, "127.0.0.2") != hosts.Denied {
+		t.Fatal("the FIFO replaced the table")
+	}
+	os.Remove(deny)
+	os.WriteFile(deny, []byte("sshd: 127.0.0.3\n"), 0o644)
+	waitFor(t, "a later edit", func() bool { return verdict(w, "127.0.0.3") == hosts.Denied })
+	go func() { done <- w.Close() }()
+	select {
+	case <-done:
+	case <-time.After(2 * time.Second):
+		t.Fatal("Close blocked")
 	}
 }

@@ -2,17 +2,24 @@
 // current: it loads both files at start-up (fatal on error), watches them
 // and their "/path" pattern files (inotify on their directories: an edit
 // is in force about 30 ms after the writer closes the file; a stat poll
-// every PollInterval as a fallback) and recompiles off the accept path; a broken edit leaves the previous table in
-// force and is reported through OnError. It also provides the daemon's
-// host name resolver: cached, bounded, with timeouts and one lookup in
-// flight per key.
+// every PollInterval as a fallback) and recompiles off the accept path; a
+// broken edit leaves the previous table in force and is reported through
+// OnError. An edit that may be a write still under way (a file that got
+// shorter, or whose last line has no newline) waits until the file has
+// stayed unchanged for ShrinkSettle; a removed file, or one that is not a
+// regular file, is refused. It also provides the daemon's host name
+// resolver: cached, bounded, with timeouts and one lookup in flight per key.
 package acl
 
 import (
 	"errors"
 	"fmt"
+	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -31,11 +38,29 @@ type Options struct {
 	OnError func(error)
 	// OnReload is called after a changed table is in force.
 	OnReload func(*hosts.Table)
+	// OnWarning is called when a suspect edit (see ShrinkSettle) has
+	// settled and is put in force, with what it changed.
+	OnWarning func(msg string)
 	// PollInterval is the fallback stat poll period (default 1 s).
 	PollInterval time.Duration
+	// ShrinkSettle is how long a file that became shorter than the
+	// version in force (empty included), or whose last line lacks its
+	// newline, must stay unchanged before it is put in force (default
+	// DefaultShrinkSettle). Until then the previous table stays.
+	ShrinkSettle time.Duration
 
 	noInotify bool // tests: exercise the stat poll alone
 }
+
+// DefaultShrinkSettle is Options.ShrinkSettle's default. An in-place
+// save (": > hosts.deny", then the writes; an editor that truncates and
+// writes) passes through a shorter file, and an empty hosts.deny grants
+// everything: such a version waits this long for the rest of the write.
+// What it costs: an edit that removes rules is in force this much later
+// (about 1.0–1.1 s, measured by TestWatcherShrinkSettles); edits that add
+// rules, and every edit written to a new file and renamed into place,
+// apply at once.
+const DefaultShrinkSettle = time.Second
 
 // settleTime is how long the watcher waits after a change event for more
 // events before it reloads.
@@ -47,8 +72,10 @@ type Watcher struct {
 	opts        Options
 	cur         atomic.Pointer[hosts.Table]
 
-	mu    sync.Mutex // serialises reloads
-	stamp map[string]fileStamp
+	mu      sync.Mutex // serialises reloads
+	stamp   map[string]fileStamp
+	inForce map[string]fileShape // the files of the table in force
+	pending *pendingEdit         // a suspect edit waiting to settle
 
 	ifd      int // inotify fd, -1 if none
 	wakeR    *os.File
@@ -62,6 +89,21 @@ type fileStamp struct {
 	exists      bool
 	ino, size   int64
 	mtime, ctim int64
+}
+
+// fileShape is what the watcher remembers of the text of a file it read.
+type fileShape struct {
+	exists bool
+	size   int
+	nl     bool // empty, or ends in a newline
+}
+
+// pendingEdit is a suspect version of the files seen at since: it is put
+// in force once the files still have stamp after ShrinkSettle.
+type pendingEdit struct {
+	stamp  map[string]fileStamp
+	since  time.Time
+	reason string
 }
 
 func stampOf(path string) (fileStamp, error) {
@@ -82,13 +124,16 @@ func Open(allowPath, denyPath string, opts Options) (*Watcher, error) {
 	if opts.PollInterval <= 0 {
 		opts.PollInterval = time.Second
 	}
+	if opts.ShrinkSettle <= 0 {
+		opts.ShrinkSettle = DefaultShrinkSettle
+	}
 	w := &Watcher{allow: allowPath, deny: denyPath, opts: opts, ifd: -1, done: make(chan struct{})}
-	t, st, err := w.load()
+	t, st, shapes, err := w.load()
 	if err != nil {
 		return nil, err
 	}
 	w.cur.Store(t)
-	w.stamp = st
+	w.stamp, w.inForce = st, shapes
 	r, wr, err := os.Pipe()
 	if err != nil {
 		return nil, fmt.Errorf("acl: pipe: %w", err)
@@ -128,25 +173,35 @@ func (w *Watcher) paths(t *hosts.Table) []string {
 
 // load stamps, reads and compiles. Files are stamped before reading so a
 // write racing with the read shows up as a change at the next check.
-func (w *Watcher) load() (*hosts.Table, map[string]fileStamp, error) {
+func (w *Watcher) load() (*hosts.Table, map[string]fileStamp, map[string]fileShape, error) {
 	st := map[string]fileStamp{}
+	shapes := map[string]fileShape{}
 	for _, p := range []string{w.allow, w.deny} {
 		s, err := stampOf(p)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		st[p] = s
 	}
 	var pfiles []string
 	read := func(p string) ([]byte, error) {
 		pfiles = append(pfiles, p)
-		return os.ReadFile(p)
+		b, err := ReadFile(p)
+		if err == nil {
+			shapes[p] = shapeOf(b)
+		}
+		return b, err
 	}
 	var texts [2][]byte
 	for i, p := range []string{w.allow, w.deny} {
-		b, err := os.ReadFile(p)
-		if err != nil && !errors.Is(err, os.ErrNotExist) {
-			return nil, nil, err
+		b, err := ReadFile(p)
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+			shapes[p] = fileShape{}
+		case err != nil:
+			return nil, st, nil, err
+		default:
+			shapes[p] = shapeOf(b)
 		}
 		texts[i] = b
 	}
@@ -158,9 +213,50 @@ func (w *Watcher) load() (*hosts.Table, map[string]fileStamp, error) {
 		}
 	}
 	if err != nil {
-		return nil, st, err
+		return nil, st, nil, err
 	}
-	return t, st, nil
+	return t, st, shapes, nil
+}
+
+func shapeOf(b []byte) fileShape {
+	return fileShape{exists: true, size: len(b), nl: len(b) == 0 || b[len(b)-1] == '\n'}
+}
+
+// ReadFile reads a hosts file or a "/path" pattern file. It opens without
+// blocking and reads only a regular file (symbolic links to one are
+// followed): open(2) of a FIFO blocks until a writer comes, and a device
+// can block any read, which would stall reloads and SIGHUP (fifo(7)).
+func ReadFile(path string) ([]byte, error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC|unix.O_NOCTTY, 0)
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	f := os.NewFile(uintptr(fd), path)
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file (%s); refused", path, fileKind(fi.Mode()))
+	}
+	return io.ReadAll(f)
+}
+
+func fileKind(m os.FileMode) string {
+	switch {
+	case m&os.ModeNamedPipe != 0:
+		return "a FIFO"
+	case m&os.ModeSocket != 0:
+		return "a socket"
+	case m&os.ModeCharDevice != 0:
+		return "a character device"
+	case m&os.ModeDevice != 0:
+		return "a block device"
+	case m.IsDir():
+		return "a directory"
+	}
+	return "type " + m.Type().String()
 }
 
 // Reload checks the files now and recompiles if any changed. It returns
@@ -170,26 +266,105 @@ func (w *Watcher) Reload() error { return w.check(false) }
 func (w *Watcher) check(force bool) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if !force && !w.changed() {
+	if !force && !w.changed() && !w.settled() {
 		return nil
 	}
-	t, st, err := w.load()
+	t, st, shapes, err := w.load()
 	if st != nil {
 		// Remember the broken version too: report it once, not every poll.
 		w.stamp = st
 	}
+	if err == nil {
+		err = w.removed(shapes)
+	}
 	if err != nil {
+		w.pending = nil
 		if w.opts.OnError != nil {
 			w.opts.OnError(fmt.Errorf("hosts tables not reloaded, previous rules stay in force: %w", err))
 		}
 		return err
 	}
+	if reason := w.suspect(shapes); reason != "" {
+		now := time.Now()
+		if w.pending == nil || !sameStamps(w.pending.stamp, st) {
+			w.pending = &pendingEdit{stamp: st, since: now, reason: reason}
+			return nil
+		}
+		if now.Sub(w.pending.since) < w.opts.ShrinkSettle {
+			return nil
+		}
+		if w.opts.OnWarning != nil {
+			w.opts.OnWarning(fmt.Sprintf("%s; unchanged for %v, now in force: %s", reason,
+				w.opts.ShrinkSettle, w.ruleChange(w.cur.Load(), t)))
+		}
+	}
+	w.pending = nil
 	w.cur.Store(t)
+	w.inForce = shapes
 	w.setupInotify(t)
 	if w.opts.OnReload != nil {
 		w.opts.OnReload(t)
 	}
 	return nil
+}
+
+// removed refuses a version in which hosts.allow or hosts.deny, present
+// in the table in force, is gone. libwrap reads a missing file as empty,
+// and an empty hosts.deny grants everything: deleting the file by mistake
+// (or half-way through an editor's save) must not. An empty file clears
+// the rules.
+func (w *Watcher) removed(shapes map[string]fileShape) error {
+	var errs []error
+	for _, p := range []string{w.allow, w.deny} {
+		if w.inForce[p].exists && !shapes[p].exists {
+			errs = append(errs, fmt.Errorf("%s: removed; its rules stay in force until it exists again (an empty file clears them)", p))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// suspect says why a version that loads may be a write still under way,
+// or "" if it is not: a file shorter than the version in force (an
+// in-place save truncates first) or whose last line has no newline (a
+// write cut mid-line).
+func (w *Watcher) suspect(shapes map[string]fileShape) string {
+	var why []string
+	for _, p := range slices.Sorted(maps.Keys(shapes)) {
+		s, old := shapes[p], w.inForce[p]
+		switch {
+		case s.exists && !s.nl:
+			why = append(why, fmt.Sprintf("%s: last line has no newline", p))
+		case old.exists && s.size < old.size:
+			why = append(why, fmt.Sprintf("%s: shorter than the version in force (%d bytes, was %d)", p, s.size, old.size))
+		}
+	}
+	return strings.Join(why, "; ")
+}
+
+// settled reports whether a suspect edit has waited its settle time.
+func (w *Watcher) settled() bool {
+	return w.pending != nil && time.Since(w.pending.since) >= w.opts.ShrinkSettle
+}
+
+// settleWait is how long the loop may sleep before a pending edit settles.
+func (w *Watcher) settleWait() time.Duration {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.pending == nil {
+		return w.opts.PollInterval
+	}
+	return min(w.opts.PollInterval, max(time.Until(w.pending.since.Add(w.opts.ShrinkSettle)), time.Millisecond))
+}
+
+func sameStamps(a, b map[string]fileStamp) bool {
+	return maps.Equal(a, b)
+}
+
+// ruleChange says how many rules each file had and has.
+func (w *Watcher) ruleChange(old, now *hosts.Table) string {
+	oa, od := old.Rules()
+	na, nd := now.Rules()
+	return fmt.Sprintf("%s %d rules (was %d), %s %d rules (was %d)", w.allow, len(na), len(oa), w.deny, len(nd), len(od))
 }
 
 func (w *Watcher) changed() bool {
@@ -227,7 +402,7 @@ func (w *Watcher) loop() {
 		if w.ifd >= 0 {
 			fds = append(fds, unix.PollFd{Fd: int32(w.ifd), Events: unix.POLLIN})
 		}
-		n, err := unix.Poll(fds, int(w.opts.PollInterval/time.Millisecond))
+		n, err := unix.Poll(fds, int((w.settleWait()+time.Millisecond-1)/time.Millisecond))
 		if err != nil && !errors.Is(err, unix.EINTR) {
 			time.Sleep(w.opts.PollInterval)
 		}

@@ -23,6 +23,11 @@ func (d *Daemon) loadACL(initial bool) error {
 		OnError: func(err error) {
 			d.event(audit.KindConfigError, nil, nil, "access control files not reloaded; the previous rules stay in force: "+err.Error())
 		},
+		OnWarning: func(msg string) {
+			d.alog.Emit(audit.Event{Kind: audit.KindLog, Severity: audit.SevWarning,
+				Msg: "access control files: a shorter or cut edit settled: " + msg,
+				Fields: []audit.Field{str("hosts-allow", d.opts.HostsAllow), str("hosts-deny", d.opts.HostsDeny)}})
+		},
 		OnReload: func(*hosts.Table) {
 			d.event(audit.KindReload, nil, nil, "access control files reloaded",
 				str("hosts-allow", d.opts.HostsAllow), str("hosts-deny", d.opts.HostsDeny))
