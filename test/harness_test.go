@@ -328,33 +328,58 @@ func exchangeUDP(t *testing.T, addr string, send []byte, wait time.Duration) ([]
 	return buf[:n], nil
 }
 
-// zombies lists the zombie children of pid.
-func zombies(t *testing.T, pid int) []string {
-	t.Helper()
-	var out []string
+// procStat returns the state letter and parent pid of process pid
+// (/proc/PID/stat, read after the command name, which may hold spaces).
+func procStat(pid int) (state string, ppid int, ok bool) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return "", 0, false
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 || i+2 >= len(s) {
+		return "", 0, false
+	}
+	f := strings.Fields(s[i+2:])
+	if len(f) < 2 {
+		return "", 0, false
+	}
+	ppid, _ = strconv.Atoi(f[1])
+	return f[0], ppid, true
+}
+
+// processes lists the pids in /proc for which keep is true.
+func processes(keep func(pid int) bool) []int {
+	var out []int
 	ents, _ := os.ReadDir("/proc")
 	for _, e := range ents {
-		if _, err := strconv.Atoi(e.Name()); err != nil {
-			continue
-		}
-		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		s := string(b)
-		i := strings.LastIndexByte(s, ')')
-		if i < 0 || i+2 >= len(s) {
-			continue
-		}
-		f := strings.Fields(s[i+2:])
-		if len(f) < 2 || f[0] != "Z" {
-			continue
-		}
-		if ppid, _ := strconv.Atoi(f[1]); ppid == pid || isDescendant(ppid, pid) {
-			out = append(out, e.Name())
+		if pid, err := strconv.Atoi(e.Name()); err == nil && keep(pid) {
+			out = append(out, pid)
 		}
 	}
 	return out
+}
+
+// zombies lists the zombie descendants of pid.
+func zombies(t *testing.T, pid int) []int {
+	t.Helper()
+	return processes(func(p int) bool {
+		state, ppid, ok := procStat(p)
+		return ok && state == "Z" && (ppid == pid || isDescendant(ppid, pid))
+	})
+}
+
+// spawners lists the live spawner processes (comm "hinetd-spawner") that
+// are children of pid.
+func spawners(pid int) []int {
+	return processes(func(p int) bool {
+		state, ppid, ok := procStat(p)
+		if !ok || ppid != pid || state == "Z" {
+			return false
+		}
+		comm, _ := os.ReadFile("/proc/" + strconv.Itoa(p) + "/comm")
+		return strings.TrimSpace(string(comm)) == "hinetd-spawner"
+	})
 }
 
 func isDescendant(p, ancestor int) bool {
@@ -362,14 +387,11 @@ func isDescendant(p, ancestor int) bool {
 		if p == ancestor {
 			return true
 		}
-		b, err := os.ReadFile("/proc/" + strconv.Itoa(p) + "/stat")
-		if err != nil {
+		_, ppid, ok := procStat(p)
+		if !ok {
 			return false
 		}
-		s := string(b)
-		j := strings.LastIndexByte(s, ')')
-		f := strings.Fields(s[j+2:])
-		p, _ = strconv.Atoi(f[1])
+		p = ppid
 	}
 	return false
 }

@@ -62,6 +62,13 @@ func (d *Daemon) load(initial bool) error {
 		if l, ok := d.listeners[key]; ok {
 			old := l.svc.Load()
 			s.state = old.state
+			if specHash(old) != specHash(s) {
+				// The old spec's spawners, its own and those of the
+				// specs derived from it, serve no one any more: close
+				// them now rather than at the next connection (or, for
+				// the derived ones, when newer ones push them out).
+				closeSpawners([]*service{old})
+			}
 			if err := s.state.lim.SetLimits(s.lim); err != nil {
 				d.event(audit.KindConfigError, s, nil, fmt.Sprintf("%s:%d: %v", s.cfg.File, s.cfg.Line, err))
 			}
@@ -183,6 +190,14 @@ func sameService(a, b *service) bool {
 		return false
 	}
 	return a.spec == nil || a.spec.Hash == b.spec.Hash
+}
+
+// specHash is the hash of a service's spawn spec, "" for a built-in.
+func specHash(s *service) string {
+	if s.spec == nil {
+		return ""
+	}
+	return s.spec.Hash
 }
 
 func policyService(c *config.Service) policy.Service {

@@ -242,8 +242,9 @@ func errnoName(e syscall.Errno) string {
 	return fmt.Sprintf("errno %d", int(e))
 }
 
-// closeSpawners tells every spawner to stop taking work; each exits after
-// its last child.
+// closeSpawners tells every spawner of the services ss to stop taking
+// work, the service's own and those of the specs derived from it; each
+// exits after its last child.
 func closeSpawners(ss []*service) {
 	for _, s := range ss {
 		s.state.spawnMu.Lock()
@@ -251,6 +252,16 @@ func closeSpawners(ss []*service) {
 			s.state.spawner.Close()
 			s.state.spawner = nil
 		}
+		s.state.derived.close()
 		s.state.spawnMu.Unlock()
 	}
+}
+
+// close closes every derived spawner and forgets them. The caller holds
+// the service's spawnMu.
+func (ds *derivedSpawners) close() {
+	for _, k := range ds.order {
+		ds.byKey[k].Close()
+	}
+	*ds = derivedSpawners{}
 }
