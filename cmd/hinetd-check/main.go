@@ -1,7 +1,10 @@
 // Command hinetd-check validates hinetd's files and prints, per service,
 // what a compromised service could do:
 //
-//	hinetd-check [-v] [-a address] [--policy path] [--hosts-allow file] [--hosts-deny file] [configuration_file]
+//	hinetd-check [-v] [--json] [-a address] [--policy path] [--hosts-allow file] [--hosts-deny file] [configuration_file]
+//
+// Exit status: 0 when every file loads (warnings allowed), 1 when one has
+// an error, 2 on a usage error.
 package main
 
 import (
@@ -10,21 +13,29 @@ import (
 	"os"
 
 	"github.com/hinetd/hinetd/internal/check"
+	"github.com/hinetd/hinetd/internal/version"
 )
 
 func main() {
 	var o check.Options
-	fs := flag.NewFlagSet("hinetd-check", flag.ExitOnError)
+	var showVersion bool
+	fs := flag.NewFlagSet("hinetd-check", flag.ExitOnError) // -h and --help exit 0
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: hinetd-check [-v] [-a address] [--policy path] [--hosts-allow file] [--hosts-deny file] [configuration_file]")
+		fmt.Fprintln(fs.Output(), "usage: hinetd-check [-v] [--json] [-a address] [--policy path] [--hosts-allow file] [--hosts-deny file] [configuration_file]")
 		fs.PrintDefaults()
 	}
-	fs.BoolVar(&o.Verbose, "v", false, "list every access control rule with its effective action")
+	fs.BoolVar(&o.Verbose, "v", false, "also list every access control rule with its effective action, and daemon names in hosts rules that inetd.conf does not run")
+	fs.BoolVar(&o.JSON, "json", false, "print one JSON document: services with their exposure, findings with file and line, counts")
 	fs.StringVar(&o.BindAddr, "a", "", "default bind address, as hinetd -a")
 	fs.StringVar(&o.PolicyPath, "policy", "/etc/hinetd/", "policy file or directory")
 	fs.StringVar(&o.HostsAllow, "hosts-allow", "/etc/hosts.allow", "hosts.allow file")
 	fs.StringVar(&o.HostsDeny, "hosts-deny", "/etc/hosts.deny", "hosts.deny file")
+	fs.BoolVar(&showVersion, "version", false, "print the version and exit")
 	fs.Parse(os.Args[1:])
+	if showVersion {
+		fmt.Println("hinetd-check", version.Version)
+		return
+	}
 	switch fs.NArg() {
 	case 0:
 		o.ConfigPath = "/etc/inetd.conf"

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -10,9 +12,10 @@ import (
 
 	"github.com/hinetd/hinetd/hosts"
 	"github.com/hinetd/hinetd/internal/acl"
+	"github.com/hinetd/hinetd/internal/version"
 )
 
-const usage = `usage: hinetd-match [-d] [--hosts-allow F] [--hosts-deny F] [--hosts-file F] daemon[@server] [user@]client
+const usage = `usage: hinetd-match [-d] [--json] [--exit-zero] [--hosts-allow F] [--hosts-deny F] [--hosts-file F] daemon[@server] [user@]client
 
 Predicts the decision for a request, as tcpdmatch(8) does: the client's
 name and address, the server, the rule that decides (file:line and text),
@@ -23,7 +26,20 @@ option hands the connection to a command).
            as if its name lookup failed), "unknown" or "paranoid"
   server   a host name or address, "unknown" (default) or "paranoid"
   user     the client user name (default "unknown")
+
+Exit status: 0 access granted (to every address of the client), 1 denied
+(for one address or more), 3 delegated to a twist command (none denied),
+2 a usage error or a file that does not load. --exit-zero exits 0 whatever
+the decision, as tcpdmatch does.
 `
+
+// Exit statuses; see usage.
+const (
+	exitGranted   = 0
+	exitDenied    = 1
+	exitError     = 2
+	exitDelegated = 3
+)
 
 // run is the whole command; it returns the exit status.
 func run(args []string, stdout, stderr io.Writer) int {
@@ -35,13 +51,23 @@ func run(args []string, stdout, stderr io.Writer) int {
 	deny := fs.String("hosts-deny", "/etc/hosts.deny", "hosts.deny `file`")
 	hostsFile := fs.String("hosts-file", "", "resolve names from this hosts `file` only, instead of the system resolver")
 	timeout := fs.Duration("timeout", 10*time.Second, "name lookup `timeout`")
+	asJSON := fs.Bool("json", false, "print one JSON document instead of tcpdmatch's layout")
+	exitZero := fs.Bool("exit-zero", false, "exit 0 whatever the decision, as tcpdmatch(8)")
+	showVersion := fs.Bool("version", false, "print the version and exit")
 	fs.String("i", "", "accepted for tcpdmatch compatibility and ignored (inetd.conf is not consulted)")
 	if err := fs.Parse(args); err != nil {
-		return 2
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return exitError
+	}
+	if *showVersion {
+		fmt.Fprintln(stdout, "hinetd-match", version.Version)
+		return 0
 	}
 	if fs.NArg() != 2 {
 		fs.Usage()
-		return 2
+		return exitError
 	}
 	if *cwd {
 		*allow, *deny = "hosts.allow", "hosts.deny"
@@ -49,14 +75,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	tb, err := hosts.LoadFiles(*allow, *deny)
 	if err != nil {
 		fmt.Fprintf(stderr, "hinetd-match: %v\n", err)
-		return 1
+		return exitError
 	}
 	var res hosts.Resolver = acl.NewResolver(acl.ResolverOptions{Timeout: *timeout})
 	if *hostsFile != "" {
 		hf, err := acl.ReadHostsFile(*hostsFile)
 		if err != nil {
 			fmt.Fprintf(stderr, "hinetd-match: %v\n", err)
-			return 1
+			return exitError
 		}
 		res = hf
 	}
@@ -65,57 +91,137 @@ func run(args []string, stdout, stderr io.Writer) int {
 	reqs, err := hosts.Query(ctx, fs.Arg(0), fs.Arg(1), res)
 	if err != nil {
 		fmt.Fprintf(stderr, "hinetd-match: %v\n", err)
-		return 1
+		return exitError
 	}
+	doc := document{Predictions: []prediction{}}
+	status := exitGranted
 	for i, q := range reqs {
-		if i > 0 {
-			fmt.Fprintln(stdout)
-		}
 		q.Resolver = res
 		q.Netgroups = acl.SystemNetgroups{}
 		d := tb.DecideContext(ctx, q)
-		report(stdout, d)
+		p := predict(d)
+		doc.Predictions = append(doc.Predictions, p)
+		switch {
+		case p.Access == "denied":
+			status = exitDenied
+		case p.Access == "delegated" && status == exitGranted:
+			status = exitDelegated
+		}
+		if !*asJSON {
+			if i > 0 {
+				fmt.Fprintln(stdout)
+			}
+			report(stdout, p)
+		}
 	}
-	return 0
+	doc.Access = [...]string{exitGranted: "granted", exitDenied: "denied", exitDelegated: "delegated"}[status]
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		enc.Encode(doc)
+	}
+	if *exitZero {
+		return 0
+	}
+	return status
+}
+
+// document is the --json output: one prediction per client address, and
+// the access the exit status stands for (denied if any address is).
+type document struct {
+	Access      string       `json:"access"`
+	Predictions []prediction `json:"predictions"`
+}
+
+// prediction is one decision as hinetd-match shows it. Names that were
+// not known are left out; Rule is nil when no rule matched.
+type prediction struct {
+	Client struct {
+		Hostname string `json:"hostname,omitempty"`
+		Address  string `json:"address,omitempty"`
+		Username string `json:"username,omitempty"`
+	} `json:"client"`
+	Server struct {
+		Hostname string `json:"hostname,omitempty"`
+		Address  string `json:"address,omitempty"`
+		Process  string `json:"process"`
+	} `json:"server"`
+	Rule    *rule  `json:"rule"`
+	Access  string `json:"access"` // granted, denied, delegated
+	Default bool   `json:"default"`
+}
+
+type rule struct {
+	File    string   `json:"file"`
+	Line    int      `json:"line"`
+	Text    string   `json:"text"`
+	Options []option `json:"options"`
+}
+
+type option struct {
+	Name  string `json:"name"`
+	Value string `json:"value,omitempty"`
+}
+
+// predict is d as reported: % templates of spawn, twist and setenv are
+// expanded as they would be for the request.
+func predict(d hosts.Decision) prediction {
+	q := d.Request
+	known := func(n string) string {
+		if n == hosts.Unknown {
+			return ""
+		}
+		return n
+	}
+	var p prediction
+	p.Client.Hostname, p.Client.Username = known(q.ClientName), known(q.User)
+	if q.ClientAddr.IsValid() {
+		p.Client.Address = hosts.AddrString(q.ClientAddr)
+	}
+	p.Server.Hostname, p.Server.Process = known(q.ServerName), q.Daemon
+	if q.ServerAddr.IsValid() {
+		p.Server.Address = hosts.AddrString(q.ServerAddr)
+	}
+	p.Access, p.Default = d.Verdict.String(), d.Default
+	if d.Default {
+		return p
+	}
+	p.Rule = &rule{File: d.File, Line: d.Line, Text: strings.Join(strings.Fields(d.Text), " "), Options: []option{}}
+	for _, o := range d.Options.List {
+		v := o.Value
+		switch o.Name {
+		case "spawn", "twist", "setenv":
+			v = hosts.Expand(v, q)
+		}
+		p.Rule.Options = append(p.Rule.Options, option{Name: o.Name, Value: strings.TrimSpace(v)})
+	}
+	if d.Options.Twist != "" {
+		p.Access = "delegated"
+	}
+	return p
 }
 
 // report prints one prediction in tcpdmatch's layout, plus the rule.
-func report(w io.Writer, d hosts.Decision) {
-	q := d.Request
-	known := func(n string) bool { return n != "" && n != hosts.Unknown }
-	if known(q.ClientName) {
-		fmt.Fprintf(w, "client:   hostname %s\n", q.ClientName)
+func report(w io.Writer, p prediction) {
+	line := func(label, kind, v string) {
+		if v != "" {
+			fmt.Fprintf(w, "%-9s %-8s %s\n", label+":", kind, v)
+		}
 	}
-	if q.ClientAddr.IsValid() {
-		fmt.Fprintf(w, "client:   address  %s\n", hosts.AddrString(q.ClientAddr))
-	}
-	if known(q.User) {
-		fmt.Fprintf(w, "client:   username %s\n", q.User)
-	}
-	if known(q.ServerName) {
-		fmt.Fprintf(w, "server:   hostname %s\n", q.ServerName)
-	}
-	if q.ServerAddr.IsValid() {
-		fmt.Fprintf(w, "server:   address  %s\n", hosts.AddrString(q.ServerAddr))
-	}
-	fmt.Fprintf(w, "server:   process  %s\n", q.Daemon)
-	access := d.Verdict.String()
-	if d.Default {
+	line("client", "hostname", p.Client.Hostname)
+	line("client", "address", p.Client.Address)
+	line("client", "username", p.Client.Username)
+	line("server", "hostname", p.Server.Hostname)
+	line("server", "address", p.Server.Address)
+	fmt.Fprintf(w, "server:   process  %s\n", p.Server.Process)
+	if p.Rule == nil {
 		fmt.Fprintf(w, "matched:  none (no rule matches: access is granted)\n")
 	} else {
-		fmt.Fprintf(w, "matched:  %s line %d\n", d.File, d.Line)
-		fmt.Fprintf(w, "rule:     %s\n", strings.Join(strings.Fields(d.Text), " "))
-		for _, o := range d.Options.List {
-			v := o.Value
-			switch o.Name {
-			case "spawn", "twist", "setenv":
-				v = hosts.Expand(v, q)
-			}
-			fmt.Fprintf(w, "option:   %s\n", strings.TrimSpace(o.Name+" "+v))
-		}
-		if d.Options.Twist != "" {
-			access = "delegated"
+		fmt.Fprintf(w, "matched:  %s line %d\n", p.Rule.File, p.Rule.Line)
+		fmt.Fprintf(w, "rule:     %s\n", p.Rule.Text)
+		for _, o := range p.Rule.Options {
+			fmt.Fprintf(w, "option:   %s\n", strings.TrimSpace(o.Name+" "+o.Value))
 		}
 	}
-	fmt.Fprintf(w, "access:   %s\n", access)
+	fmt.Fprintf(w, "access:   %s\n", p.Access)
 }

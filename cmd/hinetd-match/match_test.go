@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -35,29 +37,86 @@ func TestGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer os.Chdir(wd)
-	for i, ln := range strings.Split(strings.TrimSpace(string(qs)), "\n") {
-		args := append([]string{"-d", "--hosts-file", hostsFile}, strings.Fields(ln)...)
+	for _, ln := range strings.Split(strings.TrimSpace(string(qs)), "\n") {
+		for _, format := range []string{"txt", "json"} {
+			args := append([]string{"-d", "--hosts-file", hostsFile}, strings.Fields(ln)...)
+			if format == "json" {
+				args = append([]string{"--json"}, args...)
+			}
+			var out, errb bytes.Buffer
+			rc := run(args, &out, &errb)
+			if rc == exitError || errb.Len() > 0 {
+				t.Errorf("%s: exit %d: %s", ln, rc, errb.String())
+				continue
+			}
+			// The exit status is part of the output a script sees.
+			got := "$ hinetd-match " + ln + "\n" + out.String() + fmt.Sprintf("exit %d\n", rc)
+			if format == "json" {
+				var doc document
+				if err := json.Unmarshal(out.Bytes(), &doc); err != nil {
+					t.Errorf("%s --json: %v", ln, err)
+				}
+				got = out.String() + fmt.Sprintf("exit %d\n", rc)
+			}
+			path := filepath.Join(golden, strings.ReplaceAll(ln, " ", "_")+"."+format)
+			if *update {
+				os.MkdirAll(golden, 0o755)
+				os.WriteFile(path, []byte(got), 0o644)
+				continue
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Errorf("%s: %v (run go test -update)", ln, err)
+				continue
+			}
+			if got != string(want) {
+				t.Errorf("%s:\n got:\n%s\nwant:\n%s", ln, got, want)
+			}
+		}
+	}
+}
+
+// TestExitStatus: the exit status says the decision (0 granted, 1 denied
+// for any address, 3 delegated to twist), --exit-zero gives tcpdmatch's
+// 0, and the --json document's access fields agree with the text.
+func TestExitStatus(t *testing.T) {
+	dir := t.TempDir()
+	allow, deny := filepath.Join(dir, "allow"), filepath.Join(dir, "deny")
+	os.WriteFile(allow, []byte("in.fingerd: 10.0.0.1\nin.talkd: 10.0.0.3: twist /bin/echo no\n"), 0o644)
+	os.WriteFile(deny, []byte("ALL: ALL\n"), 0o644)
+	files := []string{"--hosts-allow", allow, "--hosts-deny", deny}
+	for _, tc := range []struct {
+		args   []string
+		rc     int
+		access string
+	}{
+		{[]string{"in.fingerd", "10.0.0.1"}, 0, "granted"},
+		{[]string{"in.fingerd", "10.0.0.2"}, 1, "denied"},
+		{[]string{"in.talkd", "10.0.0.3"}, 3, "delegated"},
+		{[]string{"--exit-zero", "in.fingerd", "10.0.0.2"}, 0, "denied"},
+	} {
 		var out, errb bytes.Buffer
-		if rc := run(args, &out, &errb); rc != 0 {
-			t.Errorf("%s: exit %d: %s", ln, rc, errb.String())
-			continue
+		rc := run(append(append([]string{"--json"}, files...), tc.args...), &out, &errb)
+		var doc document
+		if err := json.Unmarshal(out.Bytes(), &doc); err != nil {
+			t.Fatalf("%v: %v: %s", tc.args, err, out.String())
 		}
-		got := "$ hinetd-match " + ln + "\n" + out.String()
-		path := filepath.Join(golden, strings.ReplaceAll(ln, " ", "_")+".txt")
-		_ = i
-		if *update {
-			os.MkdirAll(golden, 0o755)
-			os.WriteFile(path, []byte(got), 0o644)
-			continue
+		if rc != tc.rc || doc.Access != tc.access || len(doc.Predictions) != 1 || doc.Predictions[0].Access != tc.access {
+			t.Errorf("%v: exit %d, document %+v; want exit %d, access %s", tc.args, rc, doc, tc.rc, tc.access)
 		}
-		want, err := os.ReadFile(path)
-		if err != nil {
-			t.Errorf("%s: %v (run go test -update)", ln, err)
-			continue
-		}
-		if got != string(want) {
-			t.Errorf("%s:\n got:\n%s\nwant:\n%s", ln, got, want)
-		}
+	}
+}
+
+// TestVersionHelp: --version and --help exit 0, on stdout and stderr.
+func TestVersionHelp(t *testing.T) {
+	var out, errb bytes.Buffer
+	if rc := run([]string{"--version"}, &out, &errb); rc != 0 || !strings.HasPrefix(out.String(), "hinetd-match ") {
+		t.Errorf("--version: exit %d, %q %q", rc, out.String(), errb.String())
+	}
+	out.Reset()
+	errb.Reset()
+	if rc := run([]string{"--help"}, &out, &errb); rc != 0 || !strings.Contains(errb.String(), "Exit status") {
+		t.Errorf("--help: exit %d, %q", rc, errb.String())
 	}
 }
 
@@ -111,7 +170,7 @@ func TestUsage(t *testing.T) {
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "deny"), []byte("ALL: [2001:db8::/32]\n"), 0o644)
 	errb.Reset()
-	if rc := run([]string{"--hosts-allow", filepath.Join(dir, "allow"), "--hosts-deny", filepath.Join(dir, "deny"), "sshd", "10.0.0.1"}, &out, &errb); rc != 1 ||
+	if rc := run([]string{"--hosts-allow", filepath.Join(dir, "allow"), "--hosts-deny", filepath.Join(dir, "deny"), "sshd", "10.0.0.1"}, &out, &errb); rc != 2 ||
 		!strings.Contains(errb.String(), "deny:1:6: bad IPv6 address") {
 		t.Fatalf("rc %d, %q", rc, errb.String())
 	}

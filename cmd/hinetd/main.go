@@ -9,10 +9,8 @@ import (
 
 	"github.com/hinetd/hinetd/internal/daemon"
 	_ "github.com/hinetd/hinetd/internal/sandbox" // the spawner is entered from its C constructor, before main
+	"github.com/hinetd/hinetd/internal/version"
 )
-
-// version is set by the build (-ldflags "-X main.version=…").
-var version = "0.1.0-dev"
 
 type listFlag []string
 
@@ -53,7 +51,7 @@ func main() {
 	fs.BoolVar(&showVersion, "version", false, "print the version and exit")
 	fs.Parse(os.Args[1:])
 	if showVersion {
-		fmt.Println("hinetd", version)
+		fmt.Println("hinetd", version.Version)
 		return
 	}
 	switch fs.NArg() {
@@ -81,7 +79,7 @@ func main() {
 		os.Exit(2)
 	}
 	o.LogTo = logTo
-	o.Version = version
+	o.Version = version.Version
 	if check {
 		os.Exit(daemon.Check(o, os.Stdout))
 	}

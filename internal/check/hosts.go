@@ -2,30 +2,36 @@ package check
 
 import (
 	"context"
-	"fmt"
-	"io"
 	"time"
 
 	"github.com/hinetd/hinetd/hosts"
 	"github.com/hinetd/hinetd/internal/acl"
 )
 
-// hostsReport checks hosts.allow and hosts.deny as tcpdchk(8) does, and
-// more: syntax, shadowed rules, patterns that never match, daemons that
-// inetd.conf does not run, names that do not resolve, no default deny.
-// It returns true on an error.
-func hostsReport(w io.Writer, o Options, daemons []string) bool {
+// hostsFindings checks hosts.allow and hosts.deny as tcpdchk(8) does, and
+// more: syntax, shadowed rules, patterns that never match, names that do
+// not resolve, no default deny. A daemon name that inetd.conf does not run
+// is most often a standalone libwrap daemon (sshd, sendmail, portmap) in
+// the host's shared hosts.allow, not a mistake: it is an info line, shown
+// only with -v, as is every rule's effective action.
+func hostsFindings(o Options, daemons []string) []Finding {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	failed := false
+	var out []Finding
 	for _, f := range hosts.Check(o.HostsAllow, o.HostsDeny, hosts.CheckOptions{
 		Daemons:  daemons,
 		Resolver: acl.NewResolver(acl.ResolverOptions{}),
 		Context:  ctx,
 		Verbose:  o.Verbose,
 	}) {
-		fmt.Fprintln(w, f)
-		failed = failed || f.Severity == hosts.Error
+		if f.Code == "unknown-daemon" {
+			if !o.Verbose {
+				continue
+			}
+			f.Severity = hosts.Info
+			f.Msg += " (a standalone daemon, or a typing mistake)"
+		}
+		out = append(out, Finding{File: f.File, Line: f.Line, Col: f.Col, Severity: severity(f.Severity), Code: f.Code, Message: f.Msg})
 	}
-	return failed
+	return out
 }

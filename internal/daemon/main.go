@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -163,33 +164,43 @@ func detach() int {
 }
 
 // Check parses every file the daemon would read and prints every error
-// with file:line. It returns the exit status: 0 when all is well, 1 if not.
+// with file:line, every file checked even when an earlier one fails, then
+// a one-line summary. It returns the exit status: 0 when all is well, 1 if not.
 func Check(o Options, w io.Writer) int {
-	status := 0
+	nerr := 0
+	report := func(err error) {
+		for _, line := range strings.Split(err.Error(), "\n") {
+			fmt.Fprintln(w, line)
+			nerr++
+		}
+	}
 	snap, errs := config.Parse(o.ConfigPath, config.Options{DefaultAddr: o.BindAddr})
 	for _, err := range errs {
-		fmt.Fprintln(w, err)
-		status = 1
+		report(err)
 	}
 	pol, err := policy.Load(o.PolicyPath)
 	if err != nil {
-		fmt.Fprintln(w, err)
-		return 1
+		report(err)
 	}
+	nsvc := 0
 	if snap != nil {
+		nsvc = len(snap.Services)
 		for _, c := range snap.Services {
-			if c.Internal != "" {
+			if c.Internal != "" || pol == nil {
 				continue
 			}
 			if _, _, err := pol.CompileWith(policyService(c), compileOptions()); err != nil {
-				fmt.Fprintf(w, "%s:%d: %v\n", c.File, c.Line, err)
-				status = 1
+				report(fmt.Errorf("%s:%d: %v", c.File, c.Line, err))
 			}
 		}
 	}
 	if err := checkACL(o); err != nil {
-		fmt.Fprintln(w, err)
-		status = 1
+		report(err)
 	}
-	return status
+	if nerr > 0 {
+		fmt.Fprintf(w, "hinetd: %d errors in %s, the policy and the hosts files\n", nerr, o.ConfigPath)
+		return 1
+	}
+	fmt.Fprintf(w, "hinetd: %s, the policy and the hosts files are valid (services: %d)\n", o.ConfigPath, nsvc)
+	return 0
 }
