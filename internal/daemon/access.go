@@ -25,7 +25,7 @@ func (d *Daemon) loadACL(initial bool) error {
 		},
 		OnWarning: func(msg string) {
 			d.alog.Emit(audit.Event{Kind: audit.KindLog, Severity: audit.SevWarning,
-				Msg: "access control files: a shorter or cut edit settled: " + msg,
+				Msg:    "access control files: a shorter or cut edit settled: " + msg,
 				Fields: []audit.Field{str("hosts-allow", d.opts.HostsAllow), str("hosts-deny", d.opts.HostsDeny)}})
 		},
 		OnReload: func(*hosts.Table) {
