@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -41,8 +42,19 @@ func (d *Daemon) loadACL(initial bool) error {
 }
 
 // checkACL is --check's look at the access control files.
+// It reads as the daemon's watcher does: a file that is not a regular file
+// (a FIFO would block the open) is an error, a missing one is empty.
 func checkACL(o Options) error {
-	_, err := hosts.LoadFiles(o.HostsAllow, o.HostsDeny)
+	var texts [2][]byte
+	for i, p := range []string{o.HostsAllow, o.HostsDeny} {
+		b, err := acl.ReadFile(p)
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+		texts[i] = b
+	}
+	_, err := hosts.Compile(hosts.Source{Name: o.HostsAllow, Text: texts[0]}, hosts.Source{Name: o.HostsDeny, Text: texts[1]},
+		hosts.ParseOptions{ReadFile: acl.ReadFile})
 	return err
 }
 
