@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -107,11 +106,12 @@ func Run(ctx context.Context, opts Options, alog *audit.Log) int {
 	}
 
 	if opts.PidFile != "" {
-		if err := os.WriteFile(opts.PidFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
-			d.log.Error("cannot write pid file " + opts.PidFile + ": " + err.Error())
+		remove, err := writePidFile(opts.PidFile)
+		if err != nil {
+			d.log.Error("cannot start: " + err.Error())
 			return 1
 		}
-		defer os.Remove(opts.PidFile)
+		defer remove()
 	}
 
 	for {
