@@ -6,17 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/user"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/moby/sys/capability"
-	seccomp "github.com/seccomp/libseccomp-golang"
 	"golang.org/x/sys/unix"
 )
 
@@ -38,6 +35,19 @@ type CompileOptions struct {
 	// the invoking user can run, without switching ids.
 	Unprivileged bool
 	InvokingUID  int
+	// Filter compiles the seccomp program (internal/seccomp.Compiler).
+	// policy decides which calls a service may make; turning that into
+	// BPF needs libseccomp and cgo, which policy does without. A nil
+	// Filter fails every service whose policy has seccomp on.
+	Filter FilterCompiler
+}
+
+// FilterCompiler turns a seccomp allow-list into a BPF program.
+type FilterCompiler interface {
+	// Program compiles names (syscall names, sorted, groups expanded)
+	// into a program whose action on any other call is action: "kill",
+	// "log" or "errno NAME" (Action.String).
+	Program(names []string, action string) ([]byte, error)
 }
 
 // Built-in rlimits. Every other rlimit is inherited from hinetd unless a
@@ -136,12 +146,6 @@ func posErr(pos Pos, service, format string, args ...any) error {
 	return errors.New(msg)
 }
 
-// Compile builds the Spec of svc for a hinetd running as root. See
-// CompileWith.
-func (s *Set) Compile(svc Service) (*Spec, []Note, error) {
-	return s.CompileWith(svc, CompileOptions{})
-}
-
 // CompileWith builds the Spec of svc: it resolves user, group and
 // supplementary groups (initgroups semantics unless the policy lists
 // them), the environment, rlimits and capabilities, and compiles the
@@ -237,7 +241,7 @@ func (s *Set) CompileWith(svc Service, opt CompileOptions) (*Spec, []Note, error
 		sp.SeccompAllow = slices.Clone(r.SeccompAllow.Value)
 		sp.SeccompDeny = slices.Clone(r.SeccompDeny.Value)
 		sp.SeccompAction = r.SeccompAction.Value.String()
-		prog, err := s.program(sp.SeccompGroups, sp.SeccompAllow, sp.SeccompDeny, r.SeccompAction.Value)
+		prog, err := program(opt.Filter, sp.SeccompGroups, sp.SeccompAllow, sp.SeccompDeny, r.SeccompAction.Value)
 		if err != nil {
 			errs = append(errs, posErr(r.Pos, svc.Name, "seccomp: %v", err))
 		}
@@ -376,14 +380,12 @@ func (s *Set) resolveIDs(sp *Spec, svc Service, r *Profile, opt CompileOptions, 
 	return errors.Join(errs...)
 }
 
-// Namespace flags that clone and unshare may not carry. CLONE_NEWTIME is
-// left out: its bit is CSIGNAL's in clone's flags.
-const nsFlags = unix.CLONE_NEWNS | unix.CLONE_NEWCGROUP | unix.CLONE_NEWUTS |
-	unix.CLONE_NEWIPC | unix.CLONE_NEWUSER | unix.CLONE_NEWPID | unix.CLONE_NEWNET
-
-// program returns the compiled filter for one rule set, from the cache
-// when another service already compiled the same one.
-func (s *Set) program(base, allow, deny []string, act Action) ([]byte, error) {
+// program returns the compiled filter for one rule set: the base groups
+// and the additions, less the removals, with what the spawner needs.
+func program(fc FilterCompiler, base, allow, deny []string, act Action) ([]byte, error) {
+	if fc == nil {
+		return nil, errors.New("no filter compiler (CompileOptions.Filter)")
+	}
 	names := map[string]bool{}
 	for _, list := range [][]string{base, allow} {
 		for _, it := range list {
@@ -400,164 +402,5 @@ func (s *Set) program(base, allow, deny []string, act Action) ([]byte, error) {
 		}
 	}
 	expand(SpawnerGroup, names)
-	list := sortedKeys(names)
-	key := act.String() + "\n" + strings.Join(list, "\n")
-
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if prog, ok := s.cache[key]; ok {
-		return prog, nil
-	}
-	prog, err := buildFilter(list, act)
-	if err != nil {
-		return nil, err
-	}
-	if s.cache == nil {
-		s.cache = map[string][]byte{}
-	}
-	s.cache[key] = prog
-	return prog, nil
+	return fc.Program(sortedKeys(names), act.String())
 }
-
-func scmpAction(a Action) seccomp.ScmpAction {
-	switch {
-	case a.Log:
-		return seccomp.ActLog
-	case a.Errno != "":
-		return seccomp.ActErrno.SetReturnCode(int16(errnoByName[a.Errno]))
-	}
-	return seccomp.ActKillProcess
-}
-
-// buildFilter compiles an allow-list of syscall names into a BPF program
-// for the native architecture.
-func buildFilter(names []string, act Action) ([]byte, error) {
-	f, err := seccomp.NewFilter(scmpAction(act))
-	if err != nil {
-		return nil, fmt.Errorf("seccomp_init: %w", err)
-	}
-	defer f.Release()
-	// Another architecture (i386 via int 0x80 on x86_64 …) is a different
-	// syscall table the allow-list was not written for: kill, whatever
-	// the action. libseccomp admits only the native arch by default and,
-	// on x86_64, sends x32 numbers (nr >= 0x40000000) to this action too.
-	if err := f.SetBadArchAction(seccomp.ActKillProcess); err != nil {
-		return nil, fmt.Errorf("bad-arch action: %w", err)
-	}
-	// The spawner sets no_new_privs itself, before installing the filter.
-	if err := f.SetNoNewPrivsBit(false); err != nil {
-		return nil, fmt.Errorf("nnp bit: %w", err)
-	}
-	// Binary tree by syscall number: about 53 µs to load instead of
-	// 210 µs for the linear layout, and O(log n) per call.
-	if err := f.SetOptimize(2); err != nil {
-		return nil, fmt.Errorf("optimize: %w", err)
-	}
-	native, err := seccomp.GetNativeArch()
-	if err != nil {
-		return nil, err
-	}
-	nsMask := func(arg uint) []seccomp.ScmpCondition {
-		c, err := seccomp.MakeCondition(arg, seccomp.CompareMaskedEqual, nsFlags, 0)
-		if err != nil {
-			panic(err) // constant arguments
-		}
-		return []seccomp.ScmpCondition{c}
-	}
-	for _, name := range names {
-		nr, err := seccomp.GetSyscallFromNameByArch(name, native)
-		if err != nil || nr < 0 {
-			// Not a call of this architecture (groups are multi-arch).
-			continue
-		}
-		switch name {
-		case "clone3":
-			// Its flags are in memory, out of seccomp's sight: make libc
-			// fall back to clone, whose flags we can check.
-			err = f.AddRule(nr, seccomp.ActErrno.SetReturnCode(int16(unix.ENOSYS)))
-		case "clone":
-			// x86_64, like most: flags are the first argument.
-			err = f.AddRuleConditional(nr, seccomp.ActAllow, nsMask(0))
-		case "unshare":
-			err = f.AddRuleConditional(nr, seccomp.ActAllow, nsMask(0))
-		case "personality":
-			for _, v := range []uint64{0xffffffff, perLinux} {
-				c, _ := seccomp.MakeCondition(0, seccomp.CompareMaskedEqual, 0xffffffff, v)
-				if err = f.AddRuleConditional(nr, seccomp.ActAllow, []seccomp.ScmpCondition{c}); err != nil {
-					break
-				}
-			}
-		default:
-			err = f.AddRule(nr, seccomp.ActAllow)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("rule for %q: %w", name, err)
-		}
-	}
-	if err := addNewerThanLibseccomp(f, native); err != nil {
-		return nil, err
-	}
-	prog, err := exportBPF(f)
-	if err != nil {
-		return nil, err
-	}
-	if err := verifyProgram(prog); err != nil {
-		return nil, err
-	}
-	return prog, nil
-}
-
-// exportBPF writes the program to a memfd and reads it back (libseccomp
-// 2.5 has no export to memory).
-func exportBPF(f *seccomp.ScmpFilter) ([]byte, error) {
-	fd, err := unix.MemfdCreate("hinetd-seccomp", unix.MFD_CLOEXEC)
-	if err != nil {
-		return nil, fmt.Errorf("memfd_create: %w", err)
-	}
-	file := os.NewFile(uintptr(fd), "hinetd-seccomp")
-	defer file.Close()
-	if err := f.ExportBPF(file); err != nil {
-		return nil, fmt.Errorf("seccomp_export_bpf: %w", err)
-	}
-	if _, err := file.Seek(0, io.SeekStart); err != nil {
-		return nil, err
-	}
-	return io.ReadAll(file)
-}
-
-// perLinux is PER_LINUX from <sys/personality.h>.
-const perLinux = 0
-
-// newerSyscalls is how many syscall numbers past the last one libseccomp
-// knows get ENOSYS instead of the violation action.
-const newerSyscalls = 64
-
-// addNewerThanLibseccomp makes syscalls newer than libseccomp's table
-// (statmount, mseal … for libseccomp 2.5.4 on a 6.x kernel) fail with
-// ENOSYS, as the kernel would answer a libc that tries a call the kernel
-// lacks: the libc then falls back to the older call instead of the
-// service being killed for using a newer libc. The call is still denied.
-// Only for x86_64, where the numbers are one dense table.
-func addNewerThanLibseccomp(f *seccomp.ScmpFilter, native seccomp.ScmpArch) error {
-	if native != seccomp.ArchAMD64 {
-		return nil
-	}
-	last := lastKnownSyscall()
-	for nr := last + 1; nr <= last+newerSyscalls; nr++ {
-		if err := f.AddRule(seccomp.ScmpSyscall(nr), seccomp.ActErrno.SetReturnCode(int16(unix.ENOSYS))); err != nil {
-			return fmt.Errorf("ENOSYS rule for syscall %d: %w", nr, err)
-		}
-	}
-	return nil
-}
-
-// lastKnownSyscall is the highest x86_64 syscall number libseccomp names.
-var lastKnownSyscall = sync.OnceValue(func() int {
-	last := 0
-	for nr := 0; nr < 1024; nr++ {
-		if _, err := seccomp.ScmpSyscall(nr).GetNameByArch(seccomp.ArchAMD64); err == nil {
-			last = nr
-		}
-	}
-	return last
-})

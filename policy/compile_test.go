@@ -12,8 +12,12 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/hinetd/hinetd/internal/seccomp"
 	"github.com/hinetd/hinetd/internal/testenv"
 )
+
+// testOpts compile as root would, with the real filter compiler.
+var testOpts = CompileOptions{Filter: &seccomp.Compiler{}}
 
 func mustParse(t *testing.T, text string) *Set {
 	t.Helper()
@@ -27,7 +31,7 @@ func mustParse(t *testing.T, text string) *Set {
 // TestCompileDefault: with no policy at all, the secure default.
 func TestCompileDefault(t *testing.T) {
 	var s Set
-	sp, notes, err := s.Compile(Service{Name: "finger", User: "nobody", Program: "/usr/sbin/in.fingerd", Args: []string{"in.fingerd", "-w"}})
+	sp, notes, err := s.CompileWith(Service{Name: "finger", User: "nobody", Program: "/usr/sbin/in.fingerd", Args: []string{"in.fingerd", "-w"}}, testOpts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +110,7 @@ func etcGroupMember(t *testing.T) (string, []int) {
 func TestCompileInitgroups(t *testing.T) {
 	name, want := etcGroupMember(t)
 	var s Set
-	sp, _, err := s.Compile(Service{Name: "x", User: name, Program: "/bin/true"})
+	sp, _, err := s.CompileWith(Service{Name: "x", User: name, Program: "/bin/true"}, testOpts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +141,7 @@ env A=ftp
 pass HINETD_TEST_TZ HINETD_TEST_MISSING
 seccomp-action log
 `)
-	sp, notes, err := s.Compile(Service{Name: "ftp", User: "nobody", Group: "nogroup", Program: "/usr/sbin/in.ftpd"})
+	sp, notes, err := s.CompileWith(Service{Name: "ftp", User: "nobody", Group: "nogroup", Program: "/usr/sbin/in.ftpd"}, testOpts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,7 +185,7 @@ seccomp-action log
 	}
 
 	// Another service gets the default section, not ftp's.
-	sp2, notes, err := s.Compile(Service{Name: "finger", User: "nobody", Program: "/bin/true"})
+	sp2, notes, err := s.CompileWith(Service{Name: "finger", User: "nobody", Program: "/bin/true"}, testOpts)
 	if err != nil || len(notes) != 0 {
 		t.Fatal(err, notes)
 	}
@@ -199,31 +203,31 @@ func TestCompileErrors(t *testing.T) {
 		wantErr string
 	}{
 		{"unknown user in the policy", "[service x]\nuser no-such-user-hinetd\n",
-			Service{Name: "x", User: "nobody", Program: "/bin/true"}, CompileOptions{},
+			Service{Name: "x", User: "nobody", Program: "/bin/true"}, testOpts,
 			`p:2: service x: unknown user "no-such-user-hinetd"`},
 		{"unknown user in inetd.conf", "",
-			Service{Name: "x", User: "no-such-user-hinetd", Program: "/bin/true"}, CompileOptions{},
+			Service{Name: "x", User: "no-such-user-hinetd", Program: "/bin/true"}, testOpts,
 			`service x: unknown user "no-such-user-hinetd"`},
 		{"unknown group in the policy", "[default]\ngroup no-such-group-hinetd\n",
-			Service{Name: "x", User: "root", Program: "/bin/true"}, CompileOptions{},
+			Service{Name: "x", User: "root", Program: "/bin/true"}, testOpts,
 			`p:2: service x: unknown group "no-such-group-hinetd"`},
 		{"unknown supplementary group", "[default]\ngroups root no-such-group-hinetd\n",
-			Service{Name: "x", User: "root", Program: "/bin/true"}, CompileOptions{},
+			Service{Name: "x", User: "root", Program: "/bin/true"}, testOpts,
 			`p:2: service x: unknown group "no-such-group-hinetd"`},
 		{"unprivileged, another user", "",
-			Service{Name: "x", User: "root", Program: "/bin/true"}, CompileOptions{Unprivileged: true, InvokingUID: 4242},
+			Service{Name: "x", User: "root", Program: "/bin/true"}, CompileOptions{Unprivileged: true, InvokingUID: 4242, Filter: testOpts.Filter},
 			`service x: needs root to run as user "root" (uid 0)`},
 		{"unprivileged, the policy's user", "[service x]\nuser root\n",
-			Service{Name: "x", UID: 4242, Program: "/bin/true"}, CompileOptions{Unprivileged: true, InvokingUID: 4242},
+			Service{Name: "x", UID: 4242, Program: "/bin/true"}, CompileOptions{Unprivileged: true, InvokingUID: 4242, Filter: testOpts.Filter},
 			`p:2: service x: needs root to run as user "root" (uid 0)`},
 		{"unprivileged, capabilities", "[service x]\ncaps CAP_NET_BIND_SERVICE\n",
-			Service{Name: "x", UID: 4242, Program: "/bin/true"}, CompileOptions{Unprivileged: true, InvokingUID: 4242},
+			Service{Name: "x", UID: 4242, Program: "/bin/true"}, CompileOptions{Unprivileged: true, InvokingUID: 4242, Filter: testOpts.Filter},
 			`p:2: service x: needs root to keep capabilities CAP_NET_BIND_SERVICE`},
 		{"unprivileged, chroot", "[service x]\nchroot /srv\n",
-			Service{Name: "x", UID: 4242, Program: "/bin/true"}, CompileOptions{Unprivileged: true, InvokingUID: 4242},
+			Service{Name: "x", UID: 4242, Program: "/bin/true"}, CompileOptions{Unprivileged: true, InvokingUID: 4242, Filter: testOpts.Filter},
 			`p:2: service x: needs root to chroot to "/srv"`},
 		{"relative program", "",
-			Service{Name: "x", User: "root", Program: "in.fingerd"}, CompileOptions{},
+			Service{Name: "x", User: "root", Program: "in.fingerd"}, testOpts,
 			`spec x: program: program "in.fingerd" is not an absolute path`},
 	}
 	for _, tt := range tests {
@@ -246,7 +250,7 @@ func TestCompileUnprivileged(t *testing.T) {
 	var s Set
 	me := os.Getuid()
 	sp, _, err := s.CompileWith(Service{Name: "x", UID: me, GID: os.Getgid(), Program: "/bin/true"},
-		CompileOptions{Unprivileged: true, InvokingUID: me})
+		CompileOptions{Unprivileged: true, InvokingUID: me, Filter: testOpts.Filter})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -263,7 +267,7 @@ func TestCompileUnprivileged(t *testing.T) {
 	}
 	// Lowering nice needs root.
 	low := mustParse(t, "[default]\nnice "+strconv.Itoa(max(own-1, -20))+"\n")
-	_, _, err = low.CompileWith(Service{Name: "x", UID: me, Program: "/bin/true"}, CompileOptions{Unprivileged: true, InvokingUID: me})
+	_, _, err = low.CompileWith(Service{Name: "x", UID: me, Program: "/bin/true"}, CompileOptions{Unprivileged: true, InvokingUID: me, Filter: testOpts.Filter})
 	want := "p:2: service x: needs root for nice " + strconv.Itoa(own-1) + " (hinetd runs at " + strconv.Itoa(own) + ")"
 	if own > -20 && (err == nil || err.Error() != want) {
 		t.Errorf("got %v, want %s", err, want)
@@ -272,7 +276,7 @@ func TestCompileUnprivileged(t *testing.T) {
 
 func TestCompileSeccompOff(t *testing.T) {
 	s := mustParse(t, "[service x]\nseccomp off\nno-new-privs off\n")
-	sp, notes, err := s.Compile(Service{Name: "x", User: "root", Program: "/bin/true"})
+	sp, notes, err := s.CompileWith(Service{Name: "x", User: "root", Program: "/bin/true"}, testOpts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -285,35 +289,9 @@ func TestCompileSeccompOff(t *testing.T) {
 	}
 	// The default section turns it off; the service turns it back on.
 	s = mustParse(t, "[default]\nseccomp off\n[service y]\nseccomp on\n")
-	sp, _, err = s.Compile(Service{Name: "y", User: "root", Program: "/bin/true"})
+	sp, _, err = s.CompileWith(Service{Name: "y", User: "root", Program: "/bin/true"}, testOpts)
 	if err != nil || sp.NoSeccomp || len(sp.Seccomp) == 0 {
 		t.Errorf("seccomp on over default off: %v %+v", err, sp)
-	}
-}
-
-// TestCompileSeccompRules: additions and removals reach the program.
-func TestCompileSeccompRules(t *testing.T) {
-	s := mustParse(t, "[service x]\nseccomp-allow @debug\nseccomp-deny @chown mkdir\nseccomp-action errno EACCES\n")
-	sp, _, err := s.Compile(Service{Name: "x", User: "root", Program: "/bin/true"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	verdict := func(name string) uint32 {
-		v, err := runBPF(sp.Seccomp, seccompData{nr: nr(t, name), arch: auditArchX8664})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return v
-	}
-	deny := uint32(retErrno | unix.EACCES)
-	for name, want := range map[string]uint32{
-		"ptrace": retAllow, "perf_event_open": retAllow, // added @debug
-		"fchown": deny, "mkdir": deny, // removed
-		"mount": deny, "read": retAllow,
-	} {
-		if got := verdict(name); got != want {
-			t.Errorf("%s: got %#x, want %#x", name, got, want)
-		}
 	}
 }
 
@@ -321,9 +299,9 @@ func TestCompileSeccompRules(t *testing.T) {
 // different rules give different hashes.
 func TestCompileCache(t *testing.T) {
 	s := mustParse(t, "[service b]\nseccomp-deny @chown\n")
-	a1, _, _ := s.Compile(Service{Name: "a", User: "root", Program: "/bin/true"})
-	a2, _, _ := s.Compile(Service{Name: "c", User: "root", Program: "/bin/true"})
-	b, _, _ := s.Compile(Service{Name: "b", User: "root", Program: "/bin/true"})
+	a1, _, _ := s.CompileWith(Service{Name: "a", User: "root", Program: "/bin/true"}, testOpts)
+	a2, _, _ := s.CompileWith(Service{Name: "c", User: "root", Program: "/bin/true"}, testOpts)
+	b, _, _ := s.CompileWith(Service{Name: "b", User: "root", Program: "/bin/true"}, testOpts)
 	if &a1.Seccomp[0] != &a2.Seccomp[0] {
 		t.Error("same rules compiled twice")
 	}
@@ -333,7 +311,7 @@ func TestCompileCache(t *testing.T) {
 	if a1.Hash == a2.Hash || a1.Hash == b.Hash {
 		t.Error("hash collision between different specs")
 	}
-	a3, _, _ := s.Compile(Service{Name: "a", User: "root", Program: "/bin/true"})
+	a3, _, _ := s.CompileWith(Service{Name: "a", User: "root", Program: "/bin/true"}, testOpts)
 	if a3.Hash != a1.Hash {
 		t.Error("hash of the same spec changed")
 	}
@@ -347,7 +325,7 @@ func TestCompileConcurrent(t *testing.T) {
 	for i := range 8 {
 		go func() {
 			name := []string{"a", "b"}[i%2]
-			sp, _, err := s.Compile(Service{Name: name, User: "root", Program: "/bin/true"})
+			sp, _, err := s.CompileWith(Service{Name: name, User: "root", Program: "/bin/true"}, testOpts)
 			if err != nil {
 				t.Error(err)
 			}
@@ -359,4 +337,14 @@ func TestCompileConcurrent(t *testing.T) {
 			t.Error(sp.Validate())
 		}
 	}
+}
+
+func compileDefault(t testing.TB) *Spec {
+	t.Helper()
+	var s Set
+	sp, _, err := s.CompileWith(Service{Name: "probe", User: "root", Program: "/bin/true"}, testOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sp
 }

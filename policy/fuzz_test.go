@@ -76,7 +76,7 @@ func FuzzParse(f *testing.F) {
 			if err := checkLimits(s.Limits(name)); err != nil {
 				t.Fatalf("limits of %s: %v", name, err)
 			}
-			sp, _, err := s.Compile(Service{Name: name, User: "root", Program: "/bin/true"})
+			sp, _, err := s.CompileWith(Service{Name: name, User: "root", Program: "/bin/true"}, testOpts)
 			if err != nil {
 				if !strings.Contains(err.Error(), "service "+name+": ") {
 					t.Fatalf("compile error %q does not name the service", err)
@@ -98,7 +98,7 @@ func TestExample(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, name := range append(s.ServiceNames(), "other") {
-		if _, _, err := s.Compile(Service{Name: name, User: "nobody", Program: "/bin/true"}); err != nil {
+		if _, _, err := s.CompileWith(Service{Name: name, User: "nobody", Program: "/bin/true"}, testOpts); err != nil {
 			t.Errorf("%s: %v", name, err)
 		}
 	}

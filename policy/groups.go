@@ -267,3 +267,17 @@ func expand(item string, set map[string]bool) bool {
 	}
 	return true
 }
+
+// Expand returns the syscall names of items (syscall names and "@groups",
+// groups expanded recursively; an unknown group adds nothing).
+func Expand(items ...string) map[string]bool {
+	set := map[string]bool{}
+	for _, it := range items {
+		expand(it, set)
+	}
+	return set
+}
+
+// DefaultGroups returns the allow-list of a policy that names no
+// seccomp-groups.
+func DefaultGroups() []string { return slices.Clone(defaultGroups) }

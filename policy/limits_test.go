@@ -82,11 +82,11 @@ func TestLimitsNotInSpec(t *testing.T) {
 	svc := Service{Name: "x", UID: 0, Program: "/bin/true"}
 	a, _ := Parse("a", []byte("[default]\numask 022\n"))
 	b, _ := Parse("b", []byte("[default]\numask 022\nmax-child 3\ncps 10 2\nlisten-backlog 5\n"))
-	sa, _, err := a.Compile(svc)
+	sa, _, err := a.CompileWith(svc, testOpts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sb, _, err := b.Compile(svc)
+	sb, _, err := b.CompileWith(svc, testOpts)
 	if err != nil {
 		t.Fatal(err)
 	}

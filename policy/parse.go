@@ -10,7 +10,6 @@ import (
 	"syscall"
 
 	"github.com/moby/sys/capability"
-	seccomp "github.com/seccomp/libseccomp-golang"
 	"golang.org/x/sys/unix"
 
 	"github.com/hinetd/hinetd/internal/audit"
@@ -81,11 +80,9 @@ var errnoByName = func() map[string]syscall.Errno {
 	return m
 }()
 
-// knownSyscall reports whether libseccomp knows name on any architecture.
-func knownSyscall(name string) bool {
-	_, err := seccomp.GetSyscallFromName(name)
-	return err == nil
-}
+// knownSyscall reports whether libseccomp knows name on any architecture
+// (from the generated copy of its tables, zsyscalls.go).
+func knownSyscall(name string) bool { return syscallNames[name] }
 
 // keys lists the settings, for error messages.
 var keys = []string{"user", "group", "groups", "caps", "seccomp", "seccomp-groups",

@@ -15,7 +15,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 )
 
 // DefaultPath is where Load looks when given no path. A missing default
@@ -121,9 +120,6 @@ type Set struct {
 	Services map[string]*Profile // [service NAME] sections
 	Audit    AuditSection        // the [audit] section; zero when none
 	Files    []string            // files read, in order
-
-	mu    sync.Mutex
-	cache map[string][]byte // compiled seccomp programs by canonical rule text
 }
 
 // AuditSection is the [audit] section: where the daemon's audit records

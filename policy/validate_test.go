@@ -55,7 +55,7 @@ func TestValidate(t *testing.T) {
 
 func TestExposure(t *testing.T) {
 	s := mustParse(t, "[service ftp]\ncaps CAP_NET_BIND_SERVICE\nseccomp-allow @debug\nseccomp-deny @chown\nrlimit as infinity\nchroot /srv/ftp\n")
-	sp, _, err := s.Compile(Service{Name: "ftp", User: "root", Program: "/usr/sbin/in.ftpd"})
+	sp, _, err := s.CompileWith(Service{Name: "ftp", User: "root", Program: "/usr/sbin/in.ftpd"}, testOpts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,10 +79,10 @@ func TestExposure(t *testing.T) {
 
 func TestWarnings(t *testing.T) {
 	s := mustParse(t, "[service ftp]\ncaps CAP_SETUID\nseccomp off\nno-new-privs off\n[service tftp]\nseccomp-action log\n")
-	ftp, _, _ := s.Compile(Service{Name: "ftp", User: "root", Program: "/usr/sbin/in.ftpd"})
-	tftp, _, _ := s.Compile(Service{Name: "tftp", User: "nobody", Program: "/usr/sbin/in.tftpd"})
-	named, _, _ := s.Compile(Service{Name: "domain", User: "nobody", Program: "/usr/sbin/named"})
-	finger, _, _ := s.Compile(Service{Name: "finger", User: "nobody", Program: "/usr/sbin/in.fingerd"})
+	ftp, _, _ := s.CompileWith(Service{Name: "ftp", User: "root", Program: "/usr/sbin/in.ftpd"}, testOpts)
+	tftp, _, _ := s.CompileWith(Service{Name: "tftp", User: "nobody", Program: "/usr/sbin/in.tftpd"}, testOpts)
+	named, _, _ := s.CompileWith(Service{Name: "domain", User: "nobody", Program: "/usr/sbin/named"}, testOpts)
+	finger, _, _ := s.CompileWith(Service{Name: "finger", User: "nobody", Program: "/usr/sbin/in.fingerd"}, testOpts)
 	tests := []struct {
 		name, proto string
 		sp          *Spec

@@ -15,6 +15,7 @@ import (
 
 	"github.com/hinetd/hinetd/hosts"
 	"github.com/hinetd/hinetd/internal/config"
+	"github.com/hinetd/hinetd/internal/seccomp"
 	"github.com/hinetd/hinetd/policy"
 )
 
@@ -182,9 +183,9 @@ func (r *Report) service(c *config.Service, pol *policy.Set) Service {
 	if pol == nil {
 		return s
 	}
-	opts := policy.CompileOptions{}
+	opts := policy.CompileOptions{Filter: &seccomp.Compiler{}}
 	if os.Geteuid() != 0 {
-		opts = policy.CompileOptions{Unprivileged: true, InvokingUID: os.Geteuid()}
+		opts.Unprivileged, opts.InvokingUID = true, os.Geteuid()
 	}
 	spec, notes, err := pol.CompileWith(policy.Service{Name: c.Name, User: c.User, Group: c.Group,
 		UID: c.UID, GID: c.GID, Program: c.Program, Args: c.Args}, opts)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/hinetd/hinetd/internal/audit"
 	"github.com/hinetd/hinetd/internal/config"
+	"github.com/hinetd/hinetd/internal/seccomp"
 	"github.com/hinetd/hinetd/policy"
 )
 
@@ -205,11 +206,15 @@ func policyService(c *config.Service) policy.Service {
 		Program: c.Program, Args: c.Args}
 }
 
+// filters compiles every seccomp program of the daemon's life, reusing a
+// program across services and reloads when the rules are the same.
+var filters seccomp.Compiler
+
 // compileOptions: without root, only the invoking user's services can run,
 // and they run without an id switch.
 func compileOptions() policy.CompileOptions {
 	if os.Geteuid() == 0 {
-		return policy.CompileOptions{}
+		return policy.CompileOptions{Filter: &filters}
 	}
-	return policy.CompileOptions{Unprivileged: true, InvokingUID: os.Geteuid()}
+	return policy.CompileOptions{Unprivileged: true, InvokingUID: os.Geteuid(), Filter: &filters}
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hinetd/hinetd/internal/audit"
+	"github.com/hinetd/hinetd/internal/capdrop"
 	"github.com/hinetd/hinetd/internal/config"
 	"github.com/hinetd/hinetd/internal/sandbox"
 	"github.com/hinetd/hinetd/policy"
@@ -120,7 +121,7 @@ func dropCapabilities(o Options, pol *policy.Set) error {
 	if os.Geteuid() != 0 {
 		return nil
 	}
-	if err := sandbox.CheckParentCaps(sandbox.SpawnerCaps...); err != nil {
+	if err := capdrop.Check(sandbox.SpawnerCaps...); err != nil {
 		return fmt.Errorf("hinetd runs as root but lacks capabilities its spawners need: %w", err)
 	}
 	var specs []*policy.Spec
@@ -135,7 +136,7 @@ func dropCapabilities(o Options, pol *policy.Set) error {
 			}
 		}
 	}
-	return sandbox.DropParentCaps(sandbox.ParentCaps(specs...))
+	return capdrop.Drop(sandbox.ParentCaps(specs...))
 }
 
 // detach starts hinetd again in its own session, with stdio on /dev/null,

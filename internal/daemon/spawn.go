@@ -196,8 +196,11 @@ func (d *Daemon) onSpawnEvent(ev sandbox.Event) {
 		// The spawner died with this child running; its exit will never
 		// be reported, so stop counting it rather than leak the slot.
 		d.conns.remove(c.id)
-		d.event(audit.KindExit, s, c, "spawner gone; child exit not observed",
-			audit.Int(audit.KeyPID, int64(ev.PID)), str("lost", "true"))
+		msg := "spawner gone; child exit not observed"
+		if ev.Err != nil {
+			msg += ": " + ev.Err.Error()
+		}
+		d.event(audit.KindExit, s, c, msg, audit.Int(audit.KeyPID, int64(ev.PID)), str("lost", "true"))
 		d.release(c)
 		d.childGone(c)
 	case sandbox.Exited:

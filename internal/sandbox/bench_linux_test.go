@@ -57,8 +57,8 @@ func defaultSpec(t testing.TB, path string, args ...string) *policy.Spec {
 	if err != nil {
 		t.Fatal(err)
 	}
-	spec, _, err := set.Compile(policy.Service{Name: "bench", User: "nobody", Program: path,
-		Args: append([]string{filepath.Base(path)}, args...)})
+	spec, _, err := set.CompileWith(policy.Service{Name: "bench", User: "nobody", Program: path,
+		Args: append([]string{filepath.Base(path)}, args...)}, compileOpts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,6 @@ package sandbox
 
 import (
 	"sort"
-	"strings"
 
 	"github.com/moby/sys/capability"
 
@@ -13,7 +12,7 @@ import (
 // so the ones the daemon must keep in its bounding set: a spawner is exec'd
 // by the daemon as uid 0, and execve gives a root process exactly its
 // bounding set (capabilities(7), "Capabilities and execution of programs
-// by root"); nothing else gives it anything. CheckParentCaps(SpawnerCaps...)
+// by root"); nothing else gives it anything. capdrop.Check(SpawnerCaps...)
 // at start-up says clearly when they are missing.
 //
 //   - CAP_SETUID, CAP_SETGID: setgroups, setresgid, setresuid.
@@ -66,24 +65,4 @@ func ParentCaps(specs ...*policy.Spec) []capability.Cap {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
 	return out
-}
-
-func capMask(caps []capability.Cap) uint64 {
-	var m uint64
-	for _, c := range caps {
-		if c >= 0 && c < 64 {
-			m |= 1 << uint(c)
-		}
-	}
-	return m
-}
-
-func capNames(m uint64) string {
-	var names []string
-	for c := 0; c < 64; c++ {
-		if m&(1<<uint(c)) != 0 {
-			names = append(names, "cap_"+capability.Cap(c).String())
-		}
-	}
-	return strings.Join(names, ", ")
 }

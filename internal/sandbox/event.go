@@ -3,8 +3,9 @@
 // the service's policy.Spec says (ids, capabilities, securebits,
 // no_new_privs, rlimits, umask, nice, chroot, seccomp), then forks and
 // execs a child per connection it is handed. The Go side starts spawners,
-// hands them sockets, and turns what they report into Events. It also
-// drops the daemon's own capabilities (DropParentCaps).
+// hands them sockets, and turns what they report into Events. The daemon's
+// own capability drop is package capdrop; SpawnerCaps and ParentCaps here
+// say what it must keep for the spawners.
 //
 // The spawner is this binary re-executed through /proc/self/exe with
 // _HINETD_SPAWNER in its environment; a C constructor (spawner.c) takes
@@ -75,6 +76,9 @@ type Event struct {
 	// the record could not be found.
 	Syscall  string
 	Duration time.Duration
+	// Err says why the spawner went away, for Lost events when it was
+	// stopped for a report it could not read; nil otherwise.
+	Err error
 }
 
 // StepError is a confinement or start-up step that failed, as reported by

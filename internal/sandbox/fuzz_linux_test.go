@@ -22,7 +22,7 @@ func FuzzSpecParse(f *testing.F) {
 	withFilter.Chroot = "/var/empty"
 	seeds = append(seeds, withFilter)
 	if set, err := policy.Parse("none", nil); err == nil {
-		if sp, _, err := set.Compile(policy.Service{Name: "x", User: "nobody", Program: "/bin/true"}); err == nil {
+		if sp, _, err := set.CompileWith(policy.Service{Name: "x", User: "nobody", Program: "/bin/true"}, compileOpts); err == nil {
 			seeds = append(seeds, sp)
 		}
 	}

@@ -22,6 +22,7 @@ import (
 	seccomp "github.com/seccomp/libseccomp-golang"
 	"golang.org/x/sys/unix"
 
+	"github.com/hinetd/hinetd/internal/capdrop"
 	"github.com/hinetd/hinetd/policy"
 )
 
@@ -300,34 +301,6 @@ func TestSigsysReported(t *testing.T) {
 	}
 }
 
-// TestSeccompRecord: reading the kernel's audit record of a seccomp kill.
-func TestSeccompRecord(t *testing.T) {
-	const rec = `5,219,819750330,-;audit: type=1326 audit(1795691087.108:219): auid=4294967295 uid=65534 gid=65534 ses=4294967295 pid=655 comm="probe" exe="/tmp/hinetd-probe-1/probe" sig=31 arch=c000003e syscall=101 compat=0 ip=0x439f5a code=0x80000000`
-	tests := []struct {
-		name      string
-		rec       string
-		pid       int
-		exe       string
-		notBefore int64
-		want      string
-	}{
-		{"match", rec, 655, "/tmp/hinetd-probe-1/probe", 0, "ptrace"},
-		{"other pid", rec, 65, "/tmp/hinetd-probe-1/probe", 0, ""},
-		{"other exe", rec, 655, "/bin/sh", 0, ""},
-		{"chrooted exe by last element", rec, 655, "/probe", 0, "ptrace"},
-		{"too old", rec, 655, "", 819750331, ""},
-		{"not a seccomp record", strings.Replace(rec, "type=1326", "type=1400", 1), 655, "", 0, ""},
-		{"i386", strings.Replace(strings.Replace(rec, "c000003e", "40000003", 1), "=101 ", "=26 ", 1), 655, "", 0, "ptrace"},
-		{"unknown number", strings.Replace(rec, "=101 ", "=4000 ", 1), 655, "", 0, "syscall 4000 (arch c000003e)"},
-	}
-	for _, tc := range tests {
-		got, _ := seccompRecord([]byte(tc.rec), tc.pid, tc.exe, tc.notBefore)
-		if got != tc.want {
-			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
-		}
-	}
-}
-
 // TestSetuidRootNoGain: a setuid-root copy of the probe run as nobody stays
 // nobody; with AllowNewPrivs it gets euid 0 but, thanks to SECBIT_NOROOT,
 // no capability.
@@ -603,7 +576,7 @@ func dropCapsHelper() {
 			keep = append(keep, c)
 		}
 	}
-	if err := DropParentCaps(keep); err != nil {
+	if err := capdrop.Drop(keep); err != nil {
 		fmt.Println("drop:", err)
 		os.Exit(1)
 	}
@@ -629,14 +602,14 @@ func dropCapsHelper() {
 			}
 		}
 	}
-	fmt.Println("check:", CheckParentCaps(capability.CAP_SETUID, capability.CAP_SETGID))
+	fmt.Println("check:", capdrop.Check(capability.CAP_SETUID, capability.CAP_SETGID))
 	_, err := Start(nobodySpec("/bin/true", "true"), nil)
 	fmt.Println("start:", err)
 	os.Exit(0)
 }
 
 // TestDropParentCaps: the daemon's drop reaches every thread, a missing
-// capability is named by CheckParentCaps, and a spawner that cannot
+// capability is named by capdrop.Check, and a spawner that cannot
 // switch uid fails its step and runs nothing.
 func TestDropParentCaps(t *testing.T) {
 	needRoot(t)
@@ -719,7 +692,7 @@ func unprivilegedHelper() {
 	}
 	spec, _, err := set.CompileWith(policy.Service{Name: "unpriv", UID: os.Getuid(), GID: os.Getgid(),
 		Program: os.Getenv("HINETD_PROBE"), Args: []string{"probe"}},
-		policy.CompileOptions{Unprivileged: true, InvokingUID: os.Getuid()})
+		policy.CompileOptions{Unprivileged: true, InvokingUID: os.Getuid(), Filter: compileOpts.Filter})
 	if err != nil {
 		fmt.Println("compile:", err)
 		os.Exit(1)
@@ -788,7 +761,7 @@ func TestUnprivileged(t *testing.T) {
 // dropCapsOKHelper: the production set-up. The daemon keeps ParentCaps,
 // then starts the probe as nobody, keeping CAP_NET_BIND_SERVICE.
 func dropCapsOKHelper() {
-	if err := DropParentCaps(ParentCaps()); err != nil {
+	if err := capdrop.Drop(ParentCaps()); err != nil {
 		fmt.Println("drop:", err)
 		os.Exit(1)
 	}

@@ -5,8 +5,6 @@ package sandbox
 import (
 	"errors"
 
-	"github.com/moby/sys/capability"
-
 	"github.com/hinetd/hinetd/policy"
 )
 
@@ -43,9 +41,3 @@ func (s *Spawner) ChildSeccomp() bool { return false }
 
 // Pid is 0 here.
 func (s *Spawner) Pid() int { return 0 }
-
-// DropParentCaps always fails here.
-func DropParentCaps(keep []capability.Cap) error { return errUnsupported }
-
-// CheckParentCaps always fails here.
-func CheckParentCaps(need ...capability.Cap) error { return errUnsupported }

@@ -1163,60 +1163,6 @@ int hs_spec_check(const void *blob, size_t len)
 	return r;
 }
 
-/* ---- the parent's capability drop -------------------------------------- */
-
-int hs_parent_caps_done, hs_parent_caps_step, hs_parent_caps_errno;
-
-/*
- * parent_caps - drop the daemon's capabilities to a kept set, before the Go
- * runtime starts threads. Capabilities are per thread and Go with cgo has no
- * way to change them on every thread (syscall.AllThreadsSyscall refuses
- * with cgo), so this runs here, on the only thread there is; every thread
- * Go starts later inherits the result.
- */
-static void parent_caps(const char *v)
-{
-	uint64_t keep, eff, prm, inh;
-	char *end;
-	int c, lc;
-
-	hs_parent_caps_done = 1;
-	errno = 0;
-	keep = strtoull(v, &end, 16);
-	if (errno != 0 || *end != 0 || end == v) {
-		hs_parent_caps_step = HS_STEP_SPEC;
-		hs_parent_caps_errno = EINVAL;
-		return;
-	}
-	if (capget2(&eff, &prm, &inh) < 0) {
-		hs_parent_caps_step = HS_STEP_CAPGET;
-		hs_parent_caps_errno = errno;
-		return;
-	}
-	lc = last_cap();
-	if ((eff >> CAP_SETPCAP) & 1) {
-		for (c = 0; c <= lc; c++) {
-			if ((keep >> c) & 1)
-				continue;
-			if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0) {
-				hs_parent_caps_step = HS_STEP_CAPBSET;
-				hs_parent_caps_errno = errno;
-				return;
-			}
-		}
-	}
-	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0) {
-		hs_parent_caps_step = HS_STEP_AMBIENT;
-		hs_parent_caps_errno = errno;
-		return;
-	}
-	if (capset2(eff & keep, prm & keep, 0) < 0) {
-		hs_parent_caps_step = HS_STEP_CAPSET;
-		hs_parent_caps_errno = errno;
-		return;
-	}
-}
-
 __attribute__((constructor)) static void hs_constructor(void)
 {
 	const char *v = getenv(HS_ENV);
@@ -1230,14 +1176,5 @@ __attribute__((constructor)) static void hs_constructor(void)
 		 * ps, top and the audit records a name an administrator reads. */
 		prctl(PR_SET_NAME, "hinetd-spawner", 0, 0, 0);
 		hs_main((int)fd);
-	}
-	v = getenv(HS_ENV_PARENT_CAPS);
-	if (v != NULL) {
-		/* The same-pid re-exec for the capability drop: the daemon
-		 * itself, still on its only thread, so every later thread
-		 * inherits the name. */
-		prctl(PR_SET_NAME, "hinetd", 0, 0, 0);
-		parent_caps(v);
-		unsetenv(HS_ENV_PARENT_CAPS);
 	}
 }

@@ -24,10 +24,6 @@
 /* The environment variable that turns a re-executed hinetd (or test)
  * binary into a spawner; its value is the control socket's fd number. */
 #define HS_ENV "_HINETD_SPAWNER"
-/* The environment variable that makes the constructor drop the parent's
- * capabilities before the Go runtime starts (see DropParentCaps). Its value
- * is the kept set as a hexadecimal bit mask. */
-#define HS_ENV_PARENT_CAPS "_HINETD_PARENT_CAPS"
 
 #define HS_SPEC_MAGIC 0x31505348u /* "HSP1" */
 #define HS_SPEC_MAX (1u << 20)
@@ -116,11 +112,5 @@ enum { HS_STEPS(HS_STEP_ENUM) HS_STEP_COUNT };
 
 const char *hs_step_name(int step);
 int hs_spec_check(const void *blob, size_t len);
-
-/* Set by the constructor when HS_ENV_PARENT_CAPS was present: 0 when the
- * drop succeeded, else HS_EXIT_BASE+step style code in hs_parent_caps_step
- * and the errno in hs_parent_caps_errno. hs_parent_caps_done is 1 when the
- * constructor acted. */
-extern int hs_parent_caps_done, hs_parent_caps_step, hs_parent_caps_errno;
 
 #endif

@@ -24,6 +24,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/hinetd/hinetd/internal/kmsg"
 	"github.com/hinetd/hinetd/policy"
 )
 
@@ -128,21 +129,33 @@ func Start(spec *policy.Spec, onEvent func(Event)) (*Spawner, error) {
 	}
 	childEnd.Close()
 
-	fc, err := net.FileConn(parentEnd)
+	s, err := newSpawner(spec, proc, parentEnd, onEvent)
 	if err != nil {
 		_ = proc.Kill()
 		_, _ = proc.Wait()
 		return nil, fmt.Errorf("spawn %s: %w", spec.Service, err)
+	}
+	if err := s.handshake(); err != nil {
+		return nil, err
+	}
+	go s.read()
+	return s, nil
+}
+
+// newSpawner wraps a started spawner process and the parent's end of its
+// control socket.
+func newSpawner(spec *policy.Spec, proc *os.Process, parentEnd *os.File, onEvent func(Event)) (*Spawner, error) {
+	fc, err := net.FileConn(parentEnd)
+	if err != nil {
+		return nil, err
 	}
 	conn := fc.(*net.UnixConn)
 	raw, err := conn.SyscallConn()
 	if err != nil {
 		conn.Close()
-		_ = proc.Kill()
-		_, _ = proc.Wait()
-		return nil, fmt.Errorf("spawn %s: %w", spec.Service, err)
+		return nil, err
 	}
-	s := &Spawner{
+	return &Spawner{
 		service: spec.Service,
 		spec:    spec,
 		proc:    proc,
@@ -151,12 +164,7 @@ func Start(spec *policy.Spec, onEvent func(Event)) (*Spawner, error) {
 		onEvent: onEvent,
 		lookSem: make(chan struct{}, 4),
 		done:    make(chan struct{}),
-	}
-	if err := s.handshake(); err != nil {
-		return nil, err
-	}
-	go s.read()
-	return s, nil
+	}, nil
 }
 
 // handshake reads the spawner's first report: ready, or the step that
@@ -283,22 +291,35 @@ func (s *Spawner) emit(ev Event) {
 func (s *Spawner) read() {
 	live := make(map[uint64]int) // Started, not yet Exited: connID -> pid
 	var batch [64]C.struct_hs_msg
-	var err error
-	for err == nil {
+	var err, bad error
+	for err == nil && bad == nil {
 		var n int
 		n, err = s.recv(batch[:])
 		for _, m := range batch[:n] {
-			s.handle(m, live)
+			if bad = s.handle(m, live); bad != nil {
+				break
+			}
 		}
+	}
+	if bad != nil {
+		// A report we cannot read means the two sides no longer agree
+		// on the protocol (or the spawner's memory is not what it was):
+		// nothing more it says can be trusted. Stop it, as OpenBSD's
+		// proc.c calls fatalx on an unknown imsg; the daemon starts a
+		// new one for the next connection.
+		s.closed.Store(true)
+		_ = s.proc.Kill() // ours, by pid, not yet reaped
 	}
 	s.conn.Close()
 	st, werr := s.proc.Wait()
 	s.state = st
 	s.lookups.Wait()
 	for conn, pid := range live {
-		s.emit(Event{Kind: Lost, ConnID: conn, PID: pid})
+		s.emit(Event{Kind: Lost, ConnID: conn, PID: pid, Err: bad})
 	}
 	switch {
+	case bad != nil:
+		s.waitErr = fmt.Errorf("spawn %s: %w", s.service, bad)
 	case werr != nil:
 		s.waitErr = fmt.Errorf("spawn %s: spawner: %w", s.service, werr)
 	case !st.Success():
@@ -315,7 +336,9 @@ func (s *Spawner) read() {
 }
 
 // handle turns one report into an event; live tracks Started children.
-func (s *Spawner) handle(m C.struct_hs_msg, live map[uint64]int) {
+// A report of a kind it does not know is an error: the spawner is then
+// stopped.
+func (s *Spawner) handle(m C.struct_hs_msg, live map[uint64]int) error {
 	switch m.kind {
 	case C.HS_MSG_STARTED:
 		live[uint64(m.conn)] = int(m.pid)
@@ -334,10 +357,13 @@ func (s *Spawner) handle(m C.struct_hs_msg, live map[uint64]int) {
 		}
 		if ev.Signal == syscall.SIGSYS {
 			s.sigsys(ev)
-			return
+			return nil
 		}
 		s.emit(ev)
+	default:
+		return fmt.Errorf("spawner sent message kind %d, which is not one of ours; stopped it", m.kind)
 	}
+	return nil
 }
 
 // sigsys reports a seccomp kill. Finding the system call means reading the
@@ -357,7 +383,7 @@ func (s *Spawner) sigsys(ev Event) {
 	go func() {
 		defer s.lookups.Done()
 		defer func() { <-s.lookSem }()
-		ev.Syscall = auditSyscall(ev.PID, path, 200*time.Millisecond)
+		ev.Syscall = kmsg.SeccompSyscall(ev.PID, path, 200*time.Millisecond)
 		s.emit(ev)
 	}()
 }

@@ -3,6 +3,7 @@
 package sandbox
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -15,10 +16,14 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/hinetd/hinetd/internal/seccomp"
 	"github.com/hinetd/hinetd/policy"
 
 	"github.com/hinetd/hinetd/internal/testenv"
 )
+
+// compileOpts compile as the daemon run as root does.
+var compileOpts = policy.CompileOptions{Filter: &seccomp.Compiler{}}
 
 func needRoot(t testing.TB) {
 	t.Helper()
@@ -405,5 +410,66 @@ func TestSpawnFailsConcurrently(t *testing.T) {
 	// 0, 1, 2 (/dev/null), the control socket, the signalfd.
 	if len(fds) != 5 {
 		t.Errorf("spawner holds %d descriptors, want 5", len(fds))
+	}
+}
+
+// TestUnknownMessageStopsSpawner: a report of a kind the parent does not
+// know stops that spawner (its process is killed, Wait says why, and a
+// connection it had started is reported Lost with the reason) instead of
+// being skipped. The "spawner" here is a real process (sleep) behind a
+// control socket the test writes the reports into.
+func TestUnknownMessageStopsSpawner(t *testing.T) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fds[1])
+	proc, err := os.StartProcess("/bin/sleep", []string{"sleep", "60"}, &os.ProcAttr{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := newRecorder()
+	parentEnd := os.NewFile(uintptr(fds[0]), "parent")
+	s, err := newSpawner(nobodySpec("/bin/true", "true"), proc, parentEnd, rec.on)
+	parentEnd.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.read()
+	// struct hs_msg (spawner.h): kind, step, err, pid, conn, status, pad,
+	// dur_ns; 40 bytes. A wrong size here fails as a short message.
+	send := func(kind uint32, conn uint64, pid int32) {
+		b := make([]byte, 40)
+		binary.NativeEndian.PutUint32(b[0:], kind)
+		binary.NativeEndian.PutUint32(b[12:], uint32(pid))
+		binary.NativeEndian.PutUint64(b[16:], conn)
+		if _, err := unix.Write(fds[1], b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const hsMsgStarted = 3
+	send(hsMsgStarted, 7, 4242)
+	if ev := rec.next(t, 7); ev.Kind != Started {
+		t.Fatalf("first event %+v", ev)
+	}
+	send(99, 7, 0)
+	ev := rec.next(t, 7)
+	const why = "spawner sent message kind 99, which is not one of ours; stopped it"
+	if ev.Kind != Lost || ev.PID != 4242 || ev.Err == nil || ev.Err.Error() != why {
+		t.Errorf("event %+v, want Lost pid 4242 with %q", ev, why)
+	}
+	select {
+	case <-s.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("spawner not stopped")
+	}
+	if err := s.Wait(); err == nil || err.Error() != "spawn test: "+why {
+		t.Errorf("Wait: %v", err)
+	}
+	if st := s.state; st == nil || st.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+		t.Errorf("spawner process ended %v, want killed", st)
+	}
+	if err := s.Spawn(8, 0); !errors.Is(err, ErrClosed) {
+		t.Errorf("Spawn after the stop: %v", err)
 	}
 }

@@ -1,4 +1,4 @@
-package policy
+package seccomp
 
 import (
 	"errors"
@@ -14,10 +14,11 @@ import (
 	"time"
 	"unsafe"
 
-	seccomp "github.com/seccomp/libseccomp-golang"
+	libseccomp "github.com/seccomp/libseccomp-golang"
 	"golang.org/x/sys/unix"
 
 	"github.com/hinetd/hinetd/internal/testenv"
+	"github.com/hinetd/hinetd/policy"
 )
 
 // The helper pattern of os/exec's tests: the test binary re-executed
@@ -110,13 +111,13 @@ var probes = map[string]func() error{
 	"personality-get": func() error { return rawErr(unix.Syscall(unix.SYS_PERSONALITY, 0xffffffff, 0, 0)) },
 	"personality-bsd": func() error { return rawErr(unix.Syscall(unix.SYS_PERSONALITY, 0x0006, 0, 0)) },
 	// getpid through the x32 ABI (syscall number | __X32_SYSCALL_BIT).
-	"x32-getpid": func() error { return rawErr(unix.Syscall(x32SyscallBit|unix.SYS_GETPID, 0, 0, 0)) },
+	"x32-getpid": func() error { return rawErr(unix.Syscall(X32SyscallBit|unix.SYS_GETPID, 0, 0, 0)) },
 	// A dynamically linked shell that forks a pipeline, reads files and
 	// resolves a name through NSS: an ordinary program under the filter.
 	"exec-sh": func() error {
 		return unix.Exec("/bin/sh", []string{"sh", "-c",
 			"n=$(ls / | wc -l) && test $n -gt 3 && getent hosts localhost >/dev/null && date >/dev/null && echo returned errno=0"},
-			[]string{DefaultEnvPath})
+			[]string{policy.DefaultEnvPath})
 	},
 	// mseal (462, Linux 6.10) is newer than libseccomp 2.5.4's table.
 	"mseal": func() error { return rawErr(unix.Syscall(462, 0, 0, 0)) },
@@ -213,11 +214,11 @@ func TestDefaultFilterKernel(t *testing.T) {
 // TestErrnoActionKernel: with "seccomp-action errno EPERM" a forbidden
 // call fails instead of killing.
 func TestErrnoActionKernel(t *testing.T) {
-	s, err := Parse("t.policy", []byte("[default]\nseccomp-action errno EPERM\n"))
+	s, err := policy.Parse("t.policy", []byte("[default]\nseccomp-action errno EPERM\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	sp, _, err := s.Compile(Service{Name: "x", User: "root", Program: "/bin/true"})
+	sp, _, err := s.CompileWith(policy.Service{Name: "x", User: "root", Program: "/bin/true"}, testOpts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,10 +233,22 @@ func TestErrnoActionKernel(t *testing.T) {
 	}
 }
 
-func compileDefault(t testing.TB) *Spec {
+// testOpts compile as root would.
+var testOpts = policy.CompileOptions{Filter: &Compiler{}}
+
+func mustParse(t *testing.T, text string) *policy.Set {
 	t.Helper()
-	var s Set
-	sp, _, err := s.Compile(Service{Name: "probe", User: "root", Program: "/bin/true"})
+	s, err := policy.Parse("p", []byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func compileDefault(t testing.TB) *policy.Spec {
+	t.Helper()
+	var s policy.Set
+	sp, _, err := s.CompileWith(policy.Service{Name: "probe", User: "root", Program: "/bin/true"}, testOpts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,7 +257,7 @@ func compileDefault(t testing.TB) *Spec {
 
 func nr(t *testing.T, name string) int32 {
 	t.Helper()
-	n, err := seccomp.GetSyscallFromNameByArch(name, seccomp.ArchAMD64)
+	n, err := libseccomp.GetSyscallFromNameByArch(name, libseccomp.ArchAMD64)
 	if err != nil {
 		t.Fatalf("syscall %q: %v", name, err)
 	}
@@ -258,25 +271,22 @@ func TestDefaultFilterBPF(t *testing.T) {
 		testenv.Skip(t, "syscall numbers checked for amd64")
 	}
 	sp := compileDefault(t)
-	allowed := map[string]bool{}
-	for _, g := range append(defaultGroups, SpawnerGroup) {
-		expand(g, allowed)
-	}
+	allowed := policy.Expand(append(policy.DefaultGroups(), policy.SpawnerGroup)...)
 	special := map[string]bool{"clone": true, "clone3": true, "unshare": true, "personality": true}
-	for _, g := range Groups() {
+	for _, g := range policy.Groups() {
 		for _, name := range g.Syscalls {
 			if strings.HasPrefix(name, "@") || special[name] {
 				continue
 			}
-			n, err := seccomp.GetSyscallFromNameByArch(name, seccomp.ArchAMD64)
+			n, err := libseccomp.GetSyscallFromNameByArch(name, libseccomp.ArchAMD64)
 			if err != nil || n < 0 {
 				continue // not an x86_64 call
 			}
-			want := uint32(retKillProcess)
+			want := uint32(RetKillProcess)
 			if allowed[name] {
-				want = retAllow
+				want = RetAllow
 			}
-			got, err := runBPF(sp.Seccomp, seccompData{nr: int32(n), arch: auditArchX8664})
+			got, err := Eval(sp.Seccomp, Data{Nr: int32(n), Arch: AuditArchX8664})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -292,33 +302,33 @@ func TestDefaultFilterBPF(t *testing.T) {
 	flags := func(f uint64) [6]uint64 { return [6]uint64{f} }
 	tests := []struct {
 		name string
-		d    seccompData
+		d    Data
 		want uint32
 	}{
-		{"clone fork", seccompData{nr: nr(t, "clone"), arch: auditArchX8664, args: flags(uint64(unix.SIGCHLD))}, retAllow},
-		{"clone thread", seccompData{nr: nr(t, "clone"), arch: auditArchX8664, args: flags(unix.CLONE_VM | unix.CLONE_THREAD | unix.CLONE_SIGHAND)}, retAllow},
-		{"clone newuser", seccompData{nr: nr(t, "clone"), arch: auditArchX8664, args: flags(unix.CLONE_NEWUSER | uint64(unix.SIGCHLD))}, retKillProcess},
-		{"clone newnet", seccompData{nr: nr(t, "clone"), arch: auditArchX8664, args: flags(unix.CLONE_NEWNET)}, retKillProcess},
-		{"clone newuser high bits", seccompData{nr: nr(t, "clone"), arch: auditArchX8664, args: flags(1<<40 | unix.CLONE_NEWUSER)}, retKillProcess},
-		{"clone3", seccompData{nr: nr(t, "clone3"), arch: auditArchX8664}, retErrno | uint32(unix.ENOSYS)},
-		{"unshare files", seccompData{nr: nr(t, "unshare"), arch: auditArchX8664, args: flags(unix.CLONE_FILES)}, retAllow},
-		{"unshare newuser", seccompData{nr: nr(t, "unshare"), arch: auditArchX8664, args: flags(unix.CLONE_NEWUSER)}, retKillProcess},
-		{"unshare newns", seccompData{nr: nr(t, "unshare"), arch: auditArchX8664, args: flags(unix.CLONE_NEWNS)}, retKillProcess},
-		{"personality query", seccompData{nr: nr(t, "personality"), arch: auditArchX8664, args: flags(0xffffffff)}, retAllow},
-		{"personality linux", seccompData{nr: nr(t, "personality"), arch: auditArchX8664, args: flags(0)}, retAllow},
-		{"personality bsd", seccompData{nr: nr(t, "personality"), arch: auditArchX8664, args: flags(6)}, retKillProcess},
-		{"personality no-randomize", seccompData{nr: nr(t, "personality"), arch: auditArchX8664, args: flags(0x0040000)}, retKillProcess},
-		{"x32 read", seccompData{nr: x32SyscallBit | 0, arch: auditArchX8664}, retKillProcess},
-		{"x32 getpid", seccompData{nr: x32SyscallBit | 39, arch: auditArchX8664}, retKillProcess},
-		{"i386 getpid", seccompData{nr: 20, arch: auditArchI386}, retKillProcess},
-		{"newer than libseccomp", seccompData{nr: int32(lastKnownSyscall() + 1), arch: auditArchX8664}, retErrno | uint32(unix.ENOSYS)},
-		{"last newer", seccompData{nr: int32(lastKnownSyscall() + newerSyscalls), arch: auditArchX8664}, retErrno | uint32(unix.ENOSYS)},
-		{"past the newer range", seccompData{nr: int32(lastKnownSyscall() + newerSyscalls + 1), arch: auditArchX8664}, retKillProcess},
-		{"unknown number", seccompData{nr: 1000, arch: auditArchX8664}, retKillProcess},
-		{"negative number", seccompData{nr: -1, arch: auditArchX8664}, retKillProcess},
+		{"clone fork", Data{Nr: nr(t, "clone"), Arch: AuditArchX8664, Args: flags(uint64(unix.SIGCHLD))}, RetAllow},
+		{"clone thread", Data{Nr: nr(t, "clone"), Arch: AuditArchX8664, Args: flags(unix.CLONE_VM | unix.CLONE_THREAD | unix.CLONE_SIGHAND)}, RetAllow},
+		{"clone newuser", Data{Nr: nr(t, "clone"), Arch: AuditArchX8664, Args: flags(unix.CLONE_NEWUSER | uint64(unix.SIGCHLD))}, RetKillProcess},
+		{"clone newnet", Data{Nr: nr(t, "clone"), Arch: AuditArchX8664, Args: flags(unix.CLONE_NEWNET)}, RetKillProcess},
+		{"clone newuser high bits", Data{Nr: nr(t, "clone"), Arch: AuditArchX8664, Args: flags(1<<40 | unix.CLONE_NEWUSER)}, RetKillProcess},
+		{"clone3", Data{Nr: nr(t, "clone3"), Arch: AuditArchX8664}, RetErrno | uint32(unix.ENOSYS)},
+		{"unshare files", Data{Nr: nr(t, "unshare"), Arch: AuditArchX8664, Args: flags(unix.CLONE_FILES)}, RetAllow},
+		{"unshare newuser", Data{Nr: nr(t, "unshare"), Arch: AuditArchX8664, Args: flags(unix.CLONE_NEWUSER)}, RetKillProcess},
+		{"unshare newns", Data{Nr: nr(t, "unshare"), Arch: AuditArchX8664, Args: flags(unix.CLONE_NEWNS)}, RetKillProcess},
+		{"personality query", Data{Nr: nr(t, "personality"), Arch: AuditArchX8664, Args: flags(0xffffffff)}, RetAllow},
+		{"personality linux", Data{Nr: nr(t, "personality"), Arch: AuditArchX8664, Args: flags(0)}, RetAllow},
+		{"personality bsd", Data{Nr: nr(t, "personality"), Arch: AuditArchX8664, Args: flags(6)}, RetKillProcess},
+		{"personality no-randomize", Data{Nr: nr(t, "personality"), Arch: AuditArchX8664, Args: flags(0x0040000)}, RetKillProcess},
+		{"x32 read", Data{Nr: X32SyscallBit | 0, Arch: AuditArchX8664}, RetKillProcess},
+		{"x32 getpid", Data{Nr: X32SyscallBit | 39, Arch: AuditArchX8664}, RetKillProcess},
+		{"i386 getpid", Data{Nr: 20, Arch: AuditArchI386}, RetKillProcess},
+		{"newer than libseccomp", Data{Nr: int32(lastKnownSyscall() + 1), Arch: AuditArchX8664}, RetErrno | uint32(unix.ENOSYS)},
+		{"last newer", Data{Nr: int32(lastKnownSyscall() + newerSyscalls), Arch: AuditArchX8664}, RetErrno | uint32(unix.ENOSYS)},
+		{"past the newer range", Data{Nr: int32(lastKnownSyscall() + newerSyscalls + 1), Arch: AuditArchX8664}, RetKillProcess},
+		{"unknown number", Data{Nr: 1000, Arch: AuditArchX8664}, RetKillProcess},
+		{"negative number", Data{Nr: -1, Arch: AuditArchX8664}, RetKillProcess},
 	}
 	for _, tt := range tests {
-		got, err := runBPF(sp.Seccomp, tt.d)
+		got, err := Eval(sp.Seccomp, tt.d)
 		if err != nil {
 			t.Fatalf("%s: %v", tt.name, err)
 		}
@@ -364,15 +374,156 @@ func TestSpawnerAllowed(t *testing.T) {
 	}
 	for _, text := range []string{"", "[default]\nseccomp-groups @timer\nseccomp-action errno EPERM\n"} {
 		s := mustParse(t, text)
-		sp, _, err := s.Compile(Service{Name: "x", User: "root", Program: "/bin/true"})
+		sp, _, err := s.CompileWith(policy.Service{Name: "x", User: "root", Program: "/bin/true"}, testOpts)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, n := range needed {
-			got, err := runBPF(sp.Seccomp, seccompData{nr: nr(t, n.name), arch: auditArchX8664, args: n.args})
-			if err != nil || got != retAllow {
+			got, err := Eval(sp.Seccomp, Data{Nr: nr(t, n.name), Arch: AuditArchX8664, Args: n.args})
+			if err != nil || got != RetAllow {
 				t.Errorf("policy %q: spawner's %s gets %#x, %v", text, n.name, got, err)
 			}
 		}
 	}
+}
+
+// TestCompileSeccompRules: additions and removals reach the program.
+func TestCompileSeccompRules(t *testing.T) {
+	s := mustParse(t, "[service x]\nseccomp-allow @debug\nseccomp-deny @chown mkdir\nseccomp-action errno EACCES\n")
+	sp, _, err := s.CompileWith(policy.Service{Name: "x", User: "root", Program: "/bin/true"}, testOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	verdict := func(name string) uint32 {
+		v, err := Eval(sp.Seccomp, Data{Nr: nr(t, name), Arch: AuditArchX8664})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	deny := uint32(RetErrno | unix.EACCES)
+	for name, want := range map[string]uint32{
+		"ptrace": RetAllow, "perf_event_open": RetAllow, // added @debug
+		"fchown": deny, "mkdir": deny, // removed
+		"mount": deny, "read": RetAllow,
+	} {
+		if got := verdict(name); got != want {
+			t.Errorf("%s: got %#x, want %#x", name, got, want)
+		}
+	}
+}
+
+// TestVerifyProgram: the program check refuses a program that lets x32
+// or a new user namespace through.
+func TestVerifyProgram(t *testing.T) {
+	sp := compileDefault(t)
+	if err := Verify(sp.Seccomp); err != nil {
+		t.Fatalf("default program: %v", err)
+	}
+	allowAll := []byte{0x06, 0, 0, 0, 0x00, 0x00, 0xff, 0x7f} // ret ALLOW
+	if err := Verify(allowAll); err == nil || err.Error() != "program check: i386 call gets 0x7fff0000" {
+		t.Errorf("allow-all program: %v", err)
+	}
+	if err := Verify(allowAll[:4]); err == nil {
+		t.Error("truncated program passed")
+	}
+}
+
+// BenchmarkCompileDefault: compiling the default filter from nothing (a
+// fresh Set each time, so the per-Set cache does not help). Reports the
+// program's size in BPF instructions.
+func BenchmarkCompileDefault(b *testing.B) {
+	svc := policy.Service{Name: "bench", User: "root", Program: "/bin/true"}
+	var insns int
+	for b.Loop() {
+		var s policy.Set
+		sp, _, err := s.CompileWith(svc, testOpts)
+		if err != nil {
+			b.Fatal(err)
+		}
+		insns = len(sp.Seccomp) / 8
+	}
+	b.ReportMetric(float64(insns), "bpf-insns")
+}
+
+// BenchmarkCompileCached: a second service with the same rules, as at a
+// reload with many services on the default policy.
+func BenchmarkCompileCached(b *testing.B) {
+	var s policy.Set
+	svc := policy.Service{Name: "bench", User: "root", Program: "/bin/true"}
+	if _, _, err := s.CompileWith(svc, testOpts); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, _, err := s.CompileWith(svc, testOpts); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkLoadDefault: what installing the default filter costs in the
+// kernel (seccomp(SECCOMP_SET_MODE_FILTER), measured inside a helper
+// process around the call), reported as load-µs. ns/op is the whole
+// helper's fork+exec and means nothing here. The spawner pays load-µs
+// once per service; a design that loaded it per child would pay it per
+// connection.
+func BenchmarkLoadDefault(b *testing.B) {
+	sp := compileDefault(b)
+	us := loadMicros(b, sp.Seccomp)
+	b.ReportMetric(float64(len(sp.Seccomp)/8), "bpf-insns")
+	b.ReportMetric(us, "load-µs")
+}
+
+// BenchmarkLoadLinear: the same allow-list in libseccomp's default linear
+// layout, for comparison with the binary tree buildFilter asks for.
+func BenchmarkLoadLinear(b *testing.B) {
+	names := policy.Expand(append(policy.DefaultGroups(), policy.SpawnerGroup)...)
+	f, err := libseccomp.NewFilter(libseccomp.ActKillProcess)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Release()
+	for n := range names {
+		nr, err := libseccomp.GetSyscallFromName(n)
+		if err != nil || nr < 0 {
+			continue
+		}
+		if err := f.AddRule(nr, libseccomp.ActAllow); err != nil {
+			b.Fatal(err)
+		}
+	}
+	prog, err := exportBPF(f)
+	if err != nil {
+		b.Fatal(err)
+	}
+	us := loadMicros(b, prog)
+	b.ReportMetric(float64(len(prog)/8), "bpf-insns")
+	b.ReportMetric(us, "load-µs")
+}
+
+// loadMicros runs one helper per iteration and averages the load time it
+// reports.
+func loadMicros(b *testing.B, prog []byte) float64 {
+	path := filepath.Join(b.TempDir(), "prog.bpf")
+	if err := os.WriteFile(path, prog, 0o600); err != nil {
+		b.Fatal(err)
+	}
+	var total time.Duration
+	var n int
+	for b.Loop() {
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), "HINETD_POLICY_HELPER=getpid", "HINETD_POLICY_BPF="+path)
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		if out, err := cmd.Output(); err != nil {
+			b.Fatalf("helper: %v: %s %s", err, out, stderr.String())
+		}
+		var ns int64
+		if _, err := fmt.Sscanf(stderr.String(), "load_ns=%d", &ns); err != nil {
+			b.Fatalf("helper stderr %q", stderr.String())
+		}
+		total += time.Duration(ns)
+		n++
+	}
+	return float64(total.Microseconds()) / float64(max(n, 1))
 }

@@ -1,6 +1,11 @@
 //go:build linux
 
-package sandbox
+// Package kmsg reads the kernel's log (/dev/kmsg) for what hinetd cannot
+// learn any other way: which system call a seccomp filter killed a
+// service for. The kernel writes that only in its audit record (type
+// 1326, AUDIT_SECCOMP), printed to the kernel log when auditd is not
+// running. Reading it needs CAP_SYSLOG when kernel.dmesg_restrict is 1.
+package kmsg
 
 import (
 	"bytes"
@@ -12,13 +17,13 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// auditSyscall - find the system call a seccomp filter killed pid for, in
+// SeccompSyscall - find the system call a seccomp filter killed pid for, in
 // the kernel's audit record (type 1326, AUDIT_SECCOMP) on /dev/kmsg, and
 // name it. The record is printed by kauditd, possibly after the child was
 // reaped, so it is looked for again until wait has passed. Returns "" when
 // no record is found: auditd running takes the records off the kernel log,
 // and printk rate limiting may drop some.
-func auditSyscall(pid int, exe string, wait time.Duration) string {
+func SeccompSyscall(pid int, exe string, wait time.Duration) string {
 	var now unix.Timespec
 	_ = unix.ClockGettime(unix.CLOCK_MONOTONIC, &now)
 	// Records older than a minute before now cannot be this child's unless
