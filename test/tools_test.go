@@ -65,9 +65,9 @@ func TestCheckJSON(t *testing.T) {
 	type report struct {
 		Services []struct {
 			Name, Listener, File, Builtin, Daemon string
-			Line                                 int
-			Argv                                 []string
-			Exposure                             *struct {
+			Line                                  int
+			Argv                                  []string
+			Exposure                              *struct {
 				UID          int      `json:"uid"`
 				Capabilities []string `json:"capabilities"`
 				Seccomp      bool     `json:"seccomp"`
