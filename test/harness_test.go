@@ -94,6 +94,13 @@ func startDaemon(t *testing.T, conf string, args ...string) *daemon {
 // args stands for that directory.
 func startDaemonWith(t *testing.T, prefix []string, files map[string]string, conf string, args ...string) *daemon {
 	t.Helper()
+	return startDaemonCmd(t, prefix, files, nil, conf, args...)
+}
+
+// startDaemonCmd is startDaemonWith with setup, when not nil, called on
+// the command before it starts (extra descriptors, environment).
+func startDaemonCmd(t *testing.T, prefix []string, files map[string]string, setup func(*exec.Cmd), conf string, args ...string) *daemon {
+	t.Helper()
 	dir := t.TempDir()
 	// Readable by anyone: some tests run hinetd, or its services, as nobody.
 	os.Chmod(filepath.Dir(dir), 0o755)
@@ -136,6 +143,9 @@ func startDaemonWith(t *testing.T, prefix []string, files map[string]string, con
 	// Each daemon its own TMPDIR: the audit log's spill files live there,
 	// locked by the daemon that owns them.
 	d.cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HINETD_TEST_MARKER=leak", "TMPDIR=" + dir}
+	if setup != nil {
+		setup(d.cmd)
+	}
 	stderr, err := d.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

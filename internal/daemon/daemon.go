@@ -23,6 +23,7 @@ import (
 	"github.com/hinetd/hinetd/internal/audit"
 	"github.com/hinetd/hinetd/internal/config"
 	"github.com/hinetd/hinetd/internal/limits"
+	"github.com/hinetd/hinetd/internal/systemd"
 	"github.com/hinetd/hinetd/policy"
 )
 
@@ -74,6 +75,9 @@ type Daemon struct {
 	conns    connTable // live children by connection id
 	nextID   atomic.Uint64
 	ownPorts atomic.Pointer[map[uint16]bool] // ports of the built-ins, see builtinPorts
+
+	sd      *systemd.Notifier // sd_notify; does nothing outside systemd
+	sockets *systemd.Sockets  // passed by systemd, not yet taken by a service
 }
 
 // Run starts the daemon and blocks until SIGTERM or SIGINT. It returns the
@@ -100,6 +104,7 @@ func Run(ctx context.Context, opts Options, alog *audit.Log) int {
 	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR1)
 	defer signal.Stop(sigs)
 
+	d.startSystemd()
 	if err := d.load(true); err != nil {
 		d.log.Error("cannot start: " + err.Error())
 		return 1
@@ -113,23 +118,34 @@ func Run(ctx context.Context, opts Options, alog *audit.Log) int {
 		}
 		defer remove()
 	}
+	d.notifyReady()
+	watchdog, stopWatchdog := d.watchdogTick()
+	defer stopWatchdog()
 
 	for {
 		select {
+		case <-watchdog:
+			if d.alive() {
+				d.sdSend(d.sd.Watchdog())
+			}
 		case <-ctx.Done():
 			d.event(audit.KindStop, nil, nil, "stopping")
+			d.sdSend(d.sd.Stopping())
 			d.shutdown()
 			return 0
 		case sig := <-sigs:
 			switch sig {
 			case syscall.SIGHUP:
+				d.sdSend(d.sd.Reloading())
 				if err := d.load(false); err != nil {
 					d.event(audit.KindConfigError, nil, nil, "reload failed; the previous configuration stays in force: "+err.Error())
 				}
+				d.notifyReady()
 			case syscall.SIGUSR1:
 				d.dump()
 			default:
 				d.event(audit.KindStop, nil, nil, "stopping on "+unix.SignalName(sig.(syscall.Signal)))
+				d.sdSend(d.sd.Stopping())
 				d.shutdown()
 				return 0
 			}

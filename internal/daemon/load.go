@@ -96,7 +96,7 @@ func (d *Daemon) load(initial bool) error {
 			continue
 		}
 		s.state = newSvcState(lim)
-		fd, err := openSocket(s.cfg, s.backlog)
+		fd, err := d.socket(s)
 		if err != nil {
 			d.event(audit.KindConfigError, s, nil, fmt.Sprintf("%s:%d: %v", s.cfg.File, s.cfg.Line, err))
 			continue

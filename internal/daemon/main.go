@@ -24,7 +24,7 @@ const daemonizedEnv = "HINETD_DAEMONIZED"
 
 // Main is cmd/hinetd's body: detach unless -d, set up logging, run.
 func Main(ctx context.Context, o Options) int {
-	if !o.Debug && os.Getenv(daemonizedEnv) == "" {
+	if !o.Debug && os.Getenv(daemonizedEnv) == "" && !startedBySystemd() {
 		return detach()
 	}
 	os.Unsetenv(daemonizedEnv)

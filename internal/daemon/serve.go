@@ -18,6 +18,7 @@ import (
 // the next connection.
 func (d *Daemon) run(l *listener) {
 	defer l.wg.Done()
+	defer l.stopped.Store(true)
 	for !l.closed() {
 		s := l.svc.Load()
 		var ok bool

@@ -119,6 +119,9 @@ type listener struct {
 	svc  atomic.Pointer[service]
 	done chan struct{}
 	wg   sync.WaitGroup
+	// stopped is set when the loop returns: before close, a dead loop
+	// (the watchdog stops pinging systemd).
+	stopped atomic.Bool
 
 	acceptBackoff time.Duration // current back-off after EMFILE & co; 0 = none
 	acceptFailed  time.Time     // last EMFILE & co of the episode; zero = none (see acceptError)
