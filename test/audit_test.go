@@ -1161,7 +1161,7 @@ func TestAuditSectionInPolicy(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "inetd.conf"), []byte(conf), 0o644)
 	out, err := exec.Command(bin(t, "hinetd"), "--check", "--policy", filepath.Join(dir, "policy"),
 		"--hosts-allow", "/dev/null", "--hosts-deny", "/dev/null", filepath.Join(dir, "inetd.conf")).CombinedOutput()
-	for _, want := range []string{`audit.policy:2: unknown syslog facility "kernel"`, `audit.policy:3: log sink "tcp://collector": want tcp://host:port`} {
+	for _, want := range []string{`audit.policy:2: error: unknown syslog facility "kernel"`, `audit.policy:3: error: log sink "tcp://collector": want tcp://host:port`} {
 		if err == nil || !strings.Contains(string(out), want) {
 			t.Errorf("--check: %v, output lacks %q:\n%s", err, want, out)
 		}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -283,7 +284,7 @@ no-such-service-hinetd stream tcp nowait root internal echo
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
 		t.Fatalf("--check on a bad file: %v, want exit 1\n%s", err, out)
 	}
-	if n := strings.Count(string(out), "inetd.conf:"); n != 5 {
+	if n := len(regexp.MustCompile(`inetd\.conf:\d+(:\d+)?: error: `).FindAll(out, -1)); n != 5 {
 		t.Fatalf("--check printed %d errors, want 5:\n%s", n, out)
 	}
 	clean := d.writeFile("clean.conf", fmt.Sprintf("127.0.0.1:%d stream tcp nowait root internal echo\n", good))

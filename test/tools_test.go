@@ -148,7 +148,8 @@ func TestCheckStandaloneDaemons(t *testing.T) {
 
 // TestDaemonCheckEveryFile (issue 14: "hinetd --check prints nothing on
 // success and stops at the first broken policy file, hiding the hosts
-// errors behind it"): every error of every file, then a summary line.
+// errors behind it"): every error of every file, then a summary line
+// (hinetd-check's report: TestCheckOneChecker).
 func TestDaemonCheckEveryFile(t *testing.T) {
 	dir, args := checkFiles(t, "", "ALL: [2001:db8::/32]\n")
 	pdir := filepath.Join(dir, "policy.d")
@@ -157,8 +158,8 @@ func TestDaemonCheckEveryFile(t *testing.T) {
 	os.WriteFile(filepath.Join(pdir, "b.policy"), []byte("[service 7102]\nworse 2\n"), 0o644)
 	args[1] = pdir
 	out, errs, code := runTool(t, "hinetd", append([]string{"--check"}, args...)...)
-	for _, want := range []string{`a.policy:2: unknown setting "bogus"`, `b.policy:2: unknown setting "worse"`,
-		`hosts.deny:1:6: bad IPv6 address`, "hinetd: 3 errors"} {
+	for _, want := range []string{`a.policy:2: error: unknown setting "bogus"`, `b.policy:2: error: unknown setting "worse"`,
+		`hosts.deny:1:6: error: bad IPv6 address`, "3 services, 3 errors"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("--check output lacks %q (exit %d):\n%s%s", want, code, out, errs)
 		}
@@ -169,7 +170,7 @@ func TestDaemonCheckEveryFile(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "hosts.deny"), []byte("ALL: ALL\n"), 0o644)
 	args[1] = filepath.Join(dir, "hinetd.policy")
 	out, _, code = runTool(t, "hinetd", append([]string{"--check"}, args...)...)
-	if code != 0 || !strings.Contains(out, "are valid (services: 3)") {
+	if code != 0 || !strings.Contains(out, "3 services, 0 errors") {
 		t.Errorf("clean files: exit %d, output %q", code, out)
 	}
 }

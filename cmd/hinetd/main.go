@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/hinetd/hinetd/internal/check"
 	"github.com/hinetd/hinetd/internal/daemon"
 	_ "github.com/hinetd/hinetd/internal/sandbox" // the spawner is entered from its C constructor, before main
 	"github.com/hinetd/hinetd/internal/version"
@@ -19,7 +20,7 @@ func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
 func main() {
 	var o daemon.Options
-	var check, showVersion bool
+	var checkOnly, showVersion bool
 	var logTo listFlag
 	fs := flag.NewFlagSet("hinetd", flag.ExitOnError)
 	fs.Usage = func() {
@@ -47,7 +48,7 @@ func main() {
 	fs.StringVar(&o.LogFormat, "log-format", "", "syslog format: rfc5424, rfc3164, or auto (RFC 3164 to a local /dev/log, whose readers expect it; RFC 5424 over the network); default the policy's [audit] log-format, else auto")
 	fs.StringVar(&o.LogFacility, "log-facility", "", "syslog `facility` of the audit records (daemon, auth, authpriv, local0 … local7); default the policy's [audit] log-facility, else daemon")
 	fs.StringVar(&o.SpoolDir, "spool-dir", "/var/lib/hinetd/spool", "where audit records wait while a log sink is down (created 0700)")
-	fs.BoolVar(&check, "check", false, "parse every file, print every error with file:line, exit 0 or 1")
+	fs.BoolVar(&checkOnly, "check", false, "check every file as hinetd-check does (errors with file:line, each service's exposure), exit 0 or 1")
 	fs.BoolVar(&showVersion, "version", false, "print the version and exit")
 	fs.Parse(os.Args[1:])
 	if showVersion {
@@ -80,8 +81,9 @@ func main() {
 	}
 	o.LogTo = logTo
 	o.Version = version.Version
-	if check {
-		os.Exit(daemon.Check(o, os.Stdout))
+	if checkOnly {
+		os.Exit(check.Run(check.Options{ConfigPath: o.ConfigPath, BindAddr: o.BindAddr, PolicyPath: o.PolicyPath,
+			HostsAllow: o.HostsAllow, HostsDeny: o.HostsDeny}, os.Stdout))
 	}
 	os.Exit(daemon.Main(context.Background(), o))
 }

@@ -15,17 +15,48 @@ import (
 	"time"
 )
 
-// Names lists the built-ins, in the order inetd(8) documents them.
-var Names = []string{"echo", "discard", "chargen", "daytime", "time"}
+// Builtin is one service hinetd runs itself. Table is the one list of
+// them: inetd.conf's parser takes the names from it, the daemon the
+// handlers and ports, as OpenBSD inetd.c's biltins[] serves both.
+type Builtin struct {
+	Name string
+	Port uint16 // its well-known port (RFC): a datagram from it is another built-in answering
 
-// Known reports whether name is a built-in.
-func Known(name string) bool {
-	for _, n := range Names {
-		if n == name {
-			return true
+	// Stream serves one connection and returns when it is done; the
+	// caller closes the connection.
+	Stream func(c net.Conn)
+	// Datagram is the answer to one datagram at now, nil for none. It
+	// is pure: the caller decides whether the source may be answered at
+	// all (see MayAnswer).
+	Datagram func(req []byte, now time.Time) []byte
+}
+
+// Table lists the built-ins in the order inetd(8) documents them.
+var Table = []Builtin{
+	{Name: "echo", Port: 7, Stream: echoStream, Datagram: echoDatagram},
+	{Name: "discard", Port: 9, Stream: discardStream, Datagram: discardDatagram},
+	{Name: "chargen", Port: 19, Stream: chargenStream, Datagram: chargenDatagram},
+	{Name: "daytime", Port: 13, Stream: timeStream(Daytime), Datagram: timeDatagram(Daytime)},
+	{Name: "time", Port: 37, Stream: timeStream(Time), Datagram: timeDatagram(Time)},
+}
+
+// Lookup returns the built-in called name.
+func Lookup(name string) (*Builtin, bool) {
+	for i := range Table {
+		if Table[i].Name == name {
+			return &Table[i], true
 		}
 	}
-	return false
+	return nil, false
+}
+
+// Names lists the built-ins' names, in Table's order.
+func Names() []string {
+	out := make([]string, len(Table))
+	for i, b := range Table {
+		out[i] = b.Name
+	}
+	return out
 }
 
 // Idle is how long a stream built-in waits for the client before giving up,
@@ -70,68 +101,86 @@ func Time(now time.Time) []byte {
 	return b[:]
 }
 
-// ServeStream runs built-in name on c and closes c.
+// ServeStream runs built-in name on c and closes c. An unknown name
+// closes c at once.
 func ServeStream(name string, c net.Conn) {
 	defer c.Close()
-	switch name {
-	case "echo":
-		buf := make([]byte, 4096)
-		for {
-			c.SetDeadline(time.Now().Add(Idle))
-			n, err := c.Read(buf)
-			if n > 0 {
-				if _, werr := c.Write(buf[:n]); werr != nil {
-					return
-				}
-			}
-			if err != nil {
-				return
-			}
-		}
-	case "discard":
-		buf := make([]byte, 4096)
-		for {
-			c.SetDeadline(time.Now().Add(Idle))
-			if _, err := c.Read(buf); err != nil {
-				return
-			}
-		}
-	case "chargen":
-		// Write until the client goes away; a client that stops reading
-		// is cut off after Idle.
-		go io.Copy(io.Discard, c)
-		for n := 0; ; n++ {
-			c.SetWriteDeadline(time.Now().Add(Idle))
-			if _, err := c.Write(chargenLine(n)); err != nil {
-				return
-			}
-		}
-	case "daytime":
-		c.Write(Daytime(time.Now()))
-	case "time":
-		c.Write(Time(time.Now()))
+	if b, ok := Lookup(name); ok {
+		b.Stream(c)
 	}
 }
 
-// Reply is the datagram answer of built-in name to req, or nil for none.
+// Reply is the datagram answer of built-in name to req, or nil for none
+// (and for an unknown name).
 func Reply(name string, req []byte, now time.Time) []byte {
-	switch name {
-	case "echo":
-		return append([]byte(nil), req...)
-	case "chargen":
-		// One datagram of up to 512 bytes of the pattern (RFC 864 allows
-		// 0–512 bytes; a fixed size keeps the answer predictable).
-		var out []byte
-		for n := 0; len(out) < 512; n++ {
-			out = append(out, chargenLine(n)...)
-		}
-		return out[:512]
-	case "daytime":
-		return Daytime(now)
-	case "time":
-		return Time(now)
+	if b, ok := Lookup(name); ok {
+		return b.Datagram(req, now)
 	}
-	return nil // discard
+	return nil
+}
+
+// echoStream - RFC 862: send back what arrives.
+func echoStream(c net.Conn) {
+	buf := make([]byte, 4096)
+	for {
+		c.SetDeadline(time.Now().Add(Idle))
+		n, err := c.Read(buf)
+		if n > 0 {
+			if _, werr := c.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+func echoDatagram(req []byte, _ time.Time) []byte { return append([]byte(nil), req...) }
+
+// discardStream - RFC 863: read and drop.
+func discardStream(c net.Conn) {
+	buf := make([]byte, 4096)
+	for {
+		c.SetDeadline(time.Now().Add(Idle))
+		if _, err := c.Read(buf); err != nil {
+			return
+		}
+	}
+}
+
+func discardDatagram([]byte, time.Time) []byte { return nil }
+
+// chargenStream - RFC 864: write the pattern until the client goes away; a
+// client that stops reading is cut off after Idle.
+func chargenStream(c net.Conn) {
+	go io.Copy(io.Discard, c)
+	for n := 0; ; n++ {
+		c.SetWriteDeadline(time.Now().Add(Idle))
+		if _, err := c.Write(chargenLine(n)); err != nil {
+			return
+		}
+	}
+}
+
+// chargenDatagram is one datagram of 512 bytes of the pattern (RFC 864
+// allows 0–512 bytes; a fixed size keeps the answer predictable).
+func chargenDatagram([]byte, time.Time) []byte {
+	var out []byte
+	for n := 0; len(out) < 512; n++ {
+		out = append(out, chargenLine(n)...)
+	}
+	return out[:512]
+}
+
+// timeStream - RFC 867 and 868 over TCP: one answer, then close.
+func timeStream(answer func(time.Time) []byte) func(net.Conn) {
+	return func(c net.Conn) { c.Write(answer(time.Now())) }
+}
+
+// timeDatagram - RFC 867 and 868 over UDP: the answer to any datagram.
+func timeDatagram(answer func(time.Time) []byte) func([]byte, time.Time) []byte {
+	return func(_ []byte, now time.Time) []byte { return answer(now) }
 }
 
 // MayAnswer reports whether a datagram built-in may answer a source port.

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 
@@ -106,6 +105,10 @@ func (f Finding) String() string {
 	return loc + ": " + f.Severity + ": " + f.Message
 }
 
+// filters compiles the seccomp programs of one check, reusing a program
+// for services with the same rules.
+var filters seccomp.Compiler
+
 // Run writes the report to w and returns the exit status: 0 when every
 // file loads, 1 when one has an error. Warnings do not change the status.
 func Run(o Options, w io.Writer) int {
@@ -140,7 +143,7 @@ func Collect(o Options) *Report {
 	var daemons []string
 	if snap != nil {
 		for _, c := range snap.Services {
-			daemons = append(daemons, daemonName(c))
+			daemons = append(daemons, c.DaemonName())
 			r.Services = append(r.Services, r.service(c, pol))
 		}
 		if pol != nil {
@@ -172,7 +175,7 @@ func (r *Report) add(f Finding) {
 // for it is an error finding. With no policy (it failed to load) the
 // entry is listed without its exposure.
 func (r *Report) service(c *config.Service, pol *policy.Set) Service {
-	s := Service{Name: c.Name, Listener: c.Key(), File: c.File, Line: c.Line, Daemon: daemonName(c)}
+	s := Service{Name: c.Name, Listener: c.Key(), File: c.File, Line: c.Line, Daemon: c.DaemonName()}
 	if c.Internal != "" {
 		s.Builtin = c.Internal
 		s.Warnings = policy.Warnings(c.Internal, c.Protocol, nil)
@@ -183,12 +186,7 @@ func (r *Report) service(c *config.Service, pol *policy.Set) Service {
 	if pol == nil {
 		return s
 	}
-	opts := policy.CompileOptions{Filter: &seccomp.Compiler{}}
-	if os.Geteuid() != 0 {
-		opts.Unprivileged, opts.InvokingUID = true, os.Geteuid()
-	}
-	spec, notes, err := pol.CompileWith(policy.Service{Name: c.Name, User: c.User, Group: c.Group,
-		UID: c.UID, GID: c.GID, Program: c.Program, Args: c.Args}, opts)
+	spec, notes, err := c.Compile(pol, &filters)
 	if err != nil {
 		r.add(Finding{File: c.File, Line: c.Line, Severity: "error", Code: "service", Message: err.Error()})
 		return s
@@ -310,21 +308,6 @@ func hasService(snap *config.Snapshot, name string) bool {
 		}
 	}
 	return false
-}
-
-// daemonName is the process name hosts.allow rules see (see the daemon).
-func daemonName(c *config.Service) string {
-	if c.Internal != "" {
-		return c.Internal
-	}
-	if len(c.Args) > 0 {
-		a := c.Args[0]
-		if i := strings.LastIndexByte(a, '/'); i >= 0 {
-			a = a[i+1:]
-		}
-		return a
-	}
-	return c.Program
 }
 
 // severity is a hosts.Severity's word.

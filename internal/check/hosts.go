@@ -2,6 +2,8 @@ package check
 
 import (
 	"context"
+	"errors"
+	"io/fs"
 	"time"
 
 	"github.com/hinetd/hinetd/hosts"
@@ -18,11 +20,23 @@ func hostsFindings(o Options, daemons []string) []Finding {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var out []Finding
-	for _, f := range hosts.Check(o.HostsAllow, o.HostsDeny, hosts.CheckOptions{
+	// The files are read as the daemon's watcher reads them (acl.ReadFile):
+	// a FIFO in their place is refused, not waited on; a missing file is
+	// empty.
+	var srcs [2]hosts.Source
+	for i, p := range []string{o.HostsAllow, o.HostsDeny} {
+		b, err := acl.ReadFile(p)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			out = append(out, Finding{Severity: "error", Code: "read", Message: err.Error()})
+		}
+		srcs[i] = hosts.Source{Name: p, Text: b}
+	}
+	for _, f := range hosts.CheckSources(srcs[0], srcs[1], hosts.CheckOptions{
 		Daemons:  daemons,
 		Resolver: acl.NewResolver(acl.ResolverOptions{}),
 		Context:  ctx,
 		Verbose:  o.Verbose,
+		ReadFile: acl.ReadFile,
 	}) {
 		if f.Code == "unknown-daemon" {
 			if !o.Verbose {

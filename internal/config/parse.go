@@ -11,11 +11,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
-)
 
-// Builtins lists the services hinetd runs itself (RFC 862–868), in the
-// order error messages name them.
-var Builtins = []string{"echo", "discard", "chargen", "daytime", "time"}
+	"github.com/hinetd/hinetd/internal/builtins"
+)
 
 // maxUnixPath is the longest socket path that fits sun_path (108 bytes,
 // NUL included) on Linux.
@@ -705,16 +703,14 @@ func checkProgram(path string) string {
 }
 
 func isBuiltin(name string) bool {
-	for _, b := range Builtins {
-		if b == name {
-			return true
-		}
-	}
-	return false
+	_, ok := builtins.Lookup(name)
+	return ok
 }
 
+// builtinList names the built-ins for an error message, in builtins.Table's order.
 func builtinList() string {
-	return strings.Join(Builtins[:len(Builtins)-1], ", ") + " or " + Builtins[len(Builtins)-1]
+	names := builtins.Names()
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
 }
 
 func isDigits(s string) bool {

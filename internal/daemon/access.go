@@ -2,9 +2,7 @@ package daemon
 
 import (
 	"context"
-	"errors"
 	"os"
-	"path/filepath"
 	"strconv"
 	"time"
 
@@ -41,35 +39,6 @@ func (d *Daemon) loadACL(initial bool) error {
 	return nil
 }
 
-// checkACL is --check's look at the access control files.
-// It reads as the daemon's watcher does: a file that is not a regular file
-// (a FIFO would block the open) is an error, a missing one is empty.
-func checkACL(o Options) error {
-	var texts [2][]byte
-	for i, p := range []string{o.HostsAllow, o.HostsDeny} {
-		b, err := acl.ReadFile(p)
-		if err != nil && !errors.Is(err, os.ErrNotExist) {
-			return err
-		}
-		texts[i] = b
-	}
-	_, err := hosts.Compile(hosts.Source{Name: o.HostsAllow, Text: texts[0]}, hosts.Source{Name: o.HostsDeny, Text: texts[1]},
-		hosts.ParseOptions{ReadFile: acl.ReadFile})
-	return err
-}
-
-// daemonName is the name hosts.allow rules see for a service: the server's
-// argv[0] basename, as tcpd sees it, or the built-in's name.
-func daemonName(s *service) string {
-	if s.cfg.Internal != "" {
-		return s.cfg.Internal
-	}
-	if len(s.cfg.Args) > 0 {
-		return filepath.Base(s.cfg.Args[0])
-	}
-	return filepath.Base(s.cfg.Program)
-}
-
 // lookupTimeout bounds the name and ident lookups of one decision.
 const lookupTimeout = 10 * time.Second
 
@@ -81,7 +50,7 @@ const lookupTimeout = 10 * time.Second
 func (d *Daemon) decide(s *service, c *conn, fd int, then func(bool)) {
 	t := d.acl.Current()
 	req := hosts.Request{
-		Daemon:     daemonName(s),
+		Daemon:     s.cfg.DaemonName(),
 		ServerAddr: c.local.Addr(), ServerPort: c.local.Port(),
 		ClientAddr: c.client.Addr(), ClientPort: c.client.Port(),
 		PID:      os.Getpid(),

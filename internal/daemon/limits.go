@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hinetd/hinetd/internal/audit"
+	"github.com/hinetd/hinetd/internal/builtins"
 	"github.com/hinetd/hinetd/internal/config"
 	"github.com/hinetd/hinetd/internal/limits"
 	"github.com/hinetd/hinetd/policy"
@@ -221,23 +222,32 @@ func (d *Daemon) writeSummaries(known map[string]summaryService) {
 	}
 }
 
-// builtinPorts are the ports of the datagram built-ins: a datagram from one
-// of them is another built-in answering, and answering back would loop.
-func (d *Daemon) builtinPorts() map[uint16]bool {
+// ownBuiltinPorts are the ports of the datagram built-ins: a datagram from
+// one of them is another built-in answering, and answering back would loop.
+func (d *Daemon) ownBuiltinPorts() map[uint16]bool {
 	if m := d.ownPorts.Load(); m != nil {
 		return *m
 	}
 	return nil
 }
 
-// setBuiltinPorts records the well-known built-in ports and every port a
-// configured built-in listens on.
+// setBuiltinPorts records the built-in ports of services.
 func (d *Daemon) setBuiltinPorts(services []*service) {
-	m := map[uint16]bool{7: true, 9: true, 13: true, 19: true, 37: true}
+	m := builtinPorts(services)
+	d.ownPorts.Store(&m)
+}
+
+// builtinPorts are the well-known ports of the built-ins (builtins.Table)
+// and every port a configured built-in of services listens on.
+func builtinPorts(services []*service) map[uint16]bool {
+	m := map[uint16]bool{}
+	for _, b := range builtins.Table {
+		m[b.Port] = true
+	}
 	for _, s := range services {
 		if s.cfg.Internal != "" && s.cfg.Port != 0 {
 			m[s.cfg.Port] = true
 		}
 	}
-	d.ownPorts.Store(&m)
+	return m
 }

@@ -165,7 +165,7 @@ func (d *Daemon) newService(c *config.Service, pol *policy.Set) (*service, error
 	if c.Internal != "" {
 		return s, nil
 	}
-	spec, notes, err := pol.CompileWith(policyService(c), compileOptions())
+	spec, notes, err := c.Compile(pol, &filters)
 	if err != nil {
 		return nil, err
 	}
@@ -201,20 +201,6 @@ func specHash(s *service) string {
 	return s.spec.Hash
 }
 
-func policyService(c *config.Service) policy.Service {
-	return policy.Service{Name: c.Name, User: c.User, Group: c.Group, UID: c.UID, GID: c.GID,
-		Program: c.Program, Args: c.Args}
-}
-
 // filters compiles every seccomp program of the daemon's life, reusing a
 // program across services and reloads when the rules are the same.
 var filters seccomp.Compiler
-
-// compileOptions: without root, only the invoking user's services can run,
-// and they run without an id switch.
-func compileOptions() policy.CompileOptions {
-	if os.Geteuid() == 0 {
-		return policy.CompileOptions{Filter: &filters}
-	}
-	return policy.CompileOptions{Unprivileged: true, InvokingUID: os.Geteuid(), Filter: &filters}
-}

@@ -4,11 +4,9 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 
@@ -129,7 +127,7 @@ func dropCapabilities(o Options, pol *policy.Set) error {
 		if pol != nil {
 			for _, c := range snap.Services {
 				if c.Internal == "" {
-					if sp, _, err := pol.CompileWith(policyService(c), compileOptions()); err == nil {
+					if sp, _, err := c.Compile(pol, &filters); err == nil {
 						specs = append(specs, sp)
 					}
 				}
@@ -161,47 +159,5 @@ func detach() int {
 		fmt.Fprintln(os.Stderr, "hinetd:", err)
 		return 1
 	}
-	return 0
-}
-
-// Check parses every file the daemon would read and prints every error
-// with file:line, every file checked even when an earlier one fails, then
-// a one-line summary. It returns the exit status: 0 when all is well, 1 if not.
-func Check(o Options, w io.Writer) int {
-	nerr := 0
-	report := func(err error) {
-		for _, line := range strings.Split(err.Error(), "\n") {
-			fmt.Fprintln(w, line)
-			nerr++
-		}
-	}
-	snap, errs := config.Parse(o.ConfigPath, config.Options{DefaultAddr: o.BindAddr})
-	for _, err := range errs {
-		report(err)
-	}
-	pol, err := policy.Load(o.PolicyPath)
-	if err != nil {
-		report(err)
-	}
-	nsvc := 0
-	if snap != nil {
-		nsvc = len(snap.Services)
-		for _, c := range snap.Services {
-			if c.Internal != "" || pol == nil {
-				continue
-			}
-			if _, _, err := pol.CompileWith(policyService(c), compileOptions()); err != nil {
-				report(fmt.Errorf("%s:%d: %v", c.File, c.Line, err))
-			}
-		}
-	}
-	if err := checkACL(o); err != nil {
-		report(err)
-	}
-	if nerr > 0 {
-		fmt.Fprintf(w, "hinetd: %d errors in %s, the policy and the hosts files\n", nerr, o.ConfigPath)
-		return 1
-	}
-	fmt.Fprintf(w, "hinetd: %s, the policy and the hosts files are valid (services: %d)\n", o.ConfigPath, nsvc)
 	return 0
 }

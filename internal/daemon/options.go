@@ -14,6 +14,7 @@ import (
 
 	"github.com/hinetd/hinetd/hosts"
 	"github.com/hinetd/hinetd/internal/audit"
+	"github.com/hinetd/hinetd/internal/config"
 	"github.com/hinetd/hinetd/policy"
 )
 
@@ -63,7 +64,7 @@ func (d *Daemon) applyOptions(s *service, c *conn, fd int, dec hosts.Decision) (
 // libwrap's banners option does. A missing file is not an error (libwrap
 // sends nothing either).
 func (d *Daemon) sendBanner(s *service, c *conn, fd int, dir string, req hosts.Request) {
-	b, err := os.ReadFile(filepath.Join(dir, daemonName(s)))
+	b, err := os.ReadFile(filepath.Join(dir, s.cfg.DaemonName()))
 	if err != nil {
 		return
 	}
@@ -84,7 +85,7 @@ func (d *Daemon) shellCommand(s *service, c *conn, cmd string, fd int, what stri
 	if base == nil {
 		var err error
 		base, _, err = d.pol.CompileWith(policy.Service{Name: s.cfg.Name, User: "nobody",
-			Program: "/bin/sh", Args: []string{"sh"}}, compileOptions())
+			Program: "/bin/sh", Args: []string{"sh"}}, config.CompileOptions(&filters))
 		if err != nil {
 			d.event(audit.KindSpawnFail, s, c, what+": "+err.Error(), str(audit.KeyStep, "policy"))
 			return

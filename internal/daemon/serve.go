@@ -85,10 +85,9 @@ func (d *Daemon) acceptOne(l *listener, s *service) bool {
 	if aerr != nil {
 		return d.acceptError(l, s, aerr)
 	}
-	l.acceptBackoff = 0
-	if !l.acceptFailed.IsZero() && time.Since(l.acceptFailed) >= episodeQuiet {
-		d.event(audit.KindLog, s, nil, "accept works again; out of descriptors or memory no more")
-		l.acceptFailed = time.Time{}
+	if n := l.backoff.Success(time.Now()); n > 0 {
+		d.event(audit.KindLog, s, nil, "accept works again; out of descriptors or memory no more",
+			audit.Int(audit.KeyCount, int64(n)))
 	}
 	// A reload may have swapped the service while accept waited: the
 	// connection belongs to the service in force now.
@@ -96,30 +95,20 @@ func (d *Daemon) acceptOne(l *listener, s *service) bool {
 	return true
 }
 
-// episodeQuiet ends an out-of-descriptors episode: the first accept that
-// works this long after the last failure. Near the limit accept fails and
-// works by turns (a built-in's connection briefly takes a second
-// descriptor); that is one episode, logged once, not a record per turn.
-const episodeQuiet = time.Second
-
 // acceptError handles a failed accept. Out of descriptors or memory, the
 // pending connection stays queued and accept would fail again at once: back
-// off (doubling, to 1 s) instead of spinning, and log once per episode.
+// off (limits.Backoff: doubling, to 1 s) instead of spinning, and log once
+// per episode.
 func (d *Daemon) acceptError(l *listener, s *service, err error) bool {
 	switch err {
 	case unix.EMFILE, unix.ENFILE, unix.ENOMEM, unix.ENOBUFS:
-		if l.acceptFailed.IsZero() {
+		wait, first := l.backoff.Fail(time.Now())
+		if first {
 			d.event(audit.KindLog, s, nil, "accept failed; backing off until descriptors or memory are free",
 				str(audit.KeyErrno, err.Error()))
 		}
-		l.acceptFailed = time.Now()
-		if l.acceptBackoff == 0 {
-			l.acceptBackoff = 10 * time.Millisecond
-		} else if l.acceptBackoff < time.Second {
-			l.acceptBackoff *= 2
-		}
 		select {
-		case <-time.After(l.acceptBackoff):
+		case <-time.After(wait):
 		case <-l.done:
 			return false
 		}
@@ -219,19 +208,7 @@ func (d *Daemon) waitTurn(l *listener, s *service) bool {
 		}
 	}
 	c.local = netip.AddrPortFrom(s.cfg.BindAddr, s.cfg.Port)
-	if !d.admit(s, c) {
-		if s.cfg.SocketType == config.Dgram {
-			discardDatagram(l.fd)
-		}
-		return true
-	}
-	granted := make(chan bool, 1)
-	d.decide(s, c, -1, func(ok bool) { granted <- ok })
-	if !<-granted {
-		d.release(c)
-		if s.cfg.SocketType == config.Dgram {
-			discardDatagram(l.fd)
-		}
+	if !d.admitDecide(l, s, c) {
 		return true
 	}
 	// The server gets a blocking socket; the file status flags are shared
@@ -244,6 +221,30 @@ func (d *Daemon) waitTurn(l *listener, s *service) bool {
 		return false
 	}
 	setBlocking(l.fd, false)
+	return true
+}
+
+// admitDecide takes c, about to get a server on the listening socket
+// itself, through the limits and the ACL, waiting for the decision: the
+// loop must not look at the socket again before it is made. A refused
+// datagram is taken off the queue, so that it does not decide again.
+func (d *Daemon) admitDecide(l *listener, s *service, c *conn) bool {
+	drop := func() {
+		if s.cfg.SocketType == config.Dgram {
+			discardDatagram(l.fd)
+		}
+	}
+	if !d.admit(s, c) {
+		drop()
+		return false
+	}
+	granted := make(chan bool, 1)
+	d.decide(s, c, -1, func(ok bool) { granted <- ok })
+	if !<-granted {
+		d.release(c)
+		drop()
+		return false
+	}
 	return true
 }
 
@@ -265,15 +266,7 @@ func (d *Daemon) datagramTurn(l *listener, s *service) bool {
 	}
 	c := &conn{id: d.nextID.Add(1), svc: s, client: src, start: time.Now(), done: make(chan struct{})}
 	c.local = netip.AddrPortFrom(s.cfg.BindAddr, s.cfg.Port)
-	if !d.admit(s, c) {
-		discardDatagram(l.fd)
-		return true
-	}
-	granted := make(chan bool, 1)
-	d.decide(s, c, -1, func(ok bool) { granted <- ok })
-	if !<-granted {
-		d.release(c)
-		discardDatagram(l.fd)
+	if !d.admitDecide(l, s, c) {
 		return true
 	}
 	setBlocking(l.fd, true)
@@ -319,7 +312,7 @@ func (d *Daemon) builtinDatagram(l *listener, s *service) bool {
 		return true
 	}
 	src := sockaddrToAddrPort(from)
-	if !builtins.MayAnswer(src.Port(), d.builtinPorts()) {
+	if !builtins.MayAnswer(src.Port(), d.ownBuiltinPorts()) {
 		d.rated(audit.KindLimit, s, &conn{client: src}, "datagram from a privileged or built-in port not answered",
 			str(audit.KeyLimit, "udp-source-port"))
 		return true

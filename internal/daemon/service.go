@@ -123,9 +123,8 @@ type listener struct {
 	// (the watchdog stops pinging systemd).
 	stopped atomic.Bool
 
-	acceptBackoff time.Duration // current back-off after EMFILE & co; 0 = none
-	acceptFailed  time.Time     // last EMFILE & co of the episode; zero = none (see acceptError)
-	dgramBuf      []byte        // receive buffer of a datagram built-in's loop
+	backoff  limits.Backoff // accept's back-off after EMFILE & co (acceptError)
+	dgramBuf []byte         // receive buffer of a datagram built-in's loop
 }
 
 func newListener(key string, fd int, s *service) (*listener, error) {

@@ -80,7 +80,8 @@
 //
 // [Backoff] paces an accept loop through EMFILE, ENFILE and ENOMEM: stop
 // watching the listener for 10 ms, doubling up to 1 s while accept keeps
-// failing, and log the episode once when it starts and once when it ends.
+// failing, and log the episode once when it starts and once when it ends,
+// at the first accept that works a second after the last failure.
 //
 // # Summaries
 //

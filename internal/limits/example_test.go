@@ -49,11 +49,13 @@ func Example() {
 // An accept loop that runs out of descriptors.
 func ExampleBackoff() {
 	var b limits.Backoff
+	now := time.Now()
 	for range 4 {
-		wait, first := b.Fail() // accept returned EMFILE
+		wait, first := b.Fail(now) // accept returned EMFILE
 		fmt.Println(wait, first)
+		now = now.Add(wait)
 	}
-	fmt.Println(b.Success(), "failures in the episode")
+	fmt.Println(b.Success(now.Add(limits.BackoffQuiet)), "failures in the episode")
 	// Output:
 	// 10ms true
 	// 20ms false

@@ -587,21 +587,37 @@ func TestValidate(t *testing.T) {
 
 func TestBackoff(t *testing.T) {
 	var b Backoff
+	now := time.Unix(1_000_000, 0)
 	want := []time.Duration{10, 20, 40, 80, 160, 320, 640, 1000, 1000}
 	for i, w := range want {
-		wait, first := b.Fail()
+		wait, first := b.Fail(now)
 		if wait != w*time.Millisecond || first != (i == 0) {
 			t.Fatalf("failure %d: wait %v first %v, want %v %v", i, wait, first, w*time.Millisecond, i == 0)
 		}
+		if i < len(want)-1 {
+			now = now.Add(wait) // the next accept, after the wait
+		}
 	}
-	if n := b.Success(); n != len(want) {
-		t.Errorf("Success = %d, want %d", n, len(want))
+	// Accept works right after a failure: the wait starts short again,
+	// but the episode goes on (near the limit accept fails and works by
+	// turns: one episode, logged once).
+	if n := b.Success(now); n != 0 {
+		t.Errorf("Success just after a failure = %d, want 0 (episode not over)", n)
 	}
-	if n := b.Success(); n != 0 {
+	if wait, first := b.Fail(now); wait != BackoffMin || first {
+		t.Errorf("failure after a success within the episode: wait %v first %v, want %v false", wait, first, BackoffMin)
+	}
+	if n := b.Success(now.Add(BackoffQuiet - time.Nanosecond)); n != 0 {
+		t.Errorf("Success %v after the last failure = %d, want 0", BackoffQuiet-time.Nanosecond, n)
+	}
+	if n := b.Success(now.Add(BackoffQuiet)); n != len(want)+1 {
+		t.Errorf("Success %v after the last failure = %d, want %d", BackoffQuiet, n, len(want)+1)
+	}
+	if n := b.Success(now.Add(2 * BackoffQuiet)); n != 0 {
 		t.Errorf("second Success = %d, want 0", n)
 	}
 	// A new episode starts short again.
-	if wait, first := b.Fail(); wait != BackoffMin || !first {
+	if wait, first := b.Fail(now.Add(3 * BackoffQuiet)); wait != BackoffMin || !first {
 		t.Errorf("new episode: wait %v first %v", wait, first)
 	}
 }
