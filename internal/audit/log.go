@@ -38,6 +38,14 @@ type Options struct {
 	// $TMPDIR/hinetd-audit-<uid>, created 0700). It must not be a
 	// symlink and must belong to this user.
 	SpillDir string
+	// Instance names the program instance the spill files belong to
+	// (hinetd: its configuration file). Two Logs with different
+	// Instance values and the same SpillDir have their own spill files
+	// for the same sink; with the same value, the second Open fails,
+	// naming the process that holds them. A new Log takes over the
+	// files of its sinks that no running Log holds. The stderr sink has
+	// no spill file.
+	Instance string
 	// SpillBytes caps each spill file (default 64 MiB); beyond it records
 	// are dropped and a drop record says how many. Negative: no spill
 	// file, drop as soon as memory is full.
@@ -238,9 +246,10 @@ func Open(urls []string, opts Options) (*Log, error) {
 			l.fmts = append(l.fmts, f)
 		}
 		path := ""
-		if dir != "" {
-			sum := sha256.Sum256([]byte(t.url))
-			path = filepath.Join(dir, "spill-"+hex.EncodeToString(sum[:8]))
+		if dir != "" && t.scheme != "stderr" {
+			// stderr belongs to this process: nothing to replay to it
+			// in another run.
+			path = spillPath(dir, t.url, opts.Instance)
 		}
 		sp, err := newSpool(path, opts.MemBytes, opts.SpillBytes)
 		if err != nil {
@@ -248,6 +257,16 @@ func Open(urls []string, opts Options) (*Log, error) {
 				s.spool.closeFile()
 			}
 			return nil, fmt.Errorf("log sink %q: %w", t.url, err)
+		}
+		if path != "" {
+			// Records other runs of this sink left behind, under
+			// another instance key, go out first.
+			others, _ := filepath.Glob(spillPath(dir, t.url, "") + "*")
+			for _, o := range others {
+				if o != path {
+					sp.adopt(o)
+				}
+			}
 		}
 		l.sinks = append(l.sinks, &sink{log: l, t: t, fmt: fi, spool: sp, abort: make(chan struct{})})
 	}
@@ -257,6 +276,19 @@ func Open(urls []string, opts Options) (*Log, error) {
 		go s.run()
 	}
 	return l, nil
+}
+
+// spillPath names the spill file of the sink url for the instance:
+// "spill-" and a hash of the URL, then a hash of the instance key, so that
+// two hinetds with different configurations never share one.
+func spillPath(dir, url, instance string) string {
+	sum := sha256.Sum256([]byte(url))
+	name := "spill-" + hex.EncodeToString(sum[:8])
+	if instance != "" {
+		isum := sha256.Sum256([]byte(instance))
+		name += "-" + hex.EncodeToString(isum[:8])
+	}
+	return filepath.Join(dir, name)
 }
 
 // spillDir makes sure the spill directory exists, is a real directory

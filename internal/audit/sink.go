@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"context"
 	"errors"
 	"net"
 	"sync"
@@ -11,11 +12,12 @@ import (
 // sink is one destination: its spool, and the sender goroutine that
 // connects, writes, and reconnects with backoff.
 type sink struct {
-	log   *Log
-	t     *target
-	fmt   int // index in log.fmts
-	spool *spool
-	abort chan struct{} // closed when Close gives up waiting
+	log      *Log
+	t        *target
+	fmt      int // index in log.fmts
+	spool    *spool
+	abort    chan struct{} // closed when Close gives up waiting
+	killOnce sync.Once
 
 	mu  sync.Mutex
 	cur conn // the open connection, closed by kill to end a blocked write
@@ -55,6 +57,16 @@ func (s *sink) run() {
 	if s.t.scheme == "file" || s.t.scheme == "stderr" {
 		resend = 0 // a local write that returned is in the file
 	}
+	// Close's kill ends a dial under way, too.
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		select {
+		case <-s.abort:
+		case <-ctx.Done():
+		}
+		cancel()
+	}()
+	defer cancel()
 	defer func() {
 		s.setConn(nil)
 		s.up.Store(false)
@@ -67,7 +79,7 @@ func (s *sink) run() {
 			return
 		}
 		if c == nil {
-			nc, err := s.t.dial(o.DialTimeout)
+			nc, err := s.t.dial(ctx, o.DialTimeout)
 			if err != nil {
 				s.setErr(err)
 				if !s.sleep(backoff) {
@@ -217,7 +229,7 @@ func (s *sink) setConn(c conn) {
 
 // kill aborts the sender: Close has waited long enough.
 func (s *sink) kill() {
-	close(s.abort)
+	s.killOnce.Do(func() { close(s.abort) })
 	s.mu.Lock()
 	if s.cur != nil {
 		s.cur.close() // ends a write blocked on a peer that does not read

@@ -8,9 +8,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // record is one formatted record waiting for a sink. sent says it was
@@ -83,8 +87,12 @@ func (s *spool) openFile() error {
 	// Two Logs replaying one spill file would send its records twice and
 	// garble it: the second one is refused.
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		holder := "another process"
+		if pid := lockHolder(f); pid > 0 {
+			holder = "process " + strconv.Itoa(pid) + " (" + procName(pid) + ")"
+		}
 		f.Close()
-		return fmt.Errorf("spill file %s: in use by another process (flock: %w)", s.path, err)
+		return fmt.Errorf("spill file %s: in use by %s, which logs to the same sink with the same configuration (flock: %w)", s.path, holder, err)
 	}
 	// Count the whole records; a torn tail (a crash mid-write) is cut off.
 	st, err := f.Stat()
@@ -113,6 +121,82 @@ func (s *spool) openFile() error {
 	s.fileW, s.flushed = off, off
 	s.w = bufio.NewWriterSize(&offsetWriter{f: f, off: &s.flushed}, 32<<10)
 	return nil
+}
+
+// adopt takes over the whole records of another spill file of the same
+// sink that no running Log holds (one left by a run with another
+// configuration, or named before spill files had an instance key) and
+// removes it: what an earlier run could not deliver is sent by the next
+// one. A file some running Log holds is left alone. It returns how many
+// records it took.
+func (s *spool) adopt(path string) (int, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		return 0, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		return 0, nil // its instance is running
+	}
+	b, err := io.ReadAll(f)
+	if err != nil {
+		return 0, err
+	}
+	off, n := 0, 0
+	for off+spillHeader <= len(b) {
+		l := int(binary.BigEndian.Uint32(b[off:]))
+		if off+spillHeader+l > len(b) {
+			break // a torn tail
+		}
+		off += spillHeader + l
+		n++
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, err := s.w.Write(b[:off]); err != nil {
+		return 0, err
+	}
+	if err := s.w.Flush(); err != nil {
+		return 0, err
+	}
+	s.fileW += int64(off)
+	s.fileN += n
+	return n, os.Remove(path)
+}
+
+// lockHolder finds the process holding a flock(2) on f in /proc/locks
+// (proc(5): "1: FLOCK ADVISORY WRITE 1234 08:01:5678 0 EOF"); 0 if none
+// is found.
+func lockHolder(f *os.File) int {
+	var st syscall.Stat_t
+	if err := syscall.Fstat(int(f.Fd()), &st); err != nil {
+		return 0
+	}
+	b, err := os.ReadFile("/proc/locks")
+	if err != nil {
+		return 0
+	}
+	dev := fmt.Sprintf("%02x:%02x:%d", unix.Major(uint64(st.Dev)), unix.Minor(uint64(st.Dev)), st.Ino)
+	for _, ln := range strings.Split(string(b), "\n") {
+		f := strings.Fields(ln)
+		if len(f) >= 6 && f[1] == "FLOCK" && f[5] == dev {
+			pid, _ := strconv.Atoi(f[4])
+			return pid
+		}
+	}
+	return 0
+}
+
+// procName is the command name of pid, for messages.
+func procName(pid int) string {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/comm")
+	if err != nil {
+		return "?"
+	}
+	return strings.TrimSpace(string(b))
 }
 
 // offsetWriter writes at the end of the spill file's data, keeping track

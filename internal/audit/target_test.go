@@ -1,12 +1,14 @@
 package audit
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"os"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestParseTarget: sink URLs, the format each gets, and exact errors.
@@ -100,9 +102,9 @@ func TestSpillDirChecks(t *testing.T) {
 
 func chmod(p string, m uint32) error { return os.Chmod(p, os.FileMode(m)) }
 
-// TestSpillFileLocked: a second Log on the same spill directory and sink
-// is refused rather than replaying the same records; a URL given twice is
-// refused too.
+// TestSpillFileLocked: a second Log on the same spill directory, sink and
+// instance is refused rather than replaying the same records, naming the
+// process that holds the file; a URL given twice is refused too.
 func TestSpillFileLocked(t *testing.T) {
 	opts := Options{SpillDir: t.TempDir()}
 	l1, err := Open([]string{"udp://127.0.0.1:9"}, opts)
@@ -110,7 +112,7 @@ func TestSpillFileLocked(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l1.Close(t.Context())
-	if _, err := Open([]string{"udp://127.0.0.1:9"}, opts); err == nil || !strings.Contains(err.Error(), "in use by another process") {
+	if _, err := Open([]string{"udp://127.0.0.1:9"}, opts); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("in use by process %d (audit.test)", os.Getpid())) {
 		t.Fatalf("second Open: %v", err)
 	}
 	if _, err := Open([]string{"udp://127.0.0.1:8", "udp://127.0.0.1:8"}, opts); err == nil || !strings.Contains(err.Error(), "given twice") {
@@ -175,4 +177,45 @@ func FuzzCheckTarget(f *testing.F) {
 			t.Fatalf("%q: parsed, yet CheckTarget says %v", raw, err)
 		}
 	})
+}
+
+// TestSpillFilePerInstance: two Logs with different instance keys run on
+// one spill directory and sink, each with its own spill file; the stderr
+// sink has none. A later Log of a third instance takes over (and
+// removes) what a stopped one left, so nothing waits forever.
+func TestSpillFilePerInstance(t *testing.T) {
+	dir := t.TempDir()
+	url := "tcp://127.0.0.1:9" // nothing listens (udp would "deliver")
+	l1, err := Open([]string{"stderr:", url}, Options{SpillDir: dir, Instance: "/etc/a.conf"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l2, err := Open([]string{"stderr:", url}, Options{SpillDir: dir, Instance: "/etc/b.conf"})
+	if err != nil {
+		t.Fatalf("a second instance: %v", err)
+	}
+	ents, _ := os.ReadDir(dir)
+	if len(ents) != 2 {
+		t.Fatalf("%d spill files for two instances of one tcp sink (stderr has none): %v", len(ents), ents)
+	}
+	for i := range 5 {
+		l1.Emit(testEvent(i))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	l1.Close(ctx)
+	l2.Close(ctx)
+	// A third instance takes over what the stopped ones left.
+	l3, err := Open([]string{url}, Options{SpillDir: dir, Instance: "/etc/c.conf"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l3.Close(ctx)
+	if st := l3.Stats()[0]; st.Pending != 5 {
+		t.Fatalf("third instance: %+v, want the 5 records the first one left", st)
+	}
+	ents, _ = os.ReadDir(dir)
+	if len(ents) != 1 {
+		t.Fatalf("spill files after the take-over: %v", ents)
+	}
 }

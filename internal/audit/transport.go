@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -230,11 +231,14 @@ type conn interface {
 	dgram() bool
 }
 
-func (t *target) dial(timeout time.Duration) (conn, error) {
+// dial connects to the target; ctx ends a dial under way (Close does not
+// wait out a dial timeout).
+func (t *target) dial(ctx context.Context, timeout time.Duration) (conn, error) {
+	nd := &net.Dialer{Timeout: timeout}
 	switch t.scheme {
 	case "unix":
 		if !t.stream {
-			c, err := net.DialTimeout("unixgram", t.addr, timeout)
+			c, err := nd.DialContext(ctx, "unixgram", t.addr)
 			if err == nil {
 				return &dgramConn{c: c}, nil
 			}
@@ -244,26 +248,26 @@ func (t *target) dial(timeout time.Duration) (conn, error) {
 				return nil, err
 			}
 		}
-		c, err := net.DialTimeout("unix", t.addr, timeout)
+		c, err := nd.DialContext(ctx, "unix", t.addr)
 		if err != nil {
 			return nil, err
 		}
 		return &streamConn{c: c, frame: frameLF}, nil
 	case "udp":
-		c, err := net.DialTimeout("udp", t.addr, timeout)
+		c, err := nd.DialContext(ctx, "udp", t.addr)
 		if err != nil {
 			return nil, err
 		}
 		return &dgramConn{c: c}, nil
 	case "tcp":
-		c, err := net.DialTimeout("tcp", t.addr, timeout)
+		c, err := nd.DialContext(ctx, "tcp", t.addr)
 		if err != nil {
 			return nil, err
 		}
 		return &streamConn{c: c, frame: frameOctet}, nil
 	case "tls":
-		d := &tls.Dialer{NetDialer: &net.Dialer{Timeout: timeout}, Config: t.tls}
-		c, err := d.Dial("tcp", t.addr)
+		d := &tls.Dialer{NetDialer: nd, Config: t.tls}
+		c, err := d.DialContext(ctx, "tcp", t.addr)
 		if err != nil {
 			return nil, err
 		}
