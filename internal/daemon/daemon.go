@@ -129,7 +129,7 @@ func Run(ctx context.Context, opts Options, alog *audit.Log) int {
 				d.sdSend(d.sd.Watchdog())
 			}
 		case <-ctx.Done():
-			d.event(audit.KindStop, nil, nil, "stopping")
+			d.stopRecord("stopping")
 			d.sdSend(d.sd.Stopping())
 			d.shutdown()
 			return 0
@@ -144,13 +144,32 @@ func Run(ctx context.Context, opts Options, alog *audit.Log) int {
 			case syscall.SIGUSR1:
 				d.dump()
 			default:
-				d.event(audit.KindStop, nil, nil, "stopping on "+unix.SignalName(sig.(syscall.Signal)))
+				d.stopRecord("stopping on " + unix.SignalName(sig.(syscall.Signal)))
 				d.sdSend(d.sd.Stopping())
 				d.shutdown()
 				return 0
 			}
 		}
 	}
+}
+
+// stopRecord writes the stop record. It names every sink that is down
+// and how many records wait for it: those stay in its spill file for the
+// next start (the audit log gets stopBudget to deliver the rest).
+func (d *Daemon) stopRecord(msg string) {
+	var fields []audit.Field
+	undelivered := 0
+	for _, st := range d.alog.Stats() {
+		if st.Up || st.LastError == "" {
+			continue
+		}
+		undelivered += st.Pending
+		msg += fmt.Sprintf("; sink %s down (%s): %d records stay in the spool", st.URL, st.LastError, st.Pending)
+	}
+	if undelivered > 0 {
+		fields = append(fields, audit.Int("undelivered", int64(undelivered)))
+	}
+	d.event(audit.KindStop, nil, nil, msg, fields...)
 }
 
 // shutdown closes every listener. Running children are left alone, as

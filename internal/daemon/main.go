@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -41,11 +42,17 @@ func Main(ctx context.Context, o Options) int {
 		return 1
 	}
 	status := Run(ctx, o, alog)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), stopBudget)
 	defer cancel()
 	alog.Close(ctx)
 	return status
 }
+
+// stopBudget is how long a stopping hinetd lets its audit sinks deliver
+// what is queued; the rest stays in the spill files for the next start
+// (the stop record says how much). A sink that is down would otherwise
+// hold the stop for its whole reconnect back-off.
+const stopBudget = 700 * time.Millisecond
 
 // auditBatchDelay lets the records of many connections travel together:
 // every batch wakes the log's dispatcher and senders, and the syslog
@@ -107,8 +114,41 @@ func openAudit(o Options) (*audit.Log, error) {
 			return nil, fmt.Errorf("--spool-dir: %w", err)
 		}
 	}
-	return audit.Open(urls, audit.Options{Format: format, Facility: facility, DenyPerSecond: 200, SpillDir: o.SpoolDir,
-		BatchDelay: auditBatchDelay})
+	// Spill files belong to one instance, known by its configuration
+	// file: two hinetds with different configurations run side by side
+	// on the default spool directory.
+	instance, err := filepath.Abs(o.ConfigPath)
+	if err != nil {
+		instance = o.ConfigPath
+	}
+	alog, err := audit.Open(urls, audit.Options{Format: format, Facility: facility, DenyPerSecond: 200, SpillDir: o.SpoolDir,
+		BatchDelay: auditBatchDelay, Instance: instance})
+	if err != nil {
+		return nil, err
+	}
+	for _, u := range urls {
+		if msg := missingSocket(u); msg != "" {
+			fmt.Fprintln(os.Stderr, "hinetd: "+msg+"; audit records wait in the spool until a syslog daemon listens there")
+		}
+	}
+	return alog, nil
+}
+
+// missingSocket says why the local socket of a unix:// sink cannot take
+// records now (no /dev/log: no syslog daemon running), or "".
+func missingSocket(sink string) string {
+	u, err := url.Parse(sink)
+	if err != nil || u.Scheme != "unix" {
+		return ""
+	}
+	fi, err := os.Stat(u.Path)
+	switch {
+	case err != nil:
+		return fmt.Sprintf("audit sink %s: %v", sink, err)
+	case fi.Mode()&os.ModeSocket == 0:
+		return fmt.Sprintf("audit sink %s: %s is not a socket", sink, u.Path)
+	}
+	return ""
 }
 
 // dropCapabilities keeps, once and for the daemon's whole life, only the
