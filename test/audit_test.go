@@ -50,7 +50,7 @@ func (r *syslogd) records() []*rec {
 	r.t.Helper()
 	var out []*rec
 	for i, line := range r.Lines() {
-		m, err := audit.ParseRFC5424(line)
+		m, err := audittest.ParseRFC5424(line)
 		if err != nil {
 			r.t.Fatalf("rsyslog line %d is not RFC 5424: %v\n%s", i+1, err, line)
 		}
@@ -74,7 +74,7 @@ func (r *syslogd) waitRecords(timeout time.Duration, pred func([]*rec) bool) []*
 
 // rec is one record rsyslog received.
 type rec struct {
-	*audit.Record
+	*audittest.Record
 	raw string
 }
 

@@ -70,7 +70,7 @@ func TestConnectionLoad(t *testing.T) {
 	lines := r.WaitLines(20*time.Second, func(ls []string) bool {
 		total := 0
 		for _, line := range ls {
-			if m, err := ParseRFC5424(line); err == nil {
+			if m, err := audittest.ParseRFC5424(line); err == nil {
 				if c, ok := m.Param(SDID, KeyCount); ok {
 					k, _ := strconv.Atoi(c)
 					total += k
@@ -82,7 +82,7 @@ func TestConnectionLoad(t *testing.T) {
 		return total >= wantTotal
 	})
 	for _, line := range lines {
-		m, err := ParseRFC5424(line)
+		m, err := audittest.ParseRFC5424(line)
 		if err != nil {
 			t.Fatalf("%v: %s", err, line)
 		}

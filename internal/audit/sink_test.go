@@ -45,7 +45,7 @@ func checkRecords(t *testing.T, lines []string, n int) (got map[int]bool, droppe
 	got = map[int]bool{}
 	drops := map[string]string{} // sequenceId -> line
 	for _, line := range lines {
-		m, err := ParseRFC5424(line)
+		m, err := audittest.ParseRFC5424(line)
 		if err != nil {
 			t.Fatalf("not RFC 5424: %v\n%s", err, line)
 		}
@@ -184,7 +184,7 @@ func TestSlogHandler(t *testing.T) {
 	if len(lines) != 2 {
 		t.Fatalf("got %d records, want 2: %q", len(lines), lines)
 	}
-	m, err := ParseRFC5424(lines[0])
+	m, err := audittest.ParseRFC5424(lines[0])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -267,7 +267,7 @@ func TestSpillReplayAfterRestart(t *testing.T) {
 		t.Fatalf("rsyslog has %d of 500", len(got))
 	}
 	// The spilled records come first, in order.
-	first, _ := ParseRFC5424(lines[0])
+	first, _ := audittest.ParseRFC5424(lines[0])
 	if n := mustParam(first, "n"); n != "0" {
 		t.Fatalf("first record is n=%s, want 0", n)
 	}
@@ -291,7 +291,7 @@ func TestUDPHugeRecord(t *testing.T) {
 	if len(lines) != 2 || len(lines[0]) != maxDgram {
 		t.Fatalf("got %d records (first %d bytes), want the cut one and the next", len(lines), len(lines[0]))
 	}
-	if _, err := ParseRFC5424(lines[1]); err != nil {
+	if _, err := audittest.ParseRFC5424(lines[1]); err != nil {
 		t.Fatal(err)
 	}
 	if st := l.Stats()[0]; st.Delivered != 2 {

@@ -117,7 +117,7 @@ func TestDenyFlood(t *testing.T) {
 	lines := r.WaitLines(20*time.Second, func(ls []string) bool {
 		single, summed = 0, 0
 		for _, line := range ls {
-			m, err := ParseRFC5424(line)
+			m, err := audittest.ParseRFC5424(line)
 			if err != nil {
 				t.Fatalf("%v: %s", err, line)
 			}
@@ -149,7 +149,7 @@ func TestDump(t *testing.T) {
 	closeLog(t, l)
 	got := r.WaitLines(20*time.Second, func(ls []string) bool { return len(ls) >= 3 })
 	for i, line := range got {
-		m, err := ParseRFC5424(line)
+		m, err := audittest.ParseRFC5424(line)
 		if err != nil {
 			t.Fatal(err)
 		}

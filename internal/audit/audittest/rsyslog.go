@@ -4,7 +4,9 @@
 // rsyslogd, on 127.0.0.1 ports or a unix socket in a temp dir, with the
 // inputs a test asks for and every message written to one output file,
 // and makes a throw-away PKI (a CA, server and client certificates) for
-// rsyslog's TLS input and hinetd's TLS sink.
+// rsyslog's TLS input and hinetd's TLS sink. ParseRFC5424 reads an RFC
+// 5424 message back strictly, so that tests compare what the audit log
+// wrote field by field.
 //
 // It is for tests only: every function takes the test's testing.TB,
 // fails or skips it on error, and cleans up with t.Cleanup.
