@@ -30,6 +30,7 @@ const (
 	KindResume                   // service resumed
 	KindDump                     // SIGUSR1 state dump, one record per line
 	KindDrop                     // records were dropped for a sink: count and time span
+	KindBindError                // a service's socket could not be made: socket, bind or listen failed
 	kindCount
 )
 
@@ -52,6 +53,7 @@ var kindNames = [kindCount]string{
 	KindResume:       "resume",
 	KindDump:         "dump",
 	KindDrop:         "drop",
+	KindBindError:    "bind-error",
 }
 
 // String returns the kind's name as it appears in records (the RFC 5424
@@ -142,7 +144,7 @@ func DefaultSeverity(k Kind) Severity {
 	switch k {
 	case KindDeny, KindLimit, KindSuspend, KindListenerDown:
 		return SevWarning
-	case KindConfigError, KindSpawnFail, KindDrop:
+	case KindConfigError, KindSpawnFail, KindDrop, KindBindError:
 		return SevErr
 	case KindStart, KindStop, KindReload:
 		return SevNotice

@@ -140,4 +140,8 @@ type Snapshot struct {
 	Hash     string // sha256 of the file's bytes, hex, for logs
 	Services []*Service
 	LoadedAt time.Time
+	// Unterminated is the number of the last line when it has no
+	// newline (0 when the file ends in one): a file cut short by a write
+	// still under way looks like this. The line is parsed all the same.
+	Unterminated int
 }

@@ -83,6 +83,8 @@ func Parse(path string, opts Options) (*Snapshot, []error) {
 	// A file ending in "\n" has no line after it.
 	if n := len(lines); n > 0 && len(lines[n-1]) == 0 {
 		lines = lines[:n-1]
+	} else if n > 0 {
+		snap.Unterminated = n
 	}
 	for i, raw := range lines {
 		s, perr := p.line(i+1, string(raw))

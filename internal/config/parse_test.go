@@ -693,3 +693,25 @@ func TestAddrAsWritten(t *testing.T) {
 		t.Errorf("Addr %q %q", a, b)
 	}
 }
+
+// TestUnterminated: a last line without its newline is marked (a write
+// cut short looks like this) and still parsed.
+func TestUnterminated(t *testing.T) {
+	for _, tc := range []struct {
+		text string
+		want int
+	}{
+		{"", 0},
+		{"\n", 0},
+		{"# a\n127.0.0.1:7 stream tcp nowait root internal echo\n", 0},
+		{"# a\n127.0.0.1:7 stream tcp nowait root internal echo", 2}, // cut at the end of the line
+		{"# a\n127.0.0.1:7 stream tc", 2},                           // cut mid-line
+	} {
+		p := filepath.Join(t.TempDir(), "inetd.conf")
+		os.WriteFile(p, []byte(tc.text), 0o644)
+		snap, _ := Parse(p, Options{})
+		if snap.Unterminated != tc.want {
+			t.Errorf("%q: Unterminated %d, want %d", tc.text, snap.Unterminated, tc.want)
+		}
+	}
+}

@@ -137,7 +137,7 @@ func Run(ctx context.Context, opts Options, alog *audit.Log) int {
 			switch sig {
 			case syscall.SIGHUP:
 				d.sdSend(d.sd.Reloading())
-				if err := d.load(false); err != nil {
+				if err := d.load(false); err != nil && err != errReloadRefused {
 					d.event(audit.KindConfigError, nil, nil, "reload failed; the previous configuration stays in force: "+err.Error())
 				}
 				d.notifyReady()

@@ -21,8 +21,15 @@ import (
 // stays in force. A bad inetd.conf line only skips its own service.
 func (d *Daemon) load(initial bool) error {
 	snap, errs := config.Parse(d.opts.ConfigPath, config.Options{DefaultAddr: d.opts.BindAddr})
-	if snap == nil {
+	if snap != nil && snap.Unterminated > 0 {
+		errs = append(errs, fmt.Errorf("%s:%d: last line has no newline: the file may be cut short by a write still under way",
+			snap.Path, snap.Unterminated))
+	}
+	if snap == nil && initial {
 		return errors.Join(errs...)
+	}
+	if !initial && len(errs) > 0 {
+		return d.refuseReload(errs)
 	}
 	for _, err := range errs {
 		d.event(audit.KindConfigError, nil, nil, err.Error())
@@ -45,15 +52,25 @@ func (d *Daemon) load(initial bool) error {
 	// skipped like a bad line.
 	next := map[string]*service{}
 	var order []string
+	var svcErrs []error
 	for _, c := range snap.Services {
 		s, err := d.newService(c, pol)
 		if err != nil {
-			d.event(audit.KindConfigError, nil, nil, fmt.Sprintf("%s:%d: %v", c.File, c.Line, err))
+			svcErrs = append(svcErrs, fmt.Errorf("%s:%d: %v", c.File, c.Line, err))
 			continue
 		}
 		next[c.Key()] = s
 		order = append(order, c.Key())
 	}
+	if !initial && len(svcErrs) > 0 {
+		// A reload applies all of the file or nothing: a service that
+		// cannot be built would otherwise be removed.
+		return d.refuseReload(svcErrs)
+	}
+	for _, err := range svcErrs {
+		d.event(audit.KindConfigError, nil, nil, err.Error())
+	}
+	nerr := len(errs) + len(svcErrs)
 
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -98,12 +115,16 @@ func (d *Daemon) load(initial bool) error {
 		s.state = newSvcState(lim)
 		fd, err := d.socket(s)
 		if err != nil {
-			d.event(audit.KindConfigError, s, nil, fmt.Sprintf("%s:%d: %v", s.cfg.File, s.cfg.Line, err))
+			nerr++
+			d.lim.Forget(key)
+			d.event(audit.KindBindError, s, nil, fmt.Sprintf("%s:%d: %v", s.cfg.File, s.cfg.Line, err))
 			continue
 		}
 		l, err := newListener(key, fd, s)
 		if err != nil {
-			d.event(audit.KindConfigError, s, nil, fmt.Sprintf("%s:%d: %v", s.cfg.File, s.cfg.Line, err))
+			nerr++
+			d.lim.Forget(key)
+			d.event(audit.KindBindError, s, nil, fmt.Sprintf("%s:%d: %v", s.cfg.File, s.cfg.Line, err))
 			continue
 		}
 		d.listeners[key] = l
@@ -134,14 +155,38 @@ func (d *Daemon) load(initial bool) error {
 	fields := []audit.Field{str("config", snap.Path), str(audit.KeyHash, snap.Hash),
 		audit.Int("added", int64(len(added))), audit.Int("removed", int64(len(removed))),
 		audit.Int("changed", int64(len(changed))), audit.Int("kept", int64(len(kept))),
-		audit.Int("errors", int64(len(errs)))}
+		audit.Int("errors", int64(nerr))}
 	if initial {
 		kind = audit.KindStart
 		fields = append(fields, str(audit.KeyVersion, d.opts.Version), str("options", d.opts.String()))
 	}
 	d.event(kind, nil, nil, fmt.Sprintf("%d added %v, %d removed %v, %d changed %v, %d kept",
 		len(added), added, len(removed), removed, len(changed), changed, len(kept)), fields...)
+	if initial && len(d.listeners) == 0 && nerr > 0 {
+		// inetd skips a bad line and runs the rest; with nothing left
+		// to run, running would only hide the failure.
+		return fmt.Errorf("no service could start (%d errors in %s)", nerr, snap.Path)
+	}
 	return nil
+}
+
+// errReloadRefused is load's error when it refused a reload: the errors
+// and the summary are logged already.
+var errReloadRefused = errors.New("reload refused")
+
+// refuseReload logs every error of a reload that is not applied, and one
+// summary: the running configuration stays whole. A file cut short, an
+// editor's half-written save or a missing file would otherwise take down
+// every service it no longer lists.
+func (d *Daemon) refuseReload(errs []error) error {
+	for _, err := range errs {
+		d.event(audit.KindConfigError, nil, nil, err.Error())
+	}
+	ev := d.record(audit.KindReload, nil, nil, fmt.Sprintf("reload refused: %d errors; running configuration kept", len(errs)),
+		[]audit.Field{str("config", d.opts.ConfigPath), audit.Int("errors", int64(len(errs))), str("refused", "yes")})
+	ev.Severity = audit.SevErr
+	d.alog.Emit(ev)
+	return errReloadRefused
 }
 
 // newService works out the limits of a service and compiles the spawn
