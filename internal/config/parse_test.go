@@ -705,7 +705,7 @@ func TestUnterminated(t *testing.T) {
 		{"\n", 0},
 		{"# a\n127.0.0.1:7 stream tcp nowait root internal echo\n", 0},
 		{"# a\n127.0.0.1:7 stream tcp nowait root internal echo", 2}, // cut at the end of the line
-		{"# a\n127.0.0.1:7 stream tc", 2},                           // cut mid-line
+		{"# a\n127.0.0.1:7 stream tc", 2},                            // cut mid-line
 	} {
 		p := filepath.Join(t.TempDir(), "inetd.conf")
 		os.WriteFile(p, []byte(tc.text), 0o644)
