@@ -2,27 +2,15 @@ package test
 
 import (
 	"context"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
-)
 
-// fileWriter returns a function that writes a file into a new temporary
-// directory and returns its path.
-func fileWriter(t *testing.T) func(name, text string) string {
-	dir := t.TempDir()
-	return func(name, text string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-}
+	"github.com/hinetd/hinetd/internal/testenv"
+)
 
 // runStatus runs the built binary name and returns its output (stdout and
 // stderr) and exit status; it is killed after 30 s.
@@ -45,7 +33,7 @@ func runStatus(t *testing.T, name string, args ...string) (string, int) {
 // TestHinetdCheck runs hinetd-check on files with risky set-ups and
 // errors, and checks what it reports and its exit status.
 func TestHinetdCheck(t *testing.T) {
-	write := fileWriter(t)
+	_, write := testenv.FileWriter(t)
 	conf := write("inetd.conf", `127.0.0.1:7019 dgram udp wait root internal chargen
 127.0.0.1:7100 stream tcp nowait root /bin/cat cat
 127.0.0.1:7101 stream tcp nowait nobody /bin/cat cat
@@ -87,7 +75,7 @@ seccomp off
 // byte for byte, and the same exit status, on files with errors and on
 // clean ones (issue 10 item 6: they had two formats).
 func TestCheckOneChecker(t *testing.T) {
-	write := fileWriter(t)
+	_, write := testenv.FileWriter(t)
 	bad := write("bad.conf", "127.0.0.1:7019 dgram udp wait root internal chargen\n"+
 		"127.0.0.1:7100 stream tcp nowait nobody /bin/cat cat\n"+
 		"127.0.0.1:7101 strem tcp nowait root internal echo\n"+

@@ -28,12 +28,12 @@ const (
 const summaryPeriod = 10 * time.Second
 
 // serviceLimits are the limits of c: the policy's where it sets one (pl),
-// else inetd.conf's fields, else the daemon's -R/-C defaults.
-func (d *Daemon) serviceLimits(c *config.Service, pl policy.Limits) limits.ServiceLimits {
+// else inetd.conf's fields, else the daemon's -R/-C defaults (o).
+func serviceLimits(o Options, c *config.Service, pl policy.Limits) limits.ServiceLimits {
 	lim := limits.ServiceLimits{
-		RatePerMin:          firstSet(c.RatePerMinute, d.opts.RatePerMin),
+		RatePerMin:          firstSet(c.RatePerMinute, o.RatePerMin),
 		MaxChildPerSource:   c.MaxChildPerIP,
-		ConnPerSourcePerMin: firstSet(c.MaxConnPerIPMin, d.opts.ConnPerIPMin),
+		ConnPerSourcePerMin: firstSet(c.MaxConnPerIPMin, o.ConnPerIPMin),
 	}
 	pick(&lim.RatePerMin, pl.InvocationsPerMinute)
 	pick(&lim.MaxChildPerSource, pl.MaxChildPerIP)

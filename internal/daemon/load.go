@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"reflect"
+	"slices"
 	"sort"
 
 	"golang.org/x/sys/unix"
@@ -74,39 +75,44 @@ func (d *Daemon) load(initial bool) error {
 
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	running := make([]string, 0, len(d.listeners))
+	for key := range d.listeners {
+		running = append(running, key)
+	}
+	plan := planReload(running, order)
 	var added, removed, changed, kept []string
-	for _, key := range order {
-		s := next[key]
-		if l, ok := d.listeners[key]; ok {
-			old := l.svc.Load()
-			s.state = old.state
-			if specHash(old) != specHash(s) {
-				// The old spec's spawners, its own and those of the
-				// specs derived from it, serve no one any more: close
-				// them now rather than at the next connection (or, for
-				// the derived ones, when newer ones push them out).
-				closeSpawners([]*service{old})
-			}
-			if err := s.state.lim.SetLimits(s.lim); err != nil {
-				d.event(audit.KindConfigError, s, nil, fmt.Sprintf("%s:%d: %v", s.cfg.File, s.cfg.Line, err))
-			}
-			if s.cfg.SocketType == config.Stream && s.backlog != old.backlog {
-				// Linux lets listen(2) be called again on a listening
-				// socket: it only changes the queue length, and the
-				// connections already queued stay.
-				if err := unix.Listen(l.fd, s.backlog); err != nil {
-					d.event(audit.KindConfigError, s, nil, fmt.Sprintf("%s:%d: listen(%d): %v", s.cfg.File, s.cfg.Line, s.backlog, err))
-					s.backlog = old.backlog
-				}
-			}
-			if sameService(old, s) {
-				kept = append(kept, s.cfg.Name)
-			} else {
-				changed = append(changed, s.cfg.Name)
-			}
-			l.svc.Store(s)
-			continue
+	for _, key := range plan.keep {
+		s, l := next[key], d.listeners[key]
+		old := l.svc.Load()
+		s.state = old.state
+		if specHash(old) != specHash(s) {
+			// The old spec's spawners, its own and those of the
+			// specs derived from it, serve no one any more: close
+			// them now rather than at the next connection (or, for
+			// the derived ones, when newer ones push them out).
+			closeSpawners([]*service{old})
 		}
+		if err := s.state.lim.SetLimits(s.lim); err != nil {
+			d.event(audit.KindConfigError, s, nil, fmt.Sprintf("%s:%d: %v", s.cfg.File, s.cfg.Line, err))
+		}
+		if s.cfg.SocketType == config.Stream && s.backlog != old.backlog {
+			// Linux lets listen(2) be called again on a listening
+			// socket: it only changes the queue length, and the
+			// connections already queued stay.
+			if err := unix.Listen(l.fd, s.backlog); err != nil {
+				d.event(audit.KindConfigError, s, nil, fmt.Sprintf("%s:%d: listen(%d): %v", s.cfg.File, s.cfg.Line, s.backlog, err))
+				s.backlog = old.backlog
+			}
+		}
+		if sameService(old, s) {
+			kept = append(kept, s.cfg.Name)
+		} else {
+			changed = append(changed, s.cfg.Name)
+		}
+		l.svc.Store(s)
+	}
+	for _, key := range plan.open {
+		s := next[key]
 		lim, err := d.lim.Service(key, s.lim)
 		if err != nil {
 			d.event(audit.KindConfigError, s, nil, fmt.Sprintf("%s:%d: %v", s.cfg.File, s.cfg.Line, err))
@@ -133,10 +139,8 @@ func (d *Daemon) load(initial bool) error {
 		l.wg.Add(1)
 		go d.run(l)
 	}
-	for key, l := range d.listeners {
-		if _, ok := next[key]; ok {
-			continue
-		}
+	for _, key := range plan.close {
+		l := d.listeners[key]
 		s := l.svc.Load()
 		removed = append(removed, s.cfg.Name)
 		l.close()
@@ -148,9 +152,9 @@ func (d *Daemon) load(initial bool) error {
 		}
 		d.event(audit.KindListenerDown, s, nil, bindName(s.cfg))
 	}
+	sort.Strings(removed)
 	d.snap = snap
 	d.setBuiltinPorts(d.snapServices())
-	sort.Strings(removed)
 	kind := audit.KindReload
 	fields := []audit.Field{str("config", snap.Path), str(audit.KeyHash, snap.Hash),
 		audit.Int("added", int64(len(added))), audit.Int("removed", int64(len(removed))),
@@ -189,21 +193,38 @@ func (d *Daemon) refuseReload(errs []error) error {
 	return errReloadRefused
 }
 
+// reloadPlan is what a reload does to the listeners, by config.Service.Key.
+type reloadPlan struct {
+	open  []string // configured now and not listening: bind, in file order
+	keep  []string // configured and listening: swap the service, in file order
+	close []string // listening and no longer configured: close, sorted
+}
+
+// planReload compares the keys of the listeners running now with those of
+// the services configured, in file order.
+func planReload(running, order []string) reloadPlan {
+	var p reloadPlan
+	for _, key := range order {
+		if slices.Contains(running, key) {
+			p.keep = append(p.keep, key)
+		} else {
+			p.open = append(p.open, key)
+		}
+	}
+	for _, key := range running {
+		if !slices.Contains(order, key) {
+			p.close = append(p.close, key)
+		}
+	}
+	sort.Strings(p.close)
+	return p
+}
+
 // newService works out the limits of a service and compiles the spawn
 // spec of an external one.
 func (d *Daemon) newService(c *config.Service, pol *policy.Set) (*service, error) {
-	s := &service{cfg: c}
 	pl := pol.Limits(c.Name)
-	max := firstSet(c.MaxChild, d.opts.MaxChild)
-	if pl.MaxChild.Set {
-		max = pl.MaxChild.Value
-	}
-	s.maxChild = int32(max)
-	s.backlog = firstSet(d.opts.Backlog, defaultBacklog)
-	if pl.ListenBacklog.Set {
-		s.backlog = pl.ListenBacklog.Value
-	}
-	s.lim = d.serviceLimits(c, pl)
+	s := planService(d.opts, c, pl)
 	for _, n := range limitNotes(c, pl) {
 		d.event(audit.KindConfigError, s, nil, n.String(), str("note", "policy overrides inetd.conf"))
 	}
@@ -219,6 +240,23 @@ func (d *Daemon) newService(c *config.Service, pol *policy.Set) (*service, error
 	}
 	s.spec = spec
 	return s, nil
+}
+
+// planService is a service's limits: from the policy's limits pl where it
+// sets one, else from inetd.conf's line c, else from the daemon's options.
+func planService(o Options, c *config.Service, pl policy.Limits) *service {
+	s := &service{cfg: c}
+	max := firstSet(c.MaxChild, o.MaxChild)
+	if pl.MaxChild.Set {
+		max = pl.MaxChild.Value
+	}
+	s.maxChild = int32(max)
+	s.backlog = firstSet(o.Backlog, defaultBacklog)
+	if pl.ListenBacklog.Set {
+		s.backlog = pl.ListenBacklog.Value
+	}
+	s.lim = serviceLimits(o, c, pl)
+	return s
 }
 
 // sameService reports whether a reload left a service as it was (the file

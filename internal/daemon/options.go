@@ -91,15 +91,8 @@ func (d *Daemon) shellCommand(s *service, c *conn, cmd string, fd int, what stri
 			return
 		}
 	}
-	spec := *base
-	spec.Path, spec.Argv = "/bin/sh", []string{"sh", "-c", cmd}
-	spec.KeepCaps = nil
-	if spec.SwitchIDs && spec.UID == 0 {
-		spec.UID, spec.GID, spec.Groups = nobodyID, nobodyID, nil
-	}
-	spec.Hash = hashOf(base.Hash, what, cmd)
 	cc := &conn{id: d.nextID.Add(1), svc: s, client: c.client, local: c.local, start: c.start,
-		severity: c.severity, facility: c.facility, spec: &spec, oneShot: true}
+		severity: c.severity, facility: c.facility, spec: commandSpec(base, what, cmd), oneShot: true}
 	if fd < 0 {
 		null, err := unix.Open(os.DevNull, unix.O_RDWR|unix.O_CLOEXEC, 0)
 		if err != nil {
@@ -111,6 +104,20 @@ func (d *Daemon) shellCommand(s *service, c *conn, cmd string, fd int, what stri
 	}
 	d.event(audit.KindLog, s, cc, what+" command for conn="+strconv.FormatUint(c.id, 10), str("command", cmd))
 	d.spawn(s, cc, fd)
+}
+
+// commandSpec is the spec of a spawn or twist (what) command cmd: base's
+// confinement, /bin/sh -c cmd, no capabilities, and never root (a shell
+// command built from network data).
+func commandSpec(base *policy.Spec, what, cmd string) *policy.Spec {
+	spec := *base
+	spec.Path, spec.Argv = "/bin/sh", []string{"sh", "-c", cmd}
+	spec.KeepCaps = nil
+	if spec.SwitchIDs && spec.UID == 0 {
+		spec.UID, spec.GID, spec.Groups = nobodyID, nobodyID, nil
+	}
+	spec.Hash = hashOf(base.Hash, what, cmd)
+	return &spec
 }
 
 // deriveSpec applies setenv, umask, user and nice to a copy of spec.

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"testing"
 )
 
@@ -59,5 +60,19 @@ func NeedFile(t testing.TB, path, pkg string) {
 	t.Helper()
 	if _, err := os.Stat(path); err != nil {
 		Skip(t, "%s not installed (Debian package %s; make test installs it)", path, pkg)
+	}
+}
+
+// FileWriter makes a temporary directory for t and returns it with a
+// function that writes a file (name relative to it) and returns its path;
+// a write that fails fails t.
+func FileWriter(t testing.TB) (dir string, write func(name, text string) string) {
+	dir = t.TempDir()
+	return dir, func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
 	}
 }
