@@ -88,7 +88,7 @@ func Run(ctx context.Context, opts Options, alog *audit.Log) int {
 	lim, err := limits.New(limits.Config{MaxChildren: opts.MaxChildren, AcceptRate: opts.AcceptRate,
 		IPv6Prefix: opts.IPv6Prefix})
 	if err != nil {
-		d.log.Error("limits: " + err.Error())
+		d.startFailed(fmt.Errorf("limits: %w", err))
 		return 1
 	}
 	d.lim = lim
@@ -106,19 +106,20 @@ func Run(ctx context.Context, opts Options, alog *audit.Log) int {
 
 	d.startSystemd()
 	if err := d.load(true); err != nil {
-		d.log.Error("cannot start: " + err.Error())
+		d.startFailed(err)
 		return 1
 	}
 
 	if opts.PidFile != "" {
 		remove, err := writePidFile(opts.PidFile)
 		if err != nil {
-			d.log.Error("cannot start: " + err.Error())
+			d.startFailed(err)
 			return 1
 		}
 		defer remove()
 	}
 	d.notifyReady()
+	signalReady()
 	watchdog, stopWatchdog := d.watchdogTick()
 	defer stopWatchdog()
 

@@ -72,6 +72,7 @@ func (d *Daemon) load(initial bool) error {
 		d.event(audit.KindConfigError, nil, nil, err.Error())
 	}
 	nerr := len(errs) + len(svcErrs)
+	var bindErrs []error
 
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -120,17 +121,16 @@ func (d *Daemon) load(initial bool) error {
 		}
 		s.state = newSvcState(lim)
 		fd, err := d.socket(s)
-		if err != nil {
-			nerr++
-			d.lim.Forget(key)
-			d.event(audit.KindBindError, s, nil, fmt.Sprintf("%s:%d: %v", s.cfg.File, s.cfg.Line, err))
-			continue
+		var l *listener
+		if err == nil {
+			l, err = newListener(key, fd, s)
 		}
-		l, err := newListener(key, fd, s)
 		if err != nil {
+			err = fmt.Errorf("%s:%d: %v", s.cfg.File, s.cfg.Line, err)
 			nerr++
+			bindErrs = append(bindErrs, err)
 			d.lim.Forget(key)
-			d.event(audit.KindBindError, s, nil, fmt.Sprintf("%s:%d: %v", s.cfg.File, s.cfg.Line, err))
+			d.event(audit.KindBindError, s, nil, err.Error())
 			continue
 		}
 		d.listeners[key] = l
@@ -169,7 +169,8 @@ func (d *Daemon) load(initial bool) error {
 	if initial && len(d.listeners) == 0 && nerr > 0 {
 		// inetd skips a bad line and runs the rest; with nothing left
 		// to run, running would only hide the failure.
-		return fmt.Errorf("no service could start (%d errors in %s)", nerr, snap.Path)
+		all := append(append(append([]error(nil), errs...), svcErrs...), bindErrs...)
+		return fmt.Errorf("no service could start (%d errors in %s):\n%w", nerr, snap.Path, errors.Join(all...))
 	}
 	return nil
 }

@@ -6,9 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"github.com/hinetd/hinetd/internal/audit"
@@ -26,15 +24,19 @@ func Main(ctx context.Context, o Options) int {
 	if !o.Debug && os.Getenv(daemonizedEnv) == "" && !startedBySystemd() {
 		return detach()
 	}
-	os.Unsetenv(daemonizedEnv)
 	// Read here for what must be known before the first load: the
 	// capabilities the policies grant and the [audit] section. A policy
 	// that does not load (nil) is reported by that load, through the log.
 	pol, _ := policy.Load(o.PolicyPath)
+	// The capability drop re-executes hinetd (same pid): the marker and
+	// the readiness descriptor must still be there when it runs Main
+	// again, or it would detach a second time.
 	if err := dropCapabilities(o, pol); err != nil {
 		fmt.Fprintln(os.Stderr, "hinetd:", err)
 		return 1
 	}
+	os.Unsetenv(daemonizedEnv)
+	takeReadyFD()
 	o = withAuditSection(o, pol)
 	alog, err := openAudit(o)
 	if err != nil {
@@ -175,29 +177,4 @@ func dropCapabilities(o Options, pol *policy.Set) error {
 		}
 	}
 	return capdrop.Drop(sandbox.ParentCaps(specs...))
-}
-
-// detach starts hinetd again in its own session, with stdio on /dev/null,
-// and returns at once: the classic daemon(3) behaviour without forking a
-// multi-threaded Go process.
-func detach() int {
-	exe, err := os.Executable()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "hinetd:", err)
-		return 1
-	}
-	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "hinetd:", err)
-		return 1
-	}
-	cmd := exec.Command(exe, os.Args[1:]...)
-	cmd.Env = append(os.Environ(), daemonizedEnv+"=1")
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = null, null, null
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if err := cmd.Start(); err != nil {
-		fmt.Fprintln(os.Stderr, "hinetd:", err)
-		return 1
-	}
-	return 0
 }
