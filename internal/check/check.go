@@ -14,6 +14,7 @@ import (
 
 	"github.com/hinetd/hinetd/hosts"
 	"github.com/hinetd/hinetd/internal/config"
+	"github.com/hinetd/hinetd/internal/sandbox"
 	"github.com/hinetd/hinetd/internal/seccomp"
 	"github.com/hinetd/hinetd/policy"
 )
@@ -187,6 +188,9 @@ func (r *Report) service(c *config.Service, pol *policy.Set) Service {
 		return s
 	}
 	spec, notes, err := c.Compile(pol, &filters)
+	if err == nil {
+		err = sandbox.Check(spec) // what the spawner would refuse at every connection
+	}
 	if err != nil {
 		r.add(Finding{File: c.File, Line: c.Line, Severity: "error", Code: "service", Message: err.Error()})
 		return s

@@ -12,6 +12,7 @@ import (
 
 	"github.com/hinetd/hinetd/internal/audit"
 	"github.com/hinetd/hinetd/internal/config"
+	"github.com/hinetd/hinetd/internal/sandbox"
 	"github.com/hinetd/hinetd/internal/seccomp"
 	"github.com/hinetd/hinetd/policy"
 )
@@ -234,6 +235,9 @@ func (d *Daemon) newService(c *config.Service, pol *policy.Set) (*service, error
 	}
 	spec, notes, err := c.Compile(pol, &filters)
 	if err != nil {
+		return nil, err
+	}
+	if err := sandbox.Check(spec); err != nil {
 		return nil, err
 	}
 	for _, n := range notes {

@@ -21,6 +21,9 @@ type Spawner struct{}
 // Start always fails here.
 func Start(spec *policy.Spec, onEvent func(Event)) (*Spawner, error) { return nil, errUnsupported }
 
+// Check always fails here.
+func Check(spec *policy.Spec) error { return errUnsupported }
+
 // Spawn always fails here.
 func (s *Spawner) Spawn(connID uint64, fd int) error { return errUnsupported }
 
