@@ -13,6 +13,7 @@ import (
 	"os"
 
 	"github.com/hinetd/hinetd/internal/check"
+	"github.com/hinetd/hinetd/internal/config"
 	"github.com/hinetd/hinetd/internal/version"
 )
 
@@ -36,12 +37,8 @@ func main() {
 		fmt.Println("hinetd-check", version.Version)
 		return
 	}
-	switch fs.NArg() {
-	case 0:
-		o.ConfigPath = "/etc/inetd.conf"
-	case 1:
-		o.ConfigPath = fs.Arg(0)
-	default:
+	var ok bool
+	if o.ConfigPath, ok = config.PathArg(fs.Args()); !ok {
 		fs.Usage()
 		os.Exit(2)
 	}

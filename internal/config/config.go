@@ -145,3 +145,20 @@ type Snapshot struct {
 	// still under way looks like this. The line is parsed all the same.
 	Unterminated int
 }
+
+// DefaultPath is the configuration file hinetd and hinetd-check read when
+// the command line names none.
+const DefaultPath = "/etc/inetd.conf"
+
+// PathArg is the configuration file named by a command's operands (after
+// its flags): DefaultPath when there is none, false when there are more
+// than one (a usage error).
+func PathArg(args []string) (string, bool) {
+	switch len(args) {
+	case 0:
+		return DefaultPath, true
+	case 1:
+		return args[0], true
+	}
+	return "", false
+}

@@ -86,3 +86,20 @@ func TestCompile(t *testing.T) {
 		t.Errorf("spec: path %s uid %d gid %d, %d bytes of seccomp", spec.Path, spec.UID, spec.GID, len(spec.Seccomp))
 	}
 }
+
+// TestPathArg: the configuration file operand of hinetd and hinetd-check.
+func TestPathArg(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want string
+		ok   bool
+	}{
+		{nil, "/etc/inetd.conf", true},
+		{[]string{"x.conf"}, "x.conf", true},
+		{[]string{"x.conf", "y.conf"}, "", false},
+	} {
+		if got, ok := PathArg(tt.args); got != tt.want || ok != tt.ok {
+			t.Errorf("PathArg(%q) = %q, %v; want %q, %v", tt.args, got, ok, tt.want, tt.ok)
+		}
+	}
+}
