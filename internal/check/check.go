@@ -51,6 +51,8 @@ type Service struct {
 	Builtin  string    `json:"builtin,omitempty"` // runs inside hinetd
 	Daemon   string    `json:"daemon"`            // the name hosts rules see
 	Argv     []string  `json:"argv,omitempty"`
+	Program  string    `json:"program,omitempty"`  // the server run; checked to exist
+	Wrapper  string    `json:"wrapper,omitempty"`  // tcpd, which inetd.conf named and hinetd does not run
 	Exposure *Exposure `json:"exposure,omitempty"` // nil for a built-in or a service whose policy fails
 	Notes    []string  `json:"notes,omitempty"`
 	Warnings []string  `json:"warnings,omitempty"`
@@ -183,7 +185,7 @@ func (r *Report) service(c *config.Service, pol *policy.Set) Service {
 		r.Warnings += len(s.Warnings)
 		return s
 	}
-	s.Argv = c.Args
+	s.Argv, s.Program, s.Wrapper = c.Args, c.Program, c.Wrapper
 	if pol == nil {
 		return s
 	}
@@ -233,6 +235,9 @@ func (r *Report) writeText(w io.Writer) {
 			fmt.Fprintf(w, "service %s (%s) %s: built-in %s, runs inside hinetd\n", s.Name, s.Listener, where, s.Builtin)
 		default:
 			fmt.Fprintf(w, "service %s (%s) %s: %s\n", s.Name, s.Listener, where, strings.Join(s.Argv, " "))
+			if s.Wrapper != "" {
+				fmt.Fprintf(w, "  program:      %s (exists), run directly instead of through %s: hinetd's hosts.allow/hosts.deny decision is the only one\n", s.Program, s.Wrapper)
+			}
 			if s.Exposure == nil {
 				break // its policy failed: the error is among the findings
 			}

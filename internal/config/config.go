@@ -47,6 +47,13 @@
 // characters other than tab are an error, and a CR before the newline is
 // ignored. Two lines with the same Service.Key are an error on the later
 // one.
+//
+// A server run through tcpd ("/usr/sbin/tcpd /usr/sbin/in.rshd", as Debian
+// writes its lines) is run directly: Program and Args are what tcpd would
+// run, Wrapper is tcpd, and the wrapped server must exist. A line that
+// runs a standalone daemon inetd(8) says must not be run from inetd
+// (named, routed, rwhod, sendmail, listen, the NFS servers rpc.nfsd,
+// rpc.mountd, rpc.statd, rpc.lockd), directly or behind tcpd, is an error.
 package config
 
 import (
@@ -114,8 +121,12 @@ type Service struct {
 	GID   int
 
 	Internal string   // built-in name ("echo", ...) when server_program is "internal"
-	Program  string   // absolute path of server_program
+	Program  string   // absolute path of the server run
 	Args     []string // argv, argv[0] included
+	// Wrapper is tcpd's path when the line ran the server through tcpd:
+	// Program and Args are then the server and the argv tcpd would have
+	// run, and hinetd's own access decision is the only one.
+	Wrapper string
 }
 
 // Key identifies a listener: two services with the same key are duplicates,

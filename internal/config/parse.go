@@ -360,6 +360,18 @@ func (p *parser) line(n int, text string) (*Service, *Error) {
 				s.Args = append(s.Args, f.s)
 			}
 		}
+		if filepath.Base(prog.s) == "tcpd" {
+			if e := unwrapTCPD(s); e != "" {
+				col := prog.col
+				if len(rest) > 0 {
+					col = rest[0].col
+				}
+				return nil, p.errAt(n, col, "%s", e)
+			}
+		}
+		if e := mustNotRun(s); e != "" {
+			return nil, p.errAt(n, prog.col, "%s", e)
+		}
 	}
 
 	k := s.Key()
@@ -700,6 +712,68 @@ func checkProgram(path string) string {
 	}
 	if fi.Mode().Perm()&0o111 == 0 {
 		return fmt.Sprintf("server program %q is not executable", path)
+	}
+	return ""
+}
+
+// tcpdDaemonDir is where Debian's tcpd finds a server named without a
+// path (REAL_DAEMON_DIR in tcp_wrappers' Makefile, as Debian builds it).
+const tcpdDaemonDir = "/usr/sbin"
+
+// unwrapTCPD replaces tcpd in the program field by the server it would
+// run. tcpd (tcpd.c) takes argv[0] as the server: a path is run as it is,
+// a bare name from REAL_DAEMON_DIR, and the server gets argv[0]'s base
+// name. Run through tcpd, the server would have its hosts.allow and
+// hosts.deny checked a second time, apart from hinetd's own decision
+// (spawn, twist and banners twice, and not the files --hosts-allow
+// names); hinetd decides once and runs the server directly, as OpenBSD
+// inetd -l does.
+func unwrapTCPD(s *Service) string {
+	if len(s.Args) < 1 || s.Args[0] == "tcpd" {
+		return fmt.Sprintf("%s needs the server it wraps as argv[0] (\"%s /usr/sbin/in.fingerd\")", s.Program, s.Program)
+	}
+	target := s.Args[0]
+	if !strings.Contains(target, "/") {
+		target = filepath.Join(tcpdDaemonDir, target)
+	}
+	if !filepath.IsAbs(target) {
+		return fmt.Sprintf("server program %q, which %s would run, must be an absolute path", target, s.Program)
+	}
+	if e := checkProgram(target); e != "" {
+		return e + " (the server " + s.Program + " would run)"
+	}
+	s.Wrapper, s.Program = s.Program, target
+	s.Args = append([]string{filepath.Base(target)}, s.Args[1:]...)
+	return ""
+}
+
+// notForInetd are the servers inetd(8) says must not be run from it:
+// standalone daemons that serve their port themselves, or whose inetd
+// lines were never services (sendmail -bs is Debian's; rpc.statd and
+// rpc.lockd are NFS's), by base name.
+var notForInetd = map[string]string{
+	"named": "DNS server", "in.named": "DNS server",
+	"routed": "routing daemon", "in.routed": "routing daemon",
+	"rwhod": "rwho daemon", "in.rwhod": "rwho daemon",
+	"sendmail": "mail transfer agent",
+	"listen":   "port monitor",
+	"nfsd":     "NFS server", "rpc.nfsd": "NFS server",
+	"mountd": "NFS mount daemon", "rpc.mountd": "NFS mount daemon",
+	"statd": "NFS status monitor", "rpc.statd": "NFS status monitor",
+	"lockd": "NFS lock daemon", "rpc.lockd": "NFS lock daemon",
+}
+
+// mustNotRun refuses a line that runs one of notForInetd: by the program's
+// base name, the name it resolves to, or argv[0]'s.
+func mustNotRun(s *Service) string {
+	names := []string{filepath.Base(s.Program), filepath.Base(s.Args[0])}
+	if real, err := filepath.EvalSymlinks(s.Program); err == nil {
+		names = append(names, filepath.Base(real))
+	}
+	for _, name := range names {
+		if what, ok := notForInetd[name]; ok {
+			return fmt.Sprintf("%s is %s (a %s): a standalone daemon, which inetd(8) says must not be run from inetd; the service is not started", s.Program, name, what)
+		}
 	}
 	return ""
 }

@@ -715,3 +715,102 @@ func TestUnterminated(t *testing.T) {
 		}
 	}
 }
+
+// TestTCPDAndMustNotRun: a line that runs its server through tcpd runs the
+// server directly (argv[0] as tcpd would give it), the server must exist;
+// and a standalone daemon is refused, also behind tcpd, by its own name or
+// the name a symbolic link resolves to.
+func TestTCPDAndMustNotRun(t *testing.T) {
+	sbin := t.TempDir()
+	for _, name := range []string{"tcpd", "in.rshd", "sendmail", "rpc.statd", "lockd", "rpc.lockd", "in.rwhod", "named", "rpc.mountd"} {
+		if err := os.WriteFile(filepath.Join(sbin, name), []byte("#!/bin/sh\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	os.Symlink(filepath.Join(sbin, "sendmail"), filepath.Join(sbin, "mta"))
+	tcpd := filepath.Join(sbin, "tcpd")
+	tests := []struct {
+		name    string
+		conf    string
+		want    []string // render() and the wrapper
+		wantErr []string
+	}{
+		// Debian's form: tcpd, then the server's path as argv[0]; the
+		// server gets its base name, as tcpd gives it.
+		{
+			name: "tcpd with a path",
+			conf: "shell stream tcp nowait root TCPD SBIN/in.rshd -L\n",
+			want: []string{`1 tcp4 0.0.0.0:514 stream/tcp nowait root 0:0 SBIN/in.rshd ["in.rshd" "-L"] wrapper=TCPD`},
+		},
+		// A bare name is looked for in tcpd's REAL_DAEMON_DIR, /usr/sbin.
+		{
+			name:    "tcpd with a bare name that is not in /usr/sbin",
+			conf:    "shell stream tcp nowait root TCPD in.nonesuchd\n",
+			wantErr: []string{`inetd.conf:1:COL: server program "/usr/sbin/in.nonesuchd" does not exist (the server TCPD would run)`},
+		},
+		// The wrapped server must exist, like any server.
+		{
+			name:    "tcpd with a missing server",
+			conf:    "shell stream tcp nowait root TCPD SBIN/in.nonesuchd\n",
+			wantErr: []string{`inetd.conf:1:COL: server program "SBIN/in.nonesuchd" does not exist (the server TCPD would run)`},
+		},
+		// tcpd alone has nothing to run.
+		{
+			name:    "tcpd without a server",
+			conf:    "shell stream tcp nowait root TCPD\n",
+			wantErr: []string{`inetd.conf:1:30: TCPD needs the server it wraps as argv[0] ("TCPD /usr/sbin/in.fingerd")`},
+		},
+		// Standalone daemons are refused, directly, behind tcpd, by the
+		// name a link resolves to, and by argv[0].
+		{
+			name: "must not run",
+			conf: "smtp stream tcp nowait root TCPD SBIN/sendmail -bs\n" +
+				"7001 stream tcp nowait root SBIN/rpc.statd\n" +
+				"7002 dgram udp wait root SBIN/lockd\n" +
+				"7003 dgram udp wait root TCPD SBIN/rpc.lockd\n" +
+				"who dgram udp wait root SBIN/in.rwhod\n" +
+				"7004 stream tcp nowait root SBIN/mta -bs\n" +
+				"7005 stream tcp nowait root SBIN/in.rshd named\n" +
+				"7006 stream tcp nowait root SBIN/rpc.mountd\n",
+			wantErr: []string{
+				`inetd.conf:1:29: SBIN/sendmail is sendmail (a mail transfer agent): a standalone daemon, which inetd(8) says must not be run from inetd; the service is not started`,
+				`inetd.conf:2:29: SBIN/rpc.statd is rpc.statd (a NFS status monitor): a standalone daemon, which inetd(8) says must not be run from inetd; the service is not started`,
+				`inetd.conf:3:26: SBIN/lockd is lockd (a NFS lock daemon): a standalone daemon, which inetd(8) says must not be run from inetd; the service is not started`,
+				`inetd.conf:4:26: SBIN/rpc.lockd is rpc.lockd (a NFS lock daemon): a standalone daemon, which inetd(8) says must not be run from inetd; the service is not started`,
+				`inetd.conf:5:25: SBIN/in.rwhod is in.rwhod (a rwho daemon): a standalone daemon, which inetd(8) says must not be run from inetd; the service is not started`,
+				`inetd.conf:6:29: SBIN/mta is sendmail (a mail transfer agent): a standalone daemon, which inetd(8) says must not be run from inetd; the service is not started`,
+				`inetd.conf:7:29: SBIN/in.rshd is named (a DNS server): a standalone daemon, which inetd(8) says must not be run from inetd; the service is not started`,
+				`inetd.conf:8:29: SBIN/rpc.mountd is rpc.mountd (a NFS mount daemon): a standalone daemon, which inetd(8) says must not be run from inetd; the service is not started`,
+			},
+		},
+	}
+	subst := func(s string) string {
+		// COL: where argv[0] starts after "shell stream tcp nowait root TCPD ".
+		s = strings.ReplaceAll(s, "COL", fmt.Sprint(len("shell stream tcp nowait root ")+len(tcpd)+2))
+		return strings.ReplaceAll(strings.ReplaceAll(s, "TCPD", tcpd), "SBIN", sbin)
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			snap, errs := parseText(t, subst(tt.conf), Options{})
+			var got, gotErr []string
+			for _, e := range errs {
+				gotErr = append(gotErr, e.Error())
+			}
+			for _, s := range snap.Services {
+				got = append(got, render(s)+" wrapper="+s.Wrapper)
+			}
+			for i := range tt.want {
+				tt.want[i] = subst(tt.want[i])
+			}
+			for i := range tt.wantErr {
+				tt.wantErr[i] = subst(tt.wantErr[i])
+			}
+			if strings.Join(gotErr, "\n") != strings.Join(tt.wantErr, "\n") {
+				t.Errorf("errors:\n%s\nwant:\n%s", strings.Join(gotErr, "\n"), strings.Join(tt.wantErr, "\n"))
+			}
+			if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
+				t.Errorf("services:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
+			}
+		})
+	}
+}

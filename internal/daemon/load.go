@@ -110,6 +110,7 @@ func (d *Daemon) load(initial bool) error {
 			kept = append(kept, s.cfg.Name)
 		} else {
 			changed = append(changed, s.cfg.Name)
+			d.noteWrapper(s)
 		}
 		l.svc.Store(s)
 	}
@@ -137,6 +138,7 @@ func (d *Daemon) load(initial bool) error {
 		d.listeners[key] = l
 		added = append(added, s.cfg.Name)
 		d.event(audit.KindListenerUp, s, nil, bindName(s.cfg))
+		d.noteWrapper(s)
 		l.wg.Add(1)
 		go d.run(l)
 	}
@@ -174,6 +176,17 @@ func (d *Daemon) load(initial bool) error {
 		return fmt.Errorf("no service could start (%d errors in %s):\n%w", nerr, snap.Path, errors.Join(all...))
 	}
 	return nil
+}
+
+// noteWrapper says, when a service starts or changes, that its line ran
+// the server through tcpd and hinetd runs it directly (config.Service
+// Wrapper).
+func (d *Daemon) noteWrapper(s *service) {
+	if s.cfg.Wrapper == "" {
+		return
+	}
+	d.event(audit.KindLog, s, nil, fmt.Sprintf("%s:%d: runs %s directly, not through %s: hinetd's hosts.allow/hosts.deny decision is the only one",
+		s.cfg.File, s.cfg.Line, s.cfg.Program, s.cfg.Wrapper), str("wrapper", s.cfg.Wrapper))
 }
 
 // errReloadRefused is load's error when it refused a reload: the errors
