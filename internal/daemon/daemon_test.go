@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/hinetd/hinetd/hosts"
 	"github.com/hinetd/hinetd/internal/audit"
 	"github.com/hinetd/hinetd/internal/config"
@@ -321,5 +323,39 @@ func TestOptionsString(t *testing.T) {
 		if !strings.Contains(s, want) {
 			t.Errorf("%q lacks %q", s, want)
 		}
+	}
+}
+
+// TestSockaddrToAddrPort: an IPv4-mapped client is one IPv4 client to the
+// limits, the ACL and the log.
+func TestSockaddrToAddrPort(t *testing.T) {
+	mapped := &unix.SockaddrInet6{Port: 4000}
+	copy(mapped.Addr[:], netip.MustParseAddr("::ffff:10.1.2.3").AsSlice())
+	v6 := &unix.SockaddrInet6{Port: 4001}
+	copy(v6.Addr[:], netip.MustParseAddr("2001:db8::1").AsSlice())
+	for _, tt := range []struct {
+		sa   unix.Sockaddr
+		want string
+	}{
+		{&unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 8}, Port: 79}, "127.0.0.8:79"},
+		{mapped, "10.1.2.3:4000"},
+		{v6, "[2001:db8::1]:4001"},
+		{&unix.SockaddrUnix{Name: "/run/x"}, "invalid AddrPort"},
+	} {
+		if got := sockaddrToAddrPort(tt.sa).String(); got != tt.want {
+			t.Errorf("sockaddrToAddrPort(%+v) = %s, want %s", tt.sa, got, tt.want)
+		}
+	}
+}
+
+// TestServiceAddr: records about a service name the address it is bound to.
+func TestServiceAddr(t *testing.T) {
+	c := echoConfig()
+	if got := serviceAddr(&service{cfg: c}).String(); got != "127.0.0.1:7007" || bindName(c) != "127.0.0.1:7007" {
+		t.Errorf("inet: %s, bindName %s", got, bindName(c))
+	}
+	c.Family, c.Path, c.BindAddr, c.Port = config.FamilyUnix, "/run/e.sock", netip.Addr{}, 0
+	if got := serviceAddr(&service{cfg: c}); got.IsValid() || bindName(c) != "/run/e.sock" {
+		t.Errorf("unix: %s, bindName %s", got, bindName(c))
 	}
 }
