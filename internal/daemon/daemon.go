@@ -52,6 +52,7 @@ type Options struct {
 	LogFormat   string   // --log-format, else [audit] log-format; "" = auto
 	LogFacility string   // --log-facility, else [audit] log-facility; "" = daemon
 	SpoolDir    string   // audit spill files; "" = the audit package's default
+	NoWatch     bool     // --no-watch: inetd.conf is re-read on SIGHUP only, not when it changes
 	// Audit is the policy's [audit] section as read at start: a reload
 	// that finds it changed says so, since it applies only at restart.
 	Audit   policy.AuditSection
@@ -122,6 +123,8 @@ func Run(ctx context.Context, opts Options, alog *audit.Log) int {
 	signalReady()
 	watchdog, stopWatchdog := d.watchdogTick()
 	defer stopWatchdog()
+	confChanged, stopWatch := d.watchConfig()
+	defer stopWatch()
 
 	for {
 		select {
@@ -129,6 +132,8 @@ func Run(ctx context.Context, opts Options, alog *audit.Log) int {
 			if d.alive() {
 				d.sdSend(d.sd.Watchdog())
 			}
+		case <-confChanged:
+			d.reload(d.opts.ConfigPath + " changed")
 		case <-ctx.Done():
 			d.stopRecord("stopping")
 			d.sdSend(d.sd.Stopping())
@@ -137,11 +142,7 @@ func Run(ctx context.Context, opts Options, alog *audit.Log) int {
 		case sig := <-sigs:
 			switch sig {
 			case syscall.SIGHUP:
-				d.sdSend(d.sd.Reloading())
-				if err := d.load(false); err != nil && err != errReloadRefused {
-					d.event(audit.KindConfigError, nil, nil, "reload failed; the previous configuration stays in force: "+err.Error())
-				}
-				d.notifyReady()
+				d.reload("SIGHUP")
 			case syscall.SIGUSR1:
 				d.dump()
 			default:
