@@ -11,7 +11,20 @@ APT_TEST  := tcpd libwrap0-dev procps util-linux rsyslog rsyslog-gnutls gnutls-b
 # openbsd-inetd, satisfies rsh-server's and talkd's inet-superserver dependency.
 APT_BENCH := xinetd ucspi-tcp ipsvd
 
-.PHONY: all build run test unit integration fuzz bench install deps-build deps-test deps-bench test-setup clean
+.PHONY: all build build-bin run test unit integration fuzz bench install install-files deb deps-build deps-test deps-bench deps-deb test-setup clean
+
+# make install puts the same layout under DESTDIR/PREFIX as the Debian
+# package (make deb) puts under /: binaries, man pages, /etc/hinetd/,
+# the audit spool, the systemd unit and the init script.
+PREFIX     ?= /usr/local
+SYSCONFDIR ?= /etc
+STATEDIR   ?= /var/lib/hinetd
+UNITDIR    ?= /lib/systemd/system
+VERSION    ?= $(shell sed -n '1s/.*(\(.*\)).*/\1/p' debian/changelog)
+LDFLAGS    := -X github.com/hinetd/hinetd/internal/version.Version=$(VERSION) $(GOLDFLAGS)
+MAN5 := docs/man/hinetd.conf.5 docs/man/hinetd.policy.5
+MAN8 := $(wildcard docs/man/*.8)
+APT_DEB := debhelper lintian mandoc dpkg-dev fakeroot
 
 all: build
 
@@ -41,9 +54,11 @@ test-setup: deps-test
 deps-bench: deps-test
 	$(call apt_ensure,$(APT_BENCH))
 
-build: deps-build
+build: deps-build build-bin
+
+build-bin:
 	@mkdir -p $(BIN)
-	$(GO) build -o $(BIN)/ ./cmd/...
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/ ./cmd/...
 
 run: build
 	./$(BIN)/hinetd -d --hosts-allow examples/hosts.allow --hosts-deny examples/hosts.deny --policy examples/policy examples/inetd.conf
@@ -79,9 +94,37 @@ test: deps-test test-setup unit fuzz integration
 bench: build deps-bench
 	$(MAKE) -C test/bench
 
-install: build
-	install -d $(DESTDIR)/usr/sbin
-	install -m 0755 $(BIN)/hinetd $(BIN)/hinetd-check $(BIN)/hinetd-match $(DESTDIR)/usr/sbin/
+install: build install-files
+
+install-files:
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8 \
+	  $(DESTDIR)$(PREFIX)/share/hinetd $(DESTDIR)$(SYSCONFDIR)/hinetd $(DESTDIR)$(SYSCONFDIR)/default \
+	  $(DESTDIR)$(SYSCONFDIR)/init.d $(DESTDIR)$(UNITDIR)
+	install -d -m 0700 $(DESTDIR)$(STATEDIR)/spool
+	install -m 0755 $(wildcard $(BIN)/hinetd*) $(DESTDIR)$(PREFIX)/sbin/
+	install -m 0644 $(MAN5) $(DESTDIR)$(PREFIX)/share/man/man5/
+	install -m 0644 $(MAN8) $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -m 0644 dist/hinetd.policy $(DESTDIR)$(SYSCONFDIR)/hinetd/hinetd.policy
+	install -m 0644 dist/hinetd.default $(DESTDIR)$(SYSCONFDIR)/default/hinetd
+	install -m 0644 dist/inetd.conf $(DESTDIR)$(PREFIX)/share/hinetd/inetd.conf
+	sed 's|/usr/sbin/hinetd|$(PREFIX)/sbin/hinetd|' dist/hinetd.service > $(DESTDIR)$(UNITDIR)/hinetd.service
+	sed 's|/usr/sbin/hinetd|$(PREFIX)/sbin/hinetd|' dist/hinetd.init > $(DESTDIR)$(SYSCONFDIR)/init.d/hinetd
+	chmod 0644 $(DESTDIR)$(UNITDIR)/hinetd.service
+	chmod 0755 $(DESTDIR)$(SYSCONFDIR)/init.d/hinetd
+
+# The Debian package, built from a copy of the tracked files in
+# $(DEBDIR)/hinetd-$(VERSION) (dpkg-buildpackage writes next to the
+# source): $(DEBDIR)/hinetd_$(VERSION)_ARCH.deb, then lintian on it.
+DEBDIR ?= $(BIN)/deb
+deps-deb: deps-build
+	$(call apt_ensure,$(APT_DEB))
+
+deb: deps-deb
+	$(GO) mod download
+	rm -rf $(DEBDIR) && mkdir -p $(DEBDIR)/hinetd-$(VERSION)
+	git ls-files -z --cached --others --exclude-standard | xargs -0 cp -P --parents -t $(DEBDIR)/hinetd-$(VERSION)
+	cd $(DEBDIR)/hinetd-$(VERSION) && dpkg-buildpackage -us -uc -b
+	lintian --fail-on error,warning $(DEBDIR)/hinetd_$(VERSION)_$$(dpkg --print-architecture).deb
 
 clean:
 	rm -rf $(BIN)
