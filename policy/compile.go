@@ -241,11 +241,19 @@ func (s *Set) CompileWith(svc Service, opt CompileOptions) (*Spec, []Note, error
 		sp.SeccompAllow = slices.Clone(r.SeccompAllow.Value)
 		sp.SeccompDeny = slices.Clone(r.SeccompDeny.Value)
 		sp.SeccompAction = r.SeccompAction.Value.String()
-		prog, err := program(opt.Filter, sp.SeccompGroups, sp.SeccompAllow, sp.SeccompDeny, r.SeccompAction.Value)
+		prog, denied, err := program(opt.Filter, sp.SeccompGroups, sp.SeccompAllow, sp.SeccompDeny, r.SeccompAction.Value)
 		if err != nil {
 			errs = append(errs, posErr(r.Pos, svc.Name, "seccomp: %v", err))
 		}
 		sp.Seccomp = prog
+		if len(denied) > 0 {
+			note(r.SeccompDeny.Pos, "seccomp-deny removes %s, which the spawner calls itself: the filter is "+
+				"installed in each child before execve, not once in the spawner (about 50 µs more per connection)",
+				strings.Join(denied, " "))
+		}
+		if sp.AllowNewPrivs && !slices.Contains(sp.KeepCaps, int(capability.CAP_SYS_ADMIN)) {
+			errs = append(errs, posErr(r.AllowNewPrivs.Pos, svc.Name, "%v", errNNPSeccomp))
+		}
 	}
 
 	if err := errors.Join(errs...); err != nil {
@@ -380,27 +388,35 @@ func (s *Set) resolveIDs(sp *Spec, svc Service, r *Profile, opt CompileOptions, 
 	return errors.Join(errs...)
 }
 
-// program returns the compiled filter for one rule set: the base groups
-// and the additions, less the removals, with what the spawner needs.
-func program(fc FilterCompiler, base, allow, deny []string, act Action) ([]byte, error) {
+// program returns the compiled filter for one rule set: the base groups,
+// the additions and what the spawner needs, less the removals; and the
+// spawner's calls that the removals took out (then the spawner cannot run
+// under the filter, and installs it in each child instead).
+func program(fc FilterCompiler, base, allow, deny []string, act Action) ([]byte, []string, error) {
 	if fc == nil {
-		return nil, errors.New("no filter compiler (CompileOptions.Filter)")
+		return nil, nil, errors.New("no filter compiler (CompileOptions.Filter)")
 	}
 	names := map[string]bool{}
-	for _, list := range [][]string{base, allow} {
+	for _, list := range [][]string{base, allow, {SpawnerGroup}} {
 		for _, it := range list {
 			if !expand(it, names) {
-				return nil, fmt.Errorf("unknown syscall group %q", it)
+				return nil, nil, fmt.Errorf("unknown syscall group %q", it)
 			}
 		}
 	}
+	dropped := map[string]bool{}
 	for _, it := range deny {
-		drop := map[string]bool{}
-		expand(it, drop)
-		for n := range drop {
-			delete(names, n)
+		expand(it, dropped)
+	}
+	var denied []string
+	for n := range dropped {
+		delete(names, n)
+	}
+	for _, n := range groups[SpawnerGroup].Syscalls {
+		if dropped[n] {
+			denied = append(denied, n)
 		}
 	}
-	expand(SpawnerGroup, names)
-	return fc.Program(sortedKeys(names), act.String())
+	prog, err := fc.Program(sortedKeys(names), act.String())
+	return prog, denied, err
 }

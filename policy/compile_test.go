@@ -348,3 +348,23 @@ func compileDefault(t testing.TB) *Spec {
 	}
 	return sp
 }
+
+// TestCompileNoNewPrivsOffWithSeccomp: "no-new-privs off" with the filter
+// on can never start (seccomp(2) needs no_new_privs or CAP_SYS_ADMIN, and
+// the spawner has dropped its capabilities when it installs the filter):
+// refused at load, at the line that turned it off. Old main compiled it and
+// every spawn failed "seccomp: permission denied" (issue 10 item 2).
+func TestCompileNoNewPrivsOffWithSeccomp(t *testing.T) {
+	s := mustParse(t, "[default]\nseccomp-action log\n[service x]\nno-new-privs off\n")
+	_, _, err := s.CompileWith(Service{Name: "x", User: "root", Program: "/bin/true"}, testOpts)
+	want := "p:4: service x: " + errNNPSeccomp.Error()
+	if err == nil || err.Error() != want {
+		t.Errorf("got %v\nwant %s", err, want)
+	}
+	// Keeping CAP_SYS_ADMIN, or turning the filter off, makes it valid.
+	for _, text := range []string{"[service x]\nno-new-privs off\ncaps SYS_ADMIN\n", "[service x]\nno-new-privs off\nseccomp off\n"} {
+		if _, _, err := mustParse(t, text).CompileWith(Service{Name: "x", User: "root", Program: "/bin/true"}, testOpts); err != nil {
+			t.Errorf("%q: %v", text, err)
+		}
+	}
+}

@@ -43,25 +43,31 @@ type Group struct {
 
 // SpawnerGroup is always part of a compiled filter: the spawner installs
 // the service's filter on itself once and then forks one child per
-// connection, so it keeps running under the filter it installed.
+// connection, so it keeps running under the filter it installed. Its
+// calls are SpawnerCalls, generated from internal/sandbox/spawner.calls.
+// A policy may deny some of them; the spawner then installs the filter in
+// each child instead (see CompileWith).
 const SpawnerGroup = "@spawner"
+
+// SpawnerCall is one system call the spawner makes once a filter may be in
+// force, with the arguments (0 to 3) it passes; an argument it does not
+// fix reads 0.
+type SpawnerCall struct {
+	Name string
+	Args [4]uint64
+	Why  string // where the spawner makes it
+}
+
+// SpawnerCalls returns the calls of SpawnerGroup, with their arguments,
+// in the order of internal/sandbox/spawner.calls (a name may repeat with
+// other arguments).
+func SpawnerCalls() []SpawnerCall { return slices.Clone(spawnerCalls) }
 
 // defaultGroups is the allow-list of a policy that names none
 // (seccomp-groups).
 var defaultGroups = []string{"@system-service"}
 
 var groups = map[string]Group{
-	"@spawner": {Description: "What the hinetd spawner itself calls after installing the filter (always included)", Syscalls: []string{
-		"fork", "vfork", "clone", "clone3", "recvmsg", "sendmsg", "wait4", "waitid",
-		"dup2", "dup3", "close", "close_range", "setsid", "rt_sigprocmask",
-		"rt_sigaction", "rt_sigreturn", "execve", "poll", "ppoll", "read", "write",
-		"getpid", "exit", "exit_group", "getresuid", "getresgid", "getgroups",
-		"capget", "prctl",
-		// Also what its loop and libc's allocator call (spawner.c
-		// hs_needed): without them the spawner would have to install the
-		// filter in every child instead, at about 50 µs per connection.
-		"prlimit64", "clock_gettime", "brk", "mmap", "munmap", "mremap",
-	}},
 	"@default": {Description: "System calls that are always permitted", Syscalls: []string{
 		"arch_prctl", "brk", "cacheflush", "clock_getres", "clock_getres_time64",
 		"clock_gettime", "clock_gettime64", "clock_nanosleep", "clock_nanosleep_time64",
@@ -227,6 +233,12 @@ var groups = map[string]Group{
 }
 
 func init() {
+	names := map[string]bool{}
+	for _, c := range spawnerCalls {
+		names[c.Name] = true
+	}
+	groups[SpawnerGroup] = Group{Description: "What the hinetd spawner calls once the filter may be in force (always included)",
+		Syscalls: sortedKeys(names)}
 	for name, g := range groups {
 		g.Name = name
 		groups[name] = g

@@ -376,13 +376,12 @@ func (p *parser) setting(line int, text string) {
 		if key == "seccomp-deny" {
 			f = &pr.SeccompDeny
 			for _, a := range args {
-				set := map[string]bool{}
-				expand(a, set)
-				for _, s := range groups[SpawnerGroup].Syscalls {
-					if set[s] {
-						p.errorf(line, "cannot deny %q: the spawner needs %q (%s)", a, s, SpawnerGroup)
-						break
-					}
+				// The filter is in force when the spawner, or the
+				// child, calls execve: without it nothing ever starts.
+				// Other calls the spawner needs may be denied; the
+				// filter then goes into each child (CompileWith).
+				if Expand(a)["execve"] {
+					p.errorf(line, "cannot deny %q: it removes execve, which starts the service under the filter", a)
 				}
 			}
 		}

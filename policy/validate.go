@@ -9,9 +9,6 @@ import (
 	"github.com/moby/sys/capability"
 )
 
-// BPFMaxInstructions is the kernel's limit on one filter (BPF_MAXINSNS).
-const BPFMaxInstructions = 4096
-
 // checks are run by Validate in order; each looks at one thing, in the
 // manner of runc's libcontainer/configs/validate.
 var checks = []struct {
@@ -26,12 +23,16 @@ var checks = []struct {
 	{"process", checkProcess},
 	{"paths", checkPaths},
 	{"seccomp", checkSeccomp},
-	{"hash", checkHash},
+	{"size", checkSize},
 }
 
-// Validate reports every way sp is not a spec the spawner may apply. The
-// spawner calls it too: a Spec built by hand, or changed after Compile,
-// is refused rather than applied in part.
+// Validate reports every way sp is not a spec the spawner may apply: it is
+// the one validation of a Spec, with the spawner's own limits (Max*,
+// generated from internal/sandbox/spawner.h). CompileWith calls it, and
+// sandbox.Start calls it again before it encodes a Spec, so that one built
+// by hand, or derived by the daemon from a compiled one, is refused whole
+// rather than applied in part. The Hash is not checked: the daemon derives
+// specs (hosts options) with a hash of its own.
 func (sp *Spec) Validate() error {
 	var errs []error
 	for _, c := range checks {
@@ -49,6 +50,9 @@ func checkProgram(sp *Spec) error {
 	if len(sp.Argv) == 0 {
 		return errors.New("empty argv")
 	}
+	if len(sp.Argv) > MaxStrings {
+		return fmt.Errorf("%d arguments, at most %d", len(sp.Argv), MaxStrings)
+	}
 	for _, a := range append([]string{sp.Path}, sp.Argv...) {
 		if strings.IndexByte(a, 0) >= 0 {
 			return fmt.Errorf("NUL byte in %q", a)
@@ -61,8 +65,8 @@ func checkIDs(sp *Spec) error {
 	if sp.UID < 0 || sp.UID > 0xfffffffe || sp.GID < 0 || sp.GID > 0xfffffffe {
 		return fmt.Errorf("uid %d / gid %d out of range", sp.UID, sp.GID)
 	}
-	if len(sp.Groups) > 65536 {
-		return fmt.Errorf("%d supplementary groups, more than NGROUPS_MAX", len(sp.Groups))
+	if len(sp.Groups) > MaxGroups {
+		return fmt.Errorf("%d supplementary groups, at most %d", len(sp.Groups), MaxGroups)
 	}
 	for _, g := range sp.Groups {
 		if g < 0 || g > 0xfffffffe {
@@ -103,6 +107,9 @@ func checkRlimits(sp *Spec) error {
 }
 
 func checkEnv(sp *Spec) error {
+	if len(sp.Env) > MaxStrings {
+		return fmt.Errorf("%d environment entries, at most %d", len(sp.Env), MaxStrings)
+	}
 	seen := map[string]bool{}
 	for _, kv := range sp.Env {
 		k, _, ok := strings.Cut(kv, "=")
@@ -134,6 +141,9 @@ func checkPaths(sp *Spec) error {
 	if !strings.HasPrefix(sp.Dir, "/") {
 		return fmt.Errorf("working directory %q is not absolute", sp.Dir)
 	}
+	if strings.IndexByte(sp.Chroot, 0) >= 0 || strings.IndexByte(sp.Dir, 0) >= 0 {
+		return fmt.Errorf("NUL byte in chroot %q or directory %q", sp.Chroot, sp.Dir)
+	}
 	return nil
 }
 
@@ -147,15 +157,48 @@ func checkSeccomp(sp *Spec) error {
 		return errors.New("no filter, and no opt-out")
 	case len(sp.Seccomp)%8 != 0:
 		return fmt.Errorf("program of %d bytes is not whole instructions", len(sp.Seccomp))
-	case len(sp.Seccomp)/8 > BPFMaxInstructions:
-		return fmt.Errorf("program of %d instructions exceeds the kernel's %d", len(sp.Seccomp)/8, BPFMaxInstructions)
+	case len(sp.Seccomp)/8 > MaxFilterInstructions:
+		return fmt.Errorf("program of %d instructions exceeds the kernel's %d", len(sp.Seccomp)/8, MaxFilterInstructions)
+	case sp.AllowNewPrivs && !slices.Contains(sp.KeepCaps, int(capability.CAP_SYS_ADMIN)):
+		return errNNPSeccomp
 	}
 	return nil
 }
 
-func checkHash(sp *Spec) error {
-	if sp.Hash != sp.hash() {
-		return errors.New("hash does not match the spec (changed after Compile?)")
+// errNNPSeccomp: seccomp(2), SECCOMP_SET_MODE_FILTER: "either the calling
+// thread must have the CAP_SYS_ADMIN capability in its user namespace, or
+// the thread must already have the no_new_privs bit set". The spawner has
+// dropped its capabilities to the kept set before it installs the filter
+// (the filter may forbid capset and prctl), so without no_new_privs it gets
+// EACCES at every start, unless the service keeps CAP_SYS_ADMIN.
+var errNNPSeccomp = errors.New("no_new_privs off with a seccomp filter: seccomp(2) installs a filter only " +
+	"with no_new_privs or CAP_SYS_ADMIN, and the spawner has dropped its capabilities by then; " +
+	"turn seccomp off, or no_new_privs on")
+
+// checkSize - the Spec as encoded for the spawner (hs_parse_spec in
+// internal/sandbox/spawner.c) fits one message.
+func checkSize(sp *Spec) error {
+	if n := sp.WireSize(); n > MaxSpecBytes {
+		return fmt.Errorf("%d bytes encoded, at most %d", n, MaxSpecBytes)
 	}
 	return nil
+}
+
+// WireSize is the size of sp as the spawner receives it (hs_parse_spec in
+// internal/sandbox/spawner.c: fixed fields, counted lists, strings with a
+// length and a NUL, the program). The sandbox tests check it against the
+// encoder.
+func (sp *Spec) WireSize() int {
+	str := func(s string) int { return 4 + len(s) + 1 }
+	n := 4*4 + 4 + 4*len(sp.Groups) + 8 + 4 + 4 + 4 + 24*len(sp.Rlimits)
+	n += str(sp.Chroot) + str(sp.Dir) + str(sp.Path)
+	n += 4
+	for _, a := range sp.Argv {
+		n += str(a)
+	}
+	n += 4
+	for _, e := range sp.Env {
+		n += str(e)
+	}
+	return n + 4 + len(sp.Seccomp)
 }

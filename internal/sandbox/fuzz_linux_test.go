@@ -3,20 +3,41 @@
 package sandbox
 
 import (
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/hinetd/hinetd/policy"
 )
 
+// ldAbs is "ld [k]; ret ALLOW", a program of two instructions.
+func ldAbs(k uint32) []byte {
+	return []byte{0x20, 0, 0, 0, byte(k), byte(k >> 8), byte(k >> 16), byte(k >> 24),
+		0x06, 0, 0, 0, 0x00, 0x00, 0xff, 0x7f}
+}
+
+// withProgram is nobodySpec with prog as its filter.
+func withProgram(prog []byte) *policy.Spec {
+	sp := nobodySpec("/bin/true", "true")
+	sp.Seccomp, sp.NoSeccomp = prog, false
+	return sp
+}
+
 // FuzzSpecParse: the spawner's C parser (hs_parse_spec) and seccomp
 // evaluator (bpf_eval) on arbitrary bytes: never crash, never loop, answer
 // -1, 0 or 1. Seeds: real encoded Specs (with and without a filter, the
 // default policy's included) and their truncations, made here rather than
-// kept in testdata/ so that they follow the encoder when its format moves.
+// kept in testdata/ so that they follow the encoder when its format moves;
+// and, so that mutations reach the evaluator rather than the parser, valid
+// Specs whose program is short: loads at the edges of seccomp_data
+// (ld [0xfffffffc] once wrapped the offset check), jumps, arithmetic.
 func FuzzSpecParse(f *testing.F) {
 	seeds := []*policy.Spec{nobodySpec("/bin/sh", "sh", "-c", "true")}
-	withFilter := nobodySpec("/bin/true", "true")
-	withFilter.Seccomp, withFilter.NoSeccomp = filter(f), false
+	withFilter := withProgram(filter(f))
 	withFilter.Rlimits = []policy.Rlimit{{Resource: 7, Cur: 64, Max: 64}}
 	withFilter.KeepCaps = []int{10}
 	withFilter.Chroot = "/var/empty"
@@ -27,16 +48,21 @@ func FuzzSpecParse(f *testing.F) {
 		}
 	}
 	for _, s := range seeds {
-		b, err := encodeSpec(s)
-		if err != nil {
-			f.Fatal(err)
-		}
+		b := encodeSpec(s)
 		if got := specBlobCheck(b); got < 0 {
 			f.Fatalf("seed %s refused", s.Service)
 		}
 		f.Add(b)
 		f.Add(b[:len(b)/2])
 		f.Add(b[:len(b)-1])
+	}
+	for _, prog := range [][]byte{
+		ldAbs(0xfffffffc), ldAbs(0xfffffff8), ldAbs(60), ldAbs(64),
+		{0x05, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0x06, 0, 0, 0, 0, 0, 0xff, 0x7f},          // ja -1; ret ALLOW
+		{0x00, 0, 0, 0, 7, 0, 0, 0, 0x34, 0, 0, 0, 0, 0, 0, 0, 0x16, 0, 0, 0, 0, 0, 0, 0}, // ld #7; div #0; ret a
+		{0x60, 0, 0, 0, 16, 0, 0, 0, 0x16, 0, 0, 0, 0, 0, 0, 0},                           // ld M[16]; ret a
+	} {
+		f.Add(encodeSpec(withProgram(prog)))
 	}
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -46,22 +72,140 @@ func FuzzSpecParse(f *testing.F) {
 	})
 }
 
-// FuzzSpecRoundTrip: whatever encodeSpec accepts, the spawner's parser
-// accepts too (the two sides agree on the format); whatever it refuses
-// never reaches the spawner. Seeds: testdata/fuzz/FuzzSpecRoundTrip.
+// TestSpecCheckOffsetWrap: a filter that loads at 0xfffffffc is refused
+// by the spawner's evaluator (the spawner then installs it per child and
+// the kernel refuses it by name). The old check, k + 4 > sizeof *d,
+// wrapped and read 4 GiB away: this test crashed the test process.
+func TestSpecCheckOffsetWrap(t *testing.T) {
+	for _, k := range []uint32{0xfffffffc, 0xfffffffd, 0xffffffff, 64} {
+		if got := specBlobCheck(encodeSpec(withProgram(ldAbs(k)))); got != 0 {
+			t.Errorf("ld [%#x]: %d, want 0 (parsed, does not let the spawner run)", k, got)
+		}
+	}
+	if got := specBlobCheck(encodeSpec(withProgram(ldAbs(60)))); got != 1 {
+		t.Errorf("ld [60]; ret ALLOW: %d, want 1", got)
+	}
+}
+
+// FuzzSpecRoundTrip: whatever passes policy.Validate, the spawner's parser
+// reads back field for field (hs_spec_dump writes what it parsed, from its
+// struct, and sameAsDumped compares); what Validate refuses never reaches
+// the spawner. The program is made of arg's bytes, so that it round-trips
+// too. Seeds: testdata/fuzz/FuzzSpecRoundTrip.
 func FuzzSpecRoundTrip(f *testing.F) {
 	f.Fuzz(func(t *testing.T, path, arg, env, chroot, dir string, uid, gid, group, capN int,
 		cur, max uint64, umask, nice int, switchIDs, allowNewPrivs bool) {
 		spec := &policy.Spec{Service: "fuzz", Path: path, Argv: []string{arg}, Env: []string{env},
-			UID: uid, GID: gid, Groups: []int{group}, SwitchIDs: switchIDs, KeepCaps: []int{capN},
-			Rlimits: []policy.Rlimit{{Resource: 7, Cur: cur, Max: max}}, Umask: umask, Nice: nice,
-			Chroot: chroot, Dir: dir, NoSeccomp: true, AllowNewPrivs: allowNewPrivs}
-		b, err := encodeSpec(spec)
-		if err != nil {
+			UID: uid, GID: gid, Groups: []int{group, uid}, SwitchIDs: switchIDs, KeepCaps: []int{capN},
+			Rlimits: []policy.Rlimit{{Resource: 7, Cur: cur, Max: max}, {Resource: 0, Cur: cur / 2, Max: max}},
+			Umask:   umask, Nice: nice, Chroot: chroot, Dir: dir, NoSeccomp: true, AllowNewPrivs: allowNewPrivs}
+		if prog := []byte(arg)[:len(arg)/8*8]; len(prog) > 0 {
+			spec.Seccomp, spec.NoSeccomp = prog, false
+		}
+		if spec.Validate() != nil {
 			return
 		}
-		if got := specBlobCheck(b); got != 0 {
-			t.Fatalf("encodeSpec accepted %+v but the spawner's parser says %d", spec, got)
+		b := encodeSpec(spec)
+		if len(b) != spec.WireSize() {
+			t.Fatalf("encoded %d bytes, WireSize says %d", len(b), spec.WireSize())
+		}
+		dump, ok := specBlobDump(b)
+		if !ok {
+			t.Fatalf("Validate accepted %+v but the spawner's parser refuses it", spec)
+		}
+		if err := sameAsDumped(spec, dump); err != nil {
+			t.Fatalf("%v\nspec %+v\ndump:\n%s", err, spec, dump)
 		}
 	})
+}
+
+// sameAsDumped compares every field of sp that the spawner reads with
+// what its parser read (hs_spec_dump's lines).
+func sameAsDumped(sp *policy.Spec, dump string) error {
+	got := map[string][]string{}
+	for _, l := range strings.Split(strings.TrimSuffix(dump, "\n"), "\n") {
+		k, v, _ := strings.Cut(l, "=")
+		got[k] = append(got[k], v)
+	}
+	hexs := func(list []string) []string {
+		out := make([]string, len(list))
+		for i, s := range list {
+			out[i] = hex.EncodeToString([]byte(s))
+		}
+		return out
+	}
+	var flags uint32
+	if sp.SwitchIDs {
+		flags |= 1
+	}
+	if sp.AllowNewPrivs {
+		flags |= 2
+	}
+	var keep uint64
+	for _, c := range sp.KeepCaps {
+		keep |= 1 << uint(c)
+	}
+	var groups, rlimits []string
+	for _, g := range sp.Groups {
+		groups = append(groups, strconv.Itoa(g))
+	}
+	for _, r := range sp.Rlimits {
+		rlimits = append(rlimits, fmt.Sprintf("%d:%d:%d", r.Resource, r.Cur, r.Max))
+	}
+	want := map[string][]string{
+		"flags": {strconv.FormatUint(uint64(flags), 10)},
+		"uid":   {strconv.Itoa(sp.UID)}, "gid": {strconv.Itoa(sp.GID)},
+		"group": groups, "keep": {strconv.FormatUint(keep, 16)},
+		"umask": {strconv.Itoa(sp.Umask)}, "nice": {strconv.Itoa(sp.Nice)},
+		"rlimit": rlimits,
+		"chroot": hexs([]string{sp.Chroot}), "dir": hexs([]string{sp.Dir}), "path": hexs([]string{sp.Path}),
+		"arg": hexs(sp.Argv), "env": hexs(sp.Env), "prog": {hex.EncodeToString(sp.Seccomp)},
+	}
+	var bad []string
+	for k, w := range want {
+		if !slices.Equal(got[k], w) {
+			bad = append(bad, fmt.Sprintf("%s: spawner read %q, Go encoded %q", k, got[k], w))
+		}
+		delete(got, k)
+	}
+	for k := range got {
+		bad = append(bad, fmt.Sprintf("%s: read by the spawner, not compared", k))
+	}
+	slices.Sort(bad)
+	if len(bad) > 0 {
+		return fmt.Errorf("round trip differs:\n%s", strings.Join(bad, "\n"))
+	}
+	return nil
+}
+
+// TestRoundTripCatchesSwap: the comparison is of values, not acceptance:
+// a blob whose uid and gid trade places (an encoder or parser that swapped
+// them) parses, and is caught.
+func TestRoundTripCatchesSwap(t *testing.T) {
+	sp := nobodySpec("/bin/true", "true")
+	sp.UID, sp.GID = 1001, 2002
+	b := encodeSpec(sp)
+	dump, ok := specBlobDump(b)
+	if !ok {
+		t.Fatal("refused")
+	}
+	if err := sameAsDumped(sp, dump); err != nil {
+		t.Fatalf("faithful blob: %v", err)
+	}
+	// uid and gid are the u32s at 8 and 12 (magic, flags, uid, gid).
+	ne := binary.NativeEndian
+	u, g := ne.Uint32(b[8:]), ne.Uint32(b[12:])
+	ne.PutUint32(b[8:], g)
+	ne.PutUint32(b[12:], u)
+	dump, ok = specBlobDump(b)
+	if !ok {
+		t.Fatal("swapped blob refused")
+	}
+	err := sameAsDumped(sp, dump)
+	want := "round trip differs:\n" +
+		`gid: spawner read ["1001"], Go encoded ["2002"]` + "\n" +
+		`uid: spawner read ["2002"], Go encoded ["1001"]`
+	if err == nil || err.Error() != want {
+		t.Errorf("swapped uid and gid: %v", err)
+	}
 }

@@ -503,9 +503,6 @@ func TestStartFails(t *testing.T) {
 		// A working directory that does not exist (after chroot).
 		{"chdir", func(s *policy.Spec) { s.Dir = "/nonexistent-hinetd" },
 			"spawn test: chdir(/nonexistent-hinetd): no such file or directory", "chdir"},
-		// A capability this kernel does not have.
-		{"keep", func(s *policy.Spec) { s.KeepCaps = []int{62} },
-			"spawn test: spec: invalid argument", "spec"},
 		// A hard limit above the kernel's maximum for open files.
 		{"rlimit", func(s *policy.Spec) {
 			s.Rlimits = []policy.Rlimit{{Resource: unix.RLIMIT_NOFILE, Cur: 1 << 40, Max: 1 << 40}}
@@ -536,32 +533,41 @@ func TestStartFails(t *testing.T) {
 	}
 }
 
-// TestEncodeSpecRejects: values the kernel would misread never reach the
-// spawner.
-func TestEncodeSpecRejects(t *testing.T) {
+// TestStartRejects: values the kernel would misread, and Specs past the
+// spawner's limits, never reach a spawner: Start runs policy.Validate, the
+// one validation, and starts nothing.
+func TestStartRejects(t *testing.T) {
 	tests := []struct {
 		name    string
 		mod     func(*policy.Spec)
 		wantErr string
 	}{
-		{"uid -1 means unchanged to setresuid", func(s *policy.Spec) { s.UID = -1 }, "uid -1 out of range"},
-		{"gid 2^32-1 too", func(s *policy.Spec) { s.GID = 1<<32 - 1 }, "gid 4294967295 out of range"},
-		{"NUL truncates a path", func(s *policy.Spec) { s.Path = "/bin/sh\x00x" }, `path "/bin/sh\x00x" contains NUL`},
-		{"no argv", func(s *policy.Spec) { s.Argv = nil }, "empty argv"},
-		{"relative chroot", func(s *policy.Spec) { s.Chroot = "var/empty" }, `chroot "var/empty" is not absolute`},
-		{"env without =", func(s *policy.Spec) { s.Env = []string{"PATH"} }, `environment entry "PATH" has no '='`},
-		{"half an instruction", func(s *policy.Spec) { s.Seccomp, s.NoSeccomp = make([]byte, 12), false }, "seccomp program of 12 bytes is not 1-4096 instructions"},
-		{"no filter without the opt-out", func(s *policy.Spec) { s.NoSeccomp = false }, "no seccomp program, and no opt-out"},
-		{"filter and opt-out", func(s *policy.Spec) { s.Seccomp = make([]byte, 8) }, "both a seccomp program and the opt-out"},
-		{"soft above hard", func(s *policy.Spec) { s.Rlimits = []policy.Rlimit{{Resource: 7, Cur: 2, Max: 1}} }, "rlimit 7: soft 2 above hard 1"},
-		{"capability 64", func(s *policy.Spec) { s.KeepCaps = []int{64} }, "capability 64 out of range"},
+		{"uid -1 means unchanged to setresuid", func(s *policy.Spec) { s.UID = -1 }, "spec test: ids: uid -1 / gid 65534 out of range"},
+		{"gid 2^32-1 too", func(s *policy.Spec) { s.GID = 1<<32 - 1 }, "spec test: ids: uid 65534 / gid 4294967295 out of range"},
+		{"NUL truncates a path", func(s *policy.Spec) { s.Path = "/bin/sh\x00x" }, `spec test: program: NUL byte in "/bin/sh\x00x"`},
+		{"no argv", func(s *policy.Spec) { s.Argv = nil }, "spec test: program: empty argv"},
+		{"relative chroot", func(s *policy.Spec) { s.Chroot = "var/empty" }, `spec test: paths: chroot "var/empty" is not absolute`},
+		{"env without =", func(s *policy.Spec) { s.Env = []string{"PATH"} }, `spec test: env: bad environment entry "PATH"`},
+		{"half an instruction", func(s *policy.Spec) { s.Seccomp, s.NoSeccomp = make([]byte, 12), false }, "spec test: seccomp: program of 12 bytes is not whole instructions"},
+		{"no filter without the opt-out", func(s *policy.Spec) { s.NoSeccomp = false }, "spec test: seccomp: no filter, and no opt-out"},
+		{"filter and opt-out", func(s *policy.Spec) { s.Seccomp = make([]byte, 8) }, "spec test: seccomp: both a filter and the opt-out"},
+		{"soft above hard", func(s *policy.Spec) { s.Rlimits = []policy.Rlimit{{Resource: 7, Cur: 2, Max: 1}} }, "spec test: rlimits: rlimit nofile: soft 2 above hard 1"},
+		{"capability 64", func(s *policy.Spec) { s.KeepCaps = []int{64} }, "spec test: caps: unknown capability 64"},
+		{"capability 62", func(s *policy.Spec) { s.KeepCaps = []int{62} }, "spec test: caps: unknown capability 62"},
+		// Validate's limit was 65536 groups, the encoder's and the
+		// spawner's 4096 (issue 10 item 6): now spawner.h's, once.
+		{"more groups than the spawner reads back", func(s *policy.Spec) { s.Groups = make([]int, 4097) },
+			"spec test: ids: 4097 supplementary groups, at most 4096"},
 	}
 	for _, tc := range tests {
 		spec := nobodySpec("/bin/sh", "sh")
 		tc.mod(spec)
-		_, err := encodeSpec(spec)
+		sp, err := Start(spec, nil)
 		if err == nil || err.Error() != tc.wantErr {
 			t.Errorf("%s: error %v, want %q", tc.name, err, tc.wantErr)
+		}
+		if sp != nil {
+			t.Errorf("%s: a spawner started", tc.name)
 		}
 	}
 }

@@ -24,7 +24,9 @@
 #include <sched.h>
 #include <signal.h>
 #include <stddef.h>
+#include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -74,13 +76,28 @@
 #define HS_MAX_SLOTS 4096
 #define HS_CLONE_FLAGS (CLONE_VM | CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID | SIGCHLD)
 
-#define HS_STEP_NAME(id, name) name,
-static const char *const hs_step_names[] = {HS_STEPS(HS_STEP_NAME)};
+#define HS_STEP_NAME(id, n, name) [n] = name,
+static const char *const hs_step_names[HS_STEP_LIMIT] = {HS_STEPS(HS_STEP_NAME)};
 #undef HS_STEP_NAME
+
+/* hs_step_check - never called: a step number written twice in HS_STEPS is
+ * a duplicate case label, which does not compile. */
+#define HS_STEP_CASE(id, n, name) case n:
+static inline __attribute__((unused)) void hs_step_check(int n)
+{
+	switch (n) {
+		HS_STEPS(HS_STEP_CASE)
+		break;
+	}
+}
+#undef HS_STEP_CASE
+
+_Static_assert(HS_MAX_FILTER == BPF_MAXINSNS, "HS_MAX_FILTER is the kernel's BPF_MAXINSNS");
+_Static_assert(HS_MAX_RLIMITS == RLIM_NLIMITS, "HS_MAX_RLIMITS is one rlimit per resource");
 
 const char *hs_step_name(int step)
 {
-	if (step < 0 || step >= HS_STEP_COUNT)
+	if (step < 0 || step >= HS_STEP_LIMIT || hs_step_names[step] == NULL)
 		return "unknown";
 	return hs_step_names[step];
 }
@@ -108,8 +125,6 @@ struct hs_spec {
 	struct sock_fprog prog;
 
 	/* Derived at confinement time. */
-	int have_cpu;          /* RLIMIT_CPU is set per child: it counts the spawner's own CPU time otherwise */
-	struct rlimit cpu;
 	int child_seccomp;     /* the filter would forbid the spawner's own loop: install it in each child */
 	uid_t ruid, euid, suid; /* what the read-back found, for the child's re-check */
 	gid_t rgid, egid, sgid;
@@ -184,7 +199,7 @@ static int rd_strv(struct rd *r, char ***v)
 {
 	uint32_t n, i;
 
-	if (rd_u32(r, &n) || n > 65536)
+	if (rd_u32(r, &n) || n > HS_MAX_STRINGS)
 		return -1;
 	*v = calloc(n + 1, sizeof(char *));
 	if (*v == NULL)
@@ -216,7 +231,7 @@ static int hs_parse_spec(struct hs_spec *sp, uint8_t *buf, size_t len)
 		return -1;
 	if (rd_u32(&r, &sp->flags) || rd_u32(&r, &sp->uid) || rd_u32(&r, &sp->gid))
 		return -1;
-	if (rd_u32(&r, &sp->ngroups) || sp->ngroups > 65536)
+	if (rd_u32(&r, &sp->ngroups) || sp->ngroups > HS_MAX_GROUPS)
 		return -1;
 	sp->groups = calloc(sp->ngroups + 1, sizeof(gid_t));
 	if (sp->groups == NULL)
@@ -229,7 +244,7 @@ static int hs_parse_spec(struct hs_spec *sp, uint8_t *buf, size_t len)
 	}
 	if (rd_u64(&r, &sp->keep) || rd_u32(&r, &sp->umask) || rd_u32(&r, (uint32_t *)&sp->nice))
 		return -1;
-	if (rd_u32(&r, &sp->nrlim) || sp->nrlim > 64)
+	if (rd_u32(&r, &sp->nrlim) || sp->nrlim > HS_MAX_RLIMITS)
 		return -1;
 	sp->rlim = calloc(sp->nrlim + 1, sizeof *sp->rlim);
 	if (sp->rlim == NULL)
@@ -248,7 +263,7 @@ static int hs_parse_spec(struct hs_spec *sp, uint8_t *buf, size_t len)
 	if (rd_strv(&r, &sp->argv) || sp->argv[0] == NULL || rd_strv(&r, &sp->envp))
 		return -1;
 	if (rd_u32(&r, &n) || n % sizeof(struct sock_filter) != 0 ||
-	    n / sizeof(struct sock_filter) > BPF_MAXINSNS || (uint64_t)(r.end - r.p) < n)
+	    n / sizeof(struct sock_filter) > HS_MAX_FILTER || (uint64_t)(r.end - r.p) < n)
 		return -1;
 	if (n > 0) {
 		sp->prog.len = n / sizeof(struct sock_filter);
@@ -285,7 +300,9 @@ static uint32_t bpf_eval(const struct sock_fprog *prog, const struct seccomp_dat
 		case BPF_LD:
 			switch (BPF_MODE(f->code)) {
 			case BPF_ABS:
-				if (BPF_SIZE(f->code) != BPF_W || k % 4 || k + 4 > sizeof *d)
+				/* Not k + 4 > sizeof *d: that wraps for
+				 * k >= 0xfffffffc and reads 4 GiB away. */
+				if (BPF_SIZE(f->code) != BPF_W || k % 4 || k > sizeof *d - 4)
 					return SECCOMP_RET_KILL_PROCESS;
 				memcpy(&A, (const uint8_t *)d + k, 4);
 				break;
@@ -371,43 +388,24 @@ static uint32_t bpf_eval(const struct sock_fprog *prog, const struct seccomp_dat
 }
 
 
-/*
- * The system calls the spawner makes after its filter is installed, with the
- * arguments a filter might look at (pointers and fds are left 0). Keep this
- * list in step with the loop below and with the report to the policy
- * engineer: every service filter should allow these so that the filter can
- * be inherited for free; if one does not, the filter is installed in each
- * child instead (slower, same confinement).
- */
-static const struct {
-	int nr;
-	uint64_t a[4];
-} hs_needed[] = {
-	{SYS_ppoll, {0, 2, 0, 0}},
-	{SYS_recvmsg, {0, 0, MSG_CMSG_CLOEXEC, 0}},
-	{SYS_sendmsg, {0, 0, MSG_NOSIGNAL, 0}},
-	{SYS_read, {0, 0, 0, 0}},
-	{SYS_close, {0, 0, 0, 0}},
-	{SYS_wait4, {(uint64_t)-1, 0, WNOHANG, 0}},
-	{SYS_wait4, {0, 0, 0, 0}},
-	{SYS_clone, {HS_CLONE_FLAGS, 0, 0, 0}},
-	{SYS_dup3, {0, 0, 0, 0}},
-	{SYS_dup3, {0, 1, 0, 0}},
-	{SYS_dup3, {0, 2, 0, 0}},
-	{SYS_close_range, {3, ~0U, 0, 0}},
-	{SYS_rt_sigprocmask, {SIG_SETMASK, 0, 0, 8}},
-	{SYS_setsid, {0, 0, 0, 0}},
-	{SYS_getresuid, {0, 0, 0, 0}},
-	{SYS_getresgid, {0, 0, 0, 0}},
-	{SYS_prlimit64, {0, RLIMIT_CPU, 0, 0}},
-	{SYS_execve, {0, 0, 0, 0}},
-	{SYS_exit_group, {0, 0, 0, 0}},
-	{SYS_clock_gettime, {CLOCK_MONOTONIC, 0, 0, 0}},
-	{SYS_brk, {0, 0, 0, 0}},
-	{SYS_mmap, {0, 0, 0, 0}},
-	{SYS_munmap, {0, 0, 0, 0}},
-	{SYS_mprotect, {0, HS_SLOT_GUARD, PROT_NONE, 0}},
-};
+/* hs_needed: generated from spawner.calls, the one list of what the
+ * spawner calls once a filter may be in force. Every service filter should
+ * allow these so that the filter can be inherited for free; if one does not,
+ * the filter is installed in each child instead (slower, same confinement). */
+#include "spawner_calls.h"
+
+/* hs_needed_count, hs_needed_nr - the table, for the test that compares it
+ * with policy's copy (policy.SpawnerCalls). */
+int hs_needed_count(void)
+{
+	return (int)(sizeof hs_needed / sizeof hs_needed[0]);
+}
+
+long hs_needed_nr(int i, uint64_t args[4])
+{
+	memcpy(args, hs_needed[i].a, sizeof hs_needed[i].a);
+	return hs_needed[i].nr;
+}
 
 static int filter_allows_spawner(const struct sock_fprog *prog)
 {
@@ -515,17 +513,20 @@ static void hs_confine(void)
 			fail_init(HS_STEP_SIGNALS, errno);
 	}
 
-	/* Resource limits, while still privileged so that a hard limit may be
-	 * raised (CAP_SYS_RESOURCE). RLIMIT_CPU is per process and cumulative:
-	 * on the long-lived spawner it would count the spawner's own CPU, so
-	 * it is set in each child instead (lowering needs no privilege). */
+	/* Resource limits are the service's, not the spawner's: they are set
+	 * in each child, after clone (child_main), so that no limit a policy
+	 * gives its service (rlimit as 16M, a low nofile, cpu) can starve the
+	 * long-lived spawner or break its descriptor passing. The child has no
+	 * privilege left by then and may only lower a hard limit, so a hard
+	 * limit the policy raises above the inherited one is raised here,
+	 * while CAP_SYS_RESOURCE may still be held; the soft limit stays. */
 	for (i = 0; i < spec.nrlim; i++) {
-		struct rlimit rl = {spec.rlim[i].cur, spec.rlim[i].max};
-		if (spec.rlim[i].resource == RLIMIT_CPU) {
-			spec.have_cpu = 1;
-			spec.cpu = rl;
+		struct rlimit rl;
+		if (getrlimit(spec.rlim[i].resource, &rl) < 0)
+			fail_init(HS_STEP_RLIMIT, errno);
+		if (spec.rlim[i].max <= rl.rlim_max)
 			continue;
-		}
+		rl.rlim_max = spec.rlim[i].max;
 		if (setrlimit(spec.rlim[i].resource, &rl) < 0)
 			fail_init(HS_STEP_RLIMIT, errno);
 	}
@@ -640,7 +641,7 @@ static void hs_confine(void)
 	if (getresgid(&spec.rgid, &spec.egid, &spec.sgid) < 0)
 		fail_init(HS_STEP_CHECK_GID, errno);
 	if (spec.flags & HS_FLAG_SWITCH_IDS) {
-		gid_t got[65536 / 16];
+		gid_t got[HS_MAX_GROUPS];
 		int n;
 
 		if (spec.ruid != spec.uid || spec.euid != spec.uid || spec.suid != spec.uid)
@@ -851,8 +852,12 @@ static int child_main(void *arg)
 	if (r != spec.ruid || e != spec.euid || s != spec.suid || rg != spec.rgid ||
 	    eg != spec.egid || sg != spec.sgid)
 		child_fail(sl, HS_STEP_CHECK_IDS, -EPERM);
-	if (spec.have_cpu && (ret = hs_sys(SYS_prlimit64, 0, RLIMIT_CPU, (long)&spec.cpu, 0)) < 0)
-		child_fail(sl, HS_STEP_RLIMIT_CPU, ret);
+	/* The policy's rlimits (see hs_confine): cur and max follow resource
+	 * in struct hs_rlim as in struct rlimit64. Lowering needs no privilege;
+	 * a raised hard limit was raised in the spawner already. */
+	for (i = 0; i < (int)spec.nrlim; i++)
+		if ((ret = hs_sys(SYS_prlimit64, 0, spec.rlim[i].resource, (long)&spec.rlim[i].cur, 0)) < 0)
+			child_fail(sl, HS_STEP_CHILD_RLIMIT, ret);
 	/* Only when the service's filter would not let the spawner itself run:
 	 * then it is loaded here, last before execve. */
 	if (spec.child_seccomp &&
@@ -1130,6 +1135,90 @@ static void __attribute__((noreturn)) hs_main(int fd)
 	m.step = spec.child_seccomp;
 	send_msg(&m);
 	hs_loop(sfd);
+}
+
+/* ---- what the parser read, for the round-trip test ---------------------- */
+
+struct wr {
+	char *p, *end;
+	int full;
+};
+
+static void wr_f(struct wr *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void wr_f(struct wr *w, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (w->full)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(w->p, (size_t)(w->end - w->p), fmt, ap);
+	va_end(ap);
+	if (n < 0 || n >= w->end - w->p) {
+		w->full = 1;
+		return;
+	}
+	w->p += n;
+}
+
+/* wr_hex - key=hex of n bytes, then a newline. */
+static void wr_hex(struct wr *w, const char *key, const void *b, size_t n)
+{
+	const uint8_t *q = b;
+	size_t i;
+
+	wr_f(w, "%s=", key);
+	for (i = 0; i < n; i++)
+		wr_f(w, "%02x", q[i]);
+	wr_f(w, "\n");
+}
+
+/*
+ * hs_spec_dump - parse a Spec blob as the spawner would and write what it
+ * read into out, one "key=value" line per field (strings and the program in
+ * hex, repeated keys for lists), from the parsed struct hs_spec, not from
+ * the blob: a field read into the wrong member shows. For FuzzSpecRoundTrip,
+ * which compares it with the policy.Spec that was encoded. Returns the
+ * length written, -1 when the blob is refused, -2 when out is too small.
+ */
+long hs_spec_dump(const void *blob, size_t len, char *out, size_t cap)
+{
+	struct hs_spec sp;
+	struct wr w = {out, out + cap, 0};
+	uint8_t *buf = malloc(len + 1);
+	long r = -1;
+	uint32_t i;
+
+	memset(&sp, 0, sizeof sp);
+	if (buf == NULL)
+		return -1;
+	memcpy(buf, blob, len);
+	if (hs_parse_spec(&sp, buf, len) == 0) {
+		wr_f(&w, "flags=%u\nuid=%u\ngid=%u\n", sp.flags, sp.uid, sp.gid);
+		for (i = 0; i < sp.ngroups; i++)
+			wr_f(&w, "group=%u\n", (unsigned)sp.groups[i]);
+		wr_f(&w, "keep=%llx\numask=%u\nnice=%d\n", (unsigned long long)sp.keep, sp.umask, sp.nice);
+		for (i = 0; i < sp.nrlim; i++)
+			wr_f(&w, "rlimit=%u:%llu:%llu\n", sp.rlim[i].resource,
+			     (unsigned long long)sp.rlim[i].cur, (unsigned long long)sp.rlim[i].max);
+		wr_hex(&w, "chroot", sp.chroot, strlen(sp.chroot));
+		wr_hex(&w, "dir", sp.dir, strlen(sp.dir));
+		wr_hex(&w, "path", sp.path, strlen(sp.path));
+		for (i = 0; sp.argv[i] != NULL; i++)
+			wr_hex(&w, "arg", sp.argv[i], strlen(sp.argv[i]));
+		for (i = 0; sp.envp[i] != NULL; i++)
+			wr_hex(&w, "env", sp.envp[i], strlen(sp.envp[i]));
+		wr_hex(&w, "prog", sp.prog.filter, (size_t)sp.prog.len * sizeof(struct sock_filter));
+		r = w.full ? -2 : (long)(w.p - out);
+	}
+	free(sp.groups);
+	free(sp.rlim);
+	free(sp.argv);
+	free(sp.envp);
+	free(sp.prog.filter);
+	free(buf);
+	return r;
 }
 
 /*

@@ -26,7 +26,18 @@
 #define HS_ENV "_HINETD_SPAWNER"
 
 #define HS_SPEC_MAGIC 0x31505348u /* "HSP1" */
-#define HS_SPEC_MAX (1u << 20)
+
+/*
+ * Limits of a Spec, shared by the parser here and policy.Validate: policy
+ * (no cgo) gets them from this file through go generate (as policy.Max*,
+ * in policy/zspawner.go), and a test fails when the two differ. Plain
+ * decimal numbers, one per line, so that the generator reads them.
+ */
+#define HS_SPEC_MAX 1048576  /* bytes of one encoded Spec (1 MiB) */
+#define HS_MAX_GROUPS 4096   /* supplementary groups (the read-back's buffer) */
+#define HS_MAX_RLIMITS 16    /* rlimits: one per resource, RLIM_NLIMITS */
+#define HS_MAX_FILTER 4096   /* BPF instructions: the kernel's BPF_MAXINSNS */
+#define HS_MAX_STRINGS 65536 /* entries of argv, and of the environment */
 
 #define HS_FLAG_SWITCH_IDS 1u
 #define HS_FLAG_ALLOW_NEW_PRIVS 2u
@@ -58,59 +69,74 @@ struct hs_msg {
 	int64_t dur_ns;
 };
 
-/* Steps, in the order they run. A failed step is reported by number; the
- * process that failed exits with status HS_EXIT_BASE + step. */
-#define HS_STEPS(X)                                      \
-	X(HS_STEP_NONE, "none")                          \
-	X(HS_STEP_SOCKET, "control_socket")              \
-	X(HS_STEP_FDS, "fds")                            \
-	X(HS_STEP_SPEC, "spec")                          \
-	X(HS_STEP_DUMPABLE, "dumpable")                  \
-	X(HS_STEP_SIGNALS, "signals")                    \
-	X(HS_STEP_RLIMIT, "setrlimit")                   \
-	X(HS_STEP_NICE, "setpriority")                   \
-	X(HS_STEP_CHROOT, "chroot")                      \
-	X(HS_STEP_CHDIR, "chdir")                        \
-	X(HS_STEP_CAPGET, "capget")                      \
-	X(HS_STEP_PRIVILEGE, "privilege")                \
-	X(HS_STEP_CAPBSET, "capbset_drop")               \
-	X(HS_STEP_SECUREBITS, "securebits")              \
-	X(HS_STEP_KEEPCAPS, "keepcaps")                  \
-	X(HS_STEP_SETGROUPS, "setgroups")                \
-	X(HS_STEP_SETRESGID, "setresgid")                \
-	X(HS_STEP_SETRESUID, "setresuid")                \
-	X(HS_STEP_CAPSET, "capset")                      \
-	X(HS_STEP_AMBIENT, "ambient")                    \
-	X(HS_STEP_NNP, "no_new_privs")                   \
-	X(HS_STEP_CHECK_UID, "check_uid")                \
-	X(HS_STEP_CHECK_GID, "check_gid")                \
-	X(HS_STEP_CHECK_GROUPS, "check_groups")          \
-	X(HS_STEP_CHECK_CAPS, "check_caps")              \
-	X(HS_STEP_CHECK_BOUNDING, "check_bounding")      \
-	X(HS_STEP_CHECK_AMBIENT, "check_ambient")        \
-	X(HS_STEP_CHECK_SECUREBITS, "check_securebits")  \
-	X(HS_STEP_CHECK_NNP, "check_no_new_privs")       \
-	X(HS_STEP_CHECK_DUMPABLE, "check_dumpable")      \
-	X(HS_STEP_LOOP, "event_loop")                    \
-	X(HS_STEP_SECCOMP, "seccomp")                    \
-	X(HS_STEP_RECV, "recvmsg")                       \
-	X(HS_STEP_CLONE, "clone")                        \
-	X(HS_STEP_DUP, "dup3")                           \
-	X(HS_STEP_CLOSE_RANGE, "close_range")            \
-	X(HS_STEP_SIGMASK, "sigprocmask")                \
-	X(HS_STEP_SETSID, "setsid")                      \
-	X(HS_STEP_CHECK_IDS, "check_ids")                \
-	X(HS_STEP_RLIMIT_CPU, "setrlimit_cpu")           \
-	X(HS_STEP_SECCOMP_CHILD, "seccomp_child")        \
-	X(HS_STEP_EXECVE, "execve")
+/*
+ * Steps. A failed step is reported by number (struct hs_msg.step) and the
+ * process that failed exits with status HS_EXIT_BASE + number; logs and
+ * audit records keep those numbers, so a step's number never changes and
+ * is never reused: a new step takes the next free number, wherever it runs
+ * (the order of the steps is the code's, not this list's). The numbers
+ * must stay below HS_STEP_LIMIT (64 + 63 = 127, under the 128 + signal
+ * range of shell exit codes). A retired step keeps its line, so that old
+ * records still read. Duplicate numbers fail to compile (hs_step_check in
+ * spawner.c); TestStepNumbersStable pins every number to its name.
+ */
+#define HS_STEPS(X) \
+	X(HS_STEP_NONE, 0, "none")                      \
+	X(HS_STEP_SOCKET, 1, "control_socket")          \
+	X(HS_STEP_FDS, 2, "fds")                        \
+	X(HS_STEP_SPEC, 3, "spec")                      \
+	X(HS_STEP_DUMPABLE, 4, "dumpable")              \
+	X(HS_STEP_SIGNALS, 5, "signals")                \
+	X(HS_STEP_RLIMIT, 6, "setrlimit")               \
+	X(HS_STEP_NICE, 7, "setpriority")               \
+	X(HS_STEP_CHROOT, 8, "chroot")                  \
+	X(HS_STEP_CHDIR, 9, "chdir")                    \
+	X(HS_STEP_CAPGET, 10, "capget")                 \
+	X(HS_STEP_PRIVILEGE, 11, "privilege")           \
+	X(HS_STEP_CAPBSET, 12, "capbset_drop")          \
+	X(HS_STEP_SECUREBITS, 13, "securebits")         \
+	X(HS_STEP_KEEPCAPS, 14, "keepcaps")             \
+	X(HS_STEP_SETGROUPS, 15, "setgroups")           \
+	X(HS_STEP_SETRESGID, 16, "setresgid")           \
+	X(HS_STEP_SETRESUID, 17, "setresuid")           \
+	X(HS_STEP_CAPSET, 18, "capset")                 \
+	X(HS_STEP_AMBIENT, 19, "ambient")               \
+	X(HS_STEP_NNP, 20, "no_new_privs")              \
+	X(HS_STEP_CHECK_UID, 21, "check_uid")           \
+	X(HS_STEP_CHECK_GID, 22, "check_gid")           \
+	X(HS_STEP_CHECK_GROUPS, 23, "check_groups")     \
+	X(HS_STEP_CHECK_CAPS, 24, "check_caps")         \
+	X(HS_STEP_CHECK_BOUNDING, 25, "check_bounding") \
+	X(HS_STEP_CHECK_AMBIENT, 26, "check_ambient")   \
+	X(HS_STEP_CHECK_SECUREBITS, 27, "check_securebits") \
+	X(HS_STEP_CHECK_NNP, 28, "check_no_new_privs")  \
+	X(HS_STEP_CHECK_DUMPABLE, 29, "check_dumpable") \
+	X(HS_STEP_LOOP, 30, "event_loop")               \
+	X(HS_STEP_SECCOMP, 31, "seccomp")               \
+	X(HS_STEP_RECV, 32, "recvmsg")                  \
+	X(HS_STEP_CLONE, 33, "clone")                   \
+	X(HS_STEP_DUP, 34, "dup3")                      \
+	X(HS_STEP_CLOSE_RANGE, 35, "close_range")       \
+	X(HS_STEP_SIGMASK, 36, "sigprocmask")           \
+	X(HS_STEP_SETSID, 37, "setsid")                 \
+	X(HS_STEP_CHECK_IDS, 38, "check_ids")           \
+	/* retired: every rlimit is set in the child (child_rlimit) */ \
+	X(HS_STEP_RLIMIT_CPU, 39, "setrlimit_cpu")      \
+	X(HS_STEP_SECCOMP_CHILD, 40, "seccomp_child")   \
+	X(HS_STEP_EXECVE, 41, "execve")                 \
+	X(HS_STEP_CHILD_RLIMIT, 42, "child_rlimit")
 
-#define HS_STEP_ENUM(id, name) id,
-enum { HS_STEPS(HS_STEP_ENUM) HS_STEP_COUNT };
+#define HS_STEP_ENUM(id, n, name) id = n,
+enum { HS_STEPS(HS_STEP_ENUM) };
 #undef HS_STEP_ENUM
+#define HS_STEP_LIMIT 64
 
 #define HS_EXIT_BASE 64
 
 const char *hs_step_name(int step);
 int hs_spec_check(const void *blob, size_t len);
+long hs_spec_dump(const void *blob, size_t len, char *out, size_t cap);
+int hs_needed_count(void);
+long hs_needed_nr(int i, uint64_t args[4]);
 
 #endif

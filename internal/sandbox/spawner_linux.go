@@ -15,7 +15,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -35,18 +34,35 @@ var ErrClosed = errors.New("spawner closed")
 const spawnWait = time.Second
 
 // StepName returns the name of the spawner step numbered n, as used in
-// Event.Step and in exit statuses (64+n).
+// Event.Step and in exit statuses (64+n); "unknown" for a number that
+// names no step. Numbers are stable (spawner.h, HS_STEPS).
 func StepName(n int) string { return C.GoString(C.hs_step_name(C.int(n))) }
 
 // exitStep maps a spawner's or a child's exit code to the step it names, or
 // "" when the code is not one of ours.
 func exitStep(code int) string {
 	n := code - C.HS_EXIT_BASE
-	if n <= 0 || n >= C.HS_STEP_COUNT {
+	if n <= 0 || n >= C.HS_STEP_LIMIT || StepName(n) == "unknown" {
 		return ""
 	}
 	return StepName(n)
 }
+
+// The limits policy.Validate checks are spawner.h's: policy/zspawner.go is
+// generated from it (go generate ./internal/sandbox). These arrays have a
+// negative length, and do not compile, if the two ever differ.
+var (
+	_ [C.HS_SPEC_MAX - policy.MaxSpecBytes]struct{}
+	_ [policy.MaxSpecBytes - C.HS_SPEC_MAX]struct{}
+	_ [C.HS_MAX_GROUPS - policy.MaxGroups]struct{}
+	_ [policy.MaxGroups - C.HS_MAX_GROUPS]struct{}
+	_ [C.HS_MAX_RLIMITS - policy.MaxRlimits]struct{}
+	_ [policy.MaxRlimits - C.HS_MAX_RLIMITS]struct{}
+	_ [C.HS_MAX_FILTER - policy.MaxFilterInstructions]struct{}
+	_ [policy.MaxFilterInstructions - C.HS_MAX_FILTER]struct{}
+	_ [C.HS_MAX_STRINGS - policy.MaxStrings]struct{}
+	_ [policy.MaxStrings - C.HS_MAX_STRINGS]struct{}
+)
 
 // Spawner is a running spawner for one service. Its methods are safe for
 // concurrent use.
@@ -85,10 +101,13 @@ func Start(spec *policy.Spec, onEvent func(Event)) (*Spawner, error) {
 	if spec == nil {
 		return nil, errors.New("spawn: nil spec")
 	}
-	blob, err := encodeSpec(spec)
-	if err != nil {
-		return nil, fmt.Errorf("spawn %s: %w", spec.Service, err)
+	// The one validation of a Spec (policy.Validate), with the spawner's
+	// own limits: a Spec built by hand or derived by the daemon is refused
+	// here, whole, rather than half applied by the spawner.
+	if err := spec.Validate(); err != nil {
+		return nil, err
 	}
+	blob := encodeSpec(spec)
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("spawn %s: socketpair: %w", spec.Service, err)
@@ -467,93 +486,12 @@ func (s *Spawner) Pid() int { return s.proc.Pid }
 func (s *Spawner) ChildSeccomp() bool { return s.childSeccomp }
 
 // encodeSpec serialises spec in the format hs_parse_spec (spawner.c)
-// reads, refusing values the kernel would read differently than meant
-// (a uid of -1 means "unchanged" to setresuid).
-func encodeSpec(spec *policy.Spec) ([]byte, error) {
-	var errs []error
-	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
-	id := func(what string, v int) {
-		if v < 0 || v >= 1<<32-1 {
-			bad("%s %d out of range", what, v)
-		}
-	}
-	str := func(what, v string) {
-		if strings.IndexByte(v, 0) >= 0 {
-			bad("%s %q contains NUL", what, v)
-		}
-	}
-	if spec.Path == "" {
-		bad("no program path")
-	}
-	str("path", spec.Path)
-	if len(spec.Argv) == 0 {
-		bad("empty argv")
-	}
-	for _, a := range spec.Argv {
-		str("argument", a)
-	}
-	for _, e := range spec.Env {
-		str("environment entry", e)
-		if !strings.Contains(e, "=") {
-			bad("environment entry %q has no '='", e)
-		}
-	}
-	if spec.Chroot != "" && !strings.HasPrefix(spec.Chroot, "/") {
-		bad("chroot %q is not absolute", spec.Chroot)
-	}
-	str("chroot", spec.Chroot)
-	if spec.Dir != "" && !strings.HasPrefix(spec.Dir, "/") {
-		bad("dir %q is not absolute", spec.Dir)
-	}
-	str("dir", spec.Dir)
-	id("uid", spec.UID)
-	id("gid", spec.GID)
-	for _, g := range spec.Groups {
-		id("group", g)
-	}
-	if len(spec.Groups) > 65536/16 {
-		bad("%d supplementary groups, at most %d", len(spec.Groups), 65536/16)
-	}
+// reads. spec has passed Validate: every value fits its field.
+func encodeSpec(spec *policy.Spec) []byte {
 	var keep uint64
 	for _, c := range spec.KeepCaps {
-		if c < 0 || c > 63 {
-			bad("capability %d out of range", c)
-			continue
-		}
 		keep |= 1 << uint(c)
 	}
-	for _, r := range spec.Rlimits {
-		if r.Resource < 0 || r.Resource >= 16 {
-			bad("rlimit resource %d out of range", r.Resource)
-		}
-		if r.Cur > r.Max {
-			bad("rlimit %d: soft %d above hard %d", r.Resource, r.Cur, r.Max)
-		}
-	}
-	if len(spec.Rlimits) > 64 {
-		bad("%d rlimits", len(spec.Rlimits))
-	}
-	if spec.Umask < 0 || spec.Umask > 0o777 {
-		bad("umask %#o out of range", spec.Umask)
-	}
-	if spec.Nice < -20 || spec.Nice > 19 {
-		bad("nice %d out of range", spec.Nice)
-	}
-	// Fail closed: no program runs the service unfiltered only when the
-	// policy opted out in so many words (policy.Spec.NoSeccomp).
-	switch {
-	case len(spec.Seccomp) == 0 && !spec.NoSeccomp:
-		bad("no seccomp program, and no opt-out")
-	case len(spec.Seccomp) > 0 && spec.NoSeccomp:
-		bad("both a seccomp program and the opt-out")
-	}
-	if len(spec.Seccomp)%8 != 0 || len(spec.Seccomp)/8 > 4096 {
-		bad("seccomp program of %d bytes is not 1-4096 instructions", len(spec.Seccomp))
-	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
-	}
-
 	ne := binary.NativeEndian
 	b := make([]byte, 0, 512+len(spec.Seccomp))
 	u32 := func(v uint32) { b = ne.AppendUint32(b, v) }
@@ -601,10 +539,7 @@ func encodeSpec(spec *policy.Spec) ([]byte, error) {
 	}
 	u32(uint32(len(spec.Seccomp)))
 	b = append(b, spec.Seccomp...)
-	if len(b) > C.HS_SPEC_MAX {
-		return nil, fmt.Errorf("spec is %d bytes, at most %d", len(b), C.HS_SPEC_MAX)
-	}
-	return b, nil
+	return b
 }
 
 // maxArgStrlen is the longest argument or environment string execve(2)
@@ -648,4 +583,42 @@ func specBlobCheck(b []byte) int {
 		return int(C.hs_spec_check(nil, 0))
 	}
 	return int(C.hs_spec_check(unsafe.Pointer(&b[0]), C.size_t(len(b))))
+}
+
+// specBlobDump runs the spawner's Spec parser on b in this process and
+// returns what it read (hs_spec_dump), or false when it refuses b. For
+// FuzzSpecRoundTrip.
+func specBlobDump(b []byte) (string, bool) {
+	if len(b) == 0 {
+		return "", false
+	}
+	out := make([]byte, 4*len(b)+4096)
+	n := C.hs_spec_dump(unsafe.Pointer(&b[0]), C.size_t(len(b)), (*C.char)(unsafe.Pointer(&out[0])), C.size_t(len(out)))
+	if n == -2 {
+		panic("hs_spec_dump: buffer too small")
+	}
+	if n < 0 {
+		return "", false
+	}
+	return string(out[:n]), true
+}
+
+// neededCall is one entry of the spawner's hs_needed table.
+type neededCall struct {
+	nr   int64
+	args [4]uint64
+}
+
+// spawnerNeeds returns hs_needed as compiled into the spawner, for the test
+// that compares it with policy.SpawnerCalls.
+func spawnerNeeds() []neededCall {
+	out := make([]neededCall, int(C.hs_needed_count()))
+	for i := range out {
+		var a [4]C.uint64_t
+		out[i].nr = int64(C.hs_needed_nr(C.int(i), &a[0]))
+		for j := range a {
+			out[i].args[j] = uint64(a[j])
+		}
+	}
+	return out
 }

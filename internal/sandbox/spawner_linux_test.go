@@ -18,6 +18,7 @@ import (
 
 	"github.com/hinetd/hinetd/internal/seccomp"
 	"github.com/hinetd/hinetd/policy"
+	libseccomp "github.com/seccomp/libseccomp-golang"
 
 	"github.com/hinetd/hinetd/internal/testenv"
 )
@@ -471,5 +472,63 @@ func TestUnknownMessageStopsSpawner(t *testing.T) {
 	}
 	if err := s.Spawn(8, 0); !errors.Is(err, ErrClosed) {
 		t.Errorf("Spawn after the stop: %v", err)
+	}
+}
+
+// TestStepNumbersStable: a step keeps the number that logs and exit
+// statuses (64+n) already hold. These are the numbers of every step as
+// they were when the numbers became explicit (issue 10); a new step takes
+// the next free number and is added at the end here.
+func TestStepNumbersStable(t *testing.T) {
+	want := []string{
+		"none", "control_socket", "fds", "spec", "dumpable", "signals", "setrlimit", "setpriority",
+		"chroot", "chdir", "capget", "privilege", "capbset_drop", "securebits", "keepcaps",
+		"setgroups", "setresgid", "setresuid", "capset", "ambient", "no_new_privs", "check_uid",
+		"check_gid", "check_groups", "check_caps", "check_bounding", "check_ambient",
+		"check_securebits", "check_no_new_privs", "check_dumpable", "event_loop", "seccomp",
+		"recvmsg", "clone", "dup3", "close_range", "sigprocmask", "setsid", "check_ids",
+		"setrlimit_cpu", "seccomp_child", "execve", // 0-41: before issue 10
+		"child_rlimit", // 42
+	}
+	seen := map[string]int{}
+	for n, name := range want {
+		if got := StepName(n); got != name {
+			t.Errorf("step %d is %q, was %q", n, got, name)
+		}
+		if m, dup := seen[name]; dup {
+			t.Errorf("steps %d and %d are both %q", m, n, name)
+		}
+		seen[name] = n
+	}
+	for n := len(want); n < 64; n++ {
+		if got := StepName(n); got != "unknown" {
+			t.Errorf("step %d is %q: add it to this test", n, got)
+		}
+	}
+	if got := exitStep(64 + 17); got != "setresuid" {
+		t.Errorf("exit status 81 names %q", got)
+	}
+	if got := exitStep(64 + 50); got != "" {
+		t.Errorf("exit status 114 names %q", got)
+	}
+}
+
+// TestSpawnerCallsAgree: the spawner's hs_needed table (C, compiled from
+// spawner_calls.h) and policy.SpawnerCalls (Go, policy/zspawner.go) are
+// the same calls with the same arguments, as the C headers and
+// golang.org/x/sys/unix define the flag names.
+func TestSpawnerCallsAgree(t *testing.T) {
+	c, g := spawnerNeeds(), policy.SpawnerCalls()
+	if len(c) != len(g) {
+		t.Fatalf("C has %d calls, Go %d", len(c), len(g))
+	}
+	for i := range c {
+		nr, err := libseccomp.GetSyscallFromName(g[i].Name)
+		if err != nil {
+			t.Fatalf("%s: %v", g[i].Name, err)
+		}
+		if int64(nr) != c[i].nr || c[i].args != g[i].Args {
+			t.Errorf("entry %d: C has %d %#x, Go %s (%d) %#x", i, c[i].nr, c[i].args, g[i].Name, nr, g[i].Args)
+		}
 	}
 }

@@ -130,9 +130,7 @@ func buildFilter(names []string, act libseccomp.ScmpAction) ([]byte, error) {
 		}
 		switch name {
 		case "clone3":
-			// Its flags are in memory, out of seccomp's sight: make libc
-			// fall back to clone, whose flags we can check.
-			err = f.AddRule(nr, libseccomp.ActErrno.SetReturnCode(int16(unix.ENOSYS)))
+			continue // below, whether listed or not
 		case "clone":
 			// x86_64, like most: flags are the first argument.
 			err = f.AddRuleConditional(nr, libseccomp.ActAllow, nsMask(0))
@@ -150,6 +148,14 @@ func buildFilter(names []string, act libseccomp.ScmpAction) ([]byte, error) {
 		}
 		if err != nil {
 			return nil, fmt.Errorf("rule for %q: %w", name, err)
+		}
+	}
+	// clone3's flags are in memory, out of seccomp's sight: it fails with
+	// ENOSYS in every program, listed or not, so that libc falls back to
+	// clone, whose flags are checked (glibc does since 2.34).
+	if nr, err := libseccomp.GetSyscallFromNameByArch("clone3", native); err == nil && nr >= 0 {
+		if err := f.AddRule(nr, libseccomp.ActErrno.SetReturnCode(int16(unix.ENOSYS))); err != nil {
+			return nil, fmt.Errorf("rule for clone3: %w", err)
 		}
 	}
 	if err := addNewerThanLibseccomp(f, native); err != nil {

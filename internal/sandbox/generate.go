@@ -1,0 +1,3 @@
+package sandbox
+
+//go:generate go run ./gencalls
