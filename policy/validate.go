@@ -58,8 +58,18 @@ func checkProgram(sp *Spec) error {
 			return fmt.Errorf("NUL byte in %q", a)
 		}
 	}
+	for i, a := range sp.Argv {
+		if len(a)+1 > MaxArgStrlen {
+			return fmt.Errorf("argument %d is %d bytes; execve(2) takes at most %d (MAX_ARG_STRLEN)", i, len(a), MaxArgStrlen-1)
+		}
+	}
 	return nil
 }
+
+// MaxArgStrlen is the longest argument or environment string execve(2)
+// takes, its NUL included (MAX_ARG_STRLEN, 32 pages): a longer one fails
+// every exec with E2BIG.
+const MaxArgStrlen = 32 * 4096
 
 func checkIDs(sp *Spec) error {
 	if sp.UID < 0 || sp.UID > 0xfffffffe || sp.GID < 0 || sp.GID > 0xfffffffe {
@@ -115,6 +125,9 @@ func checkEnv(sp *Spec) error {
 		k, _, ok := strings.Cut(kv, "=")
 		if !ok || !validEnvName(k) || strings.IndexByte(kv, 0) >= 0 {
 			return fmt.Errorf("bad environment entry %q", kv)
+		}
+		if len(kv)+1 > MaxArgStrlen {
+			return fmt.Errorf("environment string %.20q… is %d bytes; execve(2) takes at most %d (MAX_ARG_STRLEN)", kv, len(kv), MaxArgStrlen-1)
 		}
 		if seen[k] {
 			return fmt.Errorf("variable %q set twice", k)

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -37,8 +38,8 @@ func TestValidate(t *testing.T) {
 			"spec probe: ids: 4097 supplementary groups, at most 4096"},
 		{"too many arguments", func(sp *Spec) { sp.Argv = make([]string, MaxStrings+1) },
 			"spec probe: program: 65537 arguments, at most 65536"},
-		{"too large", func(sp *Spec) { sp.Argv = []string{strings.Repeat("a", MaxSpecBytes)} },
-			"spec probe: size: 1052516 bytes encoded, at most 1048576"},
+		{"too large", func(sp *Spec) { sp.Argv = slices.Repeat([]string{strings.Repeat("a", 120<<10)}, 9) },
+			"spec probe: size: 1109900 bytes encoded, at most 1048576"},
 		{"NUL in directory", func(sp *Spec) { sp.Dir = "/a\x00b" }, `spec probe: paths: NUL byte in chroot "" or directory "/a\x00b"`},
 		// seccomp(2) needs no_new_privs or CAP_SYS_ADMIN (issue 10 item 2).
 		{"no_new_privs off with a filter", func(sp *Spec) { sp.AllowNewPrivs = true },
@@ -113,5 +114,16 @@ func TestWarnings(t *testing.T) {
 		if got := Warnings(tt.name, tt.proto, tt.sp); !reflect.DeepEqual(got, tt.want) {
 			t.Errorf("Warnings(%s, %s) = %q, want %q", tt.name, tt.proto, got, tt.want)
 		}
+	}
+}
+
+// TestValidateArgStrlen: a string execve(2) refuses (MAX_ARG_STRLEN) fails
+// Validate, not every exec.
+func TestValidateArgStrlen(t *testing.T) {
+	sp := *compileDefault(t)
+	sp.Argv = []string{"x", strings.Repeat("b", 200<<10)}
+	want := "spec probe: program: argument 1 is 204800 bytes; execve(2) takes at most 131071 (MAX_ARG_STRLEN)"
+	if err := sp.Validate(); err == nil || err.Error() != want {
+		t.Errorf("got %v\nwant %s", err, want)
 	}
 }

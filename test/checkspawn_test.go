@@ -23,8 +23,8 @@ func TestCheckRefusesWhatTheSpawnerRefuses(t *testing.T) {
 		args string
 		want string
 	}{
-		{"20 MiB of arguments", "prog" + strings.Repeat(" "+big, 205), "spec is "},
-		{"200,000 arguments", "prog" + strings.Repeat(" x", 200000), "spec is "},
+		{"20 MiB of arguments", "prog" + strings.Repeat(" "+big, 205), "bytes encoded, at most 1048576"},
+		{"200,000 arguments", "prog" + strings.Repeat(" x", 200000), "200001 arguments, at most 65536"},
 		{"one 200 KiB argument", "prog " + strings.Repeat("b", 200<<10), "argument 1 is 204800 bytes; execve(2) takes at most 131071"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

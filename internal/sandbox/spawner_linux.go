@@ -542,33 +542,17 @@ func encodeSpec(spec *policy.Spec) []byte {
 	return b
 }
 
-// maxArgStrlen is the longest argument or environment string execve(2)
-// takes, its NUL included (MAX_ARG_STRLEN, 32 pages): a longer one fails
-// every exec with E2BIG.
-const maxArgStrlen = 32 * 4096
-
 // Check reports what Start, or the exec of every child, would refuse in
-// spec, without starting anything: the encoding and its size limit, the
-// spawner's own parser (hs_parse_spec), and strings execve(2) refuses.
-// hinetd --check and the daemon's load use it, so that a service the
-// spawner cannot run is an error with its inetd.conf line, not a
-// spawn-fail at every connection.
+// spec, without starting anything: policy.Validate (the spawner's limits,
+// the size of the encoding, strings execve(2) refuses) and the spawner's
+// own parser (hs_parse_spec) run on the encoding. hinetd --check and the
+// daemon's load use it, so that a service the spawner cannot run is an
+// error with its inetd.conf line, not a spawn-fail at every connection.
 func Check(spec *policy.Spec) error {
-	for i, a := range spec.Argv {
-		if len(a)+1 > maxArgStrlen {
-			return fmt.Errorf("argument %d is %d bytes; execve(2) takes at most %d (MAX_ARG_STRLEN)", i, len(a), maxArgStrlen-1)
-		}
+	if err := spec.Validate(); err != nil {
+		return err
 	}
-	for _, e := range spec.Env {
-		if len(e)+1 > maxArgStrlen {
-			return fmt.Errorf("environment string %.20q… is %d bytes; execve(2) takes at most %d (MAX_ARG_STRLEN)", e, len(e), maxArgStrlen-1)
-		}
-	}
-	b, err := encodeSpec(spec)
-	if err != nil {
-		return fmt.Errorf("%w (%d arguments)", err, len(spec.Argv))
-	}
-	if specBlobCheck(b) < 0 {
+	if specBlobCheck(encodeSpec(spec)) < 0 {
 		return errors.New("the spawner's parser refuses this service's spec")
 	}
 	return nil
