@@ -258,28 +258,7 @@ func (c *classic) dial(network string, port int) net.Conn {
 // returns its pid.
 func (c *classic) serverPID(service string, n int) int {
 	c.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		var pids []int
-		for _, line := range strings.Split(c.d.logText(), "\n") {
-			if !lineHas(line, "event=spawn") || !strings.Contains(line, " "+service+"/") {
-				continue
-			}
-			for _, f := range strings.Fields(line) {
-				if v, ok := strings.CutPrefix(f, "pid="); ok {
-					p, _ := strconv.Atoi(v)
-					pids = append(pids, p)
-				}
-			}
-		}
-		if len(pids) >= n {
-			return pids[n-1]
-		}
-		if time.Now().After(deadline) {
-			c.t.Fatalf("no spawn record %d of %s; log:\n%s", n, service, c.d.logText())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	return spawnPID(c.t, c.d, " "+service+"/", n)
 }
 
 // capBits are the capabilities the classic servers' profiles grant.

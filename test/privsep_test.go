@@ -12,9 +12,9 @@ import (
 
 // parentCaps are the capabilities SECURITY.md says the daemon keeps after
 // start-up, by number (capabilities(7)): CAP_SETGID 6, CAP_SETUID 7,
-// CAP_SETPCAP 8, CAP_NET_BIND_SERVICE 10, CAP_SYS_CHROOT 18,
+// CAP_KILL 5, CAP_SETPCAP 8, CAP_NET_BIND_SERVICE 10, CAP_SYS_CHROOT 18,
 // CAP_SYS_NICE 23, CAP_SYS_RESOURCE 24, CAP_SYSLOG 34.
-var parentCaps = []uint{6, 7, 8, 10, 18, 23, 24, 34}
+var parentCaps = []uint{5, 6, 7, 8, 10, 18, 23, 24, 34}
 
 func capMask(caps []uint) uint64 {
 	var m uint64

@@ -184,6 +184,21 @@ func (d *Daemon) shutdown() {
 	for _, l := range d.listeners {
 		l.close()
 	}
+	// Wait servers hold their listening socket: one left running would
+	// keep serving, unconfigured, beside the next hinetd's socket on the
+	// same port. Nowait children hold only their own connections.
+	var stopped []<-chan struct{}
+	for _, s := range d.snapServices() {
+		if done := d.stopWait(s, "hinetd is stopping"); done != nil {
+			stopped = append(stopped, done)
+		}
+	}
+	for _, done := range stopped {
+		select {
+		case <-done:
+		case <-time.After(waitStopGrace + time.Second):
+		}
+	}
 	closeSpawners(d.snapServices())
 	if d.acl != nil {
 		d.acl.Close()

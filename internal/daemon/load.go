@@ -111,6 +111,9 @@ func (d *Daemon) load(initial bool) error {
 		} else {
 			changed = append(changed, s.cfg.Name)
 			d.noteWrapper(s)
+			// A wait server holds the socket: left running, it would
+			// serve the next requests under the old configuration.
+			d.stopWait(old, "its configuration changed")
 		}
 		l.svc.Store(s)
 	}
@@ -148,6 +151,7 @@ func (d *Daemon) load(initial bool) error {
 		removed = append(removed, s.cfg.Name)
 		l.close()
 		delete(d.listeners, key)
+		d.stopWait(s, "its service was removed")
 		closeSpawners([]*service{s})
 		d.lim.Forget(key)
 		if s.cfg.Family == config.FamilyUnix {

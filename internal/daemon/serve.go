@@ -214,12 +214,14 @@ func (d *Daemon) waitTurn(l *listener, s *service) bool {
 	// The server gets a blocking socket; the file status flags are shared
 	// with our descriptor, so restore non-blocking once it is gone.
 	setBlocking(l.fd, true)
+	s.state.waitConn.Store(c)
 	d.spawn(s, c, l.fd)
 	select {
 	case <-c.done:
 	case <-l.done:
 		return false
 	}
+	s.state.waitConn.CompareAndSwap(c, nil)
 	setBlocking(l.fd, false)
 	return true
 }

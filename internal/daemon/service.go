@@ -39,6 +39,10 @@ type svcState struct {
 
 	atLimit atomic.Bool // logged "at max-child" for this episode
 
+	// waitConn is the running server of a wait service, which holds the
+	// listening socket: nil when none runs (stopWait).
+	waitConn atomic.Pointer[conn]
+
 	lim        *limits.Service // rate and per-source limits; kept across reloads
 	pauseUntil atomic.Int64    // UnixNano end of the logged pause; 0 = none
 }

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -267,4 +268,69 @@ func (ds *derivedSpawners) close() {
 		ds.byKey[k].Close()
 	}
 	*ds = derivedSpawners{}
+}
+
+// waitStopGrace is how long a wait server has to exit after SIGTERM before
+// it is killed.
+const waitStopGrace = 3 * time.Second
+
+// stopWait stops the running server of wait service s, if any: SIGTERM to
+// its process group (a server such as in.tftpd forks per request), then
+// SIGKILL if it is still there after waitStopGrace. It returns a channel
+// closed when the server is gone, nil when none ran.
+func (d *Daemon) stopWait(s *service, why string) <-chan struct{} {
+	if !s.cfg.Wait || s.state == nil {
+		return nil
+	}
+	c := s.state.waitConn.Load()
+	if c == nil {
+		return nil
+	}
+	select {
+	case <-c.done:
+		return nil
+	default:
+	}
+	// The pid comes with the Started report, a moment after the spawn.
+	var pid int
+	for deadline := time.Now().Add(time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if pid = int(c.pid.Load()); pid > 0 || time.Now().After(deadline) {
+			break
+		}
+		select {
+		case <-c.done:
+			return nil
+		default:
+		}
+	}
+	if pid <= 0 {
+		return c.done
+	}
+	signal := func(sig unix.Signal) error {
+		// The server is its session's and process group's leader (the
+		// spawner's setsid); its own children are in the group too.
+		if err := unix.Kill(-pid, sig); err != unix.ESRCH {
+			return err
+		}
+		return unix.Kill(pid, sig)
+	}
+	err := signal(unix.SIGTERM)
+	fields := []audit.Field{audit.Int(audit.KeyPID, int64(pid)), str(audit.KeySignal, "SIGTERM")}
+	if err != nil {
+		fields = append(fields, str(audit.KeyErrno, err.Error()))
+	}
+	d.event(audit.KindLog, s, c, "stopping the wait server: "+why, fields...)
+	go func() {
+		select {
+		case <-c.done:
+		case <-time.After(waitStopGrace):
+			err := signal(unix.SIGKILL)
+			fields := []audit.Field{audit.Int(audit.KeyPID, int64(pid)), str(audit.KeySignal, "SIGKILL")}
+			if err != nil {
+				fields = append(fields, str(audit.KeyErrno, err.Error()))
+			}
+			d.event(audit.KindLog, s, c, fmt.Sprintf("the wait server did not exit %v after SIGTERM: killed", waitStopGrace), fields...)
+		}
+	}()
+	return c.done
 }

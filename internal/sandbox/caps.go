@@ -40,11 +40,13 @@ var SpawnerOptionalCaps = []capability.Cap{
 // CAP_NET_BIND_SERVICE (to bind ports below 1024 again on reload),
 // CAP_SYSLOG (to read the kernel's seccomp audit records on /dev/kmsg when
 // kernel.dmesg_restrict is 1, so that a SIGSYS death names its system
-// call), and every capability kept by one of specs. A policy that keeps another
+// call), CAP_KILL (to stop a wait server, which runs as its service's user,
+// on a reload that changes its service and at exit), and every capability
+// kept by one of specs. A policy that keeps another
 // capability after the drop fails its spawner's "privilege" step. Asking
 // to keep a capability the daemon does not have is harmless.
 func ParentCaps(specs ...*policy.Spec) []capability.Cap {
-	set := map[capability.Cap]bool{capability.CAP_NET_BIND_SERVICE: true, capability.CAP_SYSLOG: true}
+	set := map[capability.Cap]bool{capability.CAP_NET_BIND_SERVICE: true, capability.CAP_SYSLOG: true, capability.CAP_KILL: true}
 	for _, c := range SpawnerCaps {
 		set[c] = true
 	}
