@@ -74,6 +74,8 @@ type Daemon struct {
 	snap      *config.Snapshot
 
 	conns    connTable // live children by connection id
+	endsMu   sync.Mutex
+	ends     []ended // servers that exited a moment ago (watchSeccomp)
 	nextID   atomic.Uint64
 	ownPorts atomic.Pointer[map[uint16]bool] // ports of the built-ins, see builtinPorts
 
@@ -119,6 +121,8 @@ func Run(ctx context.Context, opts Options, alog *audit.Log) int {
 		}
 		defer remove()
 	}
+	stopSeccomp := d.watchSeccomp()
+	defer stopSeccomp()
 	d.notifyReady()
 	signalReady()
 	watchdog, stopWatchdog := d.watchdogTick()

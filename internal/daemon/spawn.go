@@ -206,6 +206,7 @@ func (d *Daemon) onSpawnEvent(ev sandbox.Event) {
 		d.childGone(c)
 	case sandbox.Exited:
 		d.conns.remove(c.id)
+		d.rememberEnd(c)
 		fields := []audit.Field{audit.Int(audit.KeyPID, int64(ev.PID)), audit.Dur(audit.KeyDuration, ev.Duration)}
 		msg := ""
 		switch {
