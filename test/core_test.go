@@ -581,7 +581,7 @@ func TestOptions(t *testing.T) {
 	if _, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second); err == nil {
 		t.Fatal("-a 127.0.0.3 service also answers on 127.0.0.1")
 	}
-	d.waitLog("event=config-error", 2*time.Second, "inetd.conf:2:", "address already in use")
+	d.waitLog("event=bind-error", 2*time.Second, "inetd.conf:2:", "address already in use")
 	d.stop()
 	if _, err := os.Stat(pidfile); err == nil {
 		t.Fatal("pid file left behind after SIGTERM")
