@@ -73,7 +73,8 @@ FUZZ := ./internal/config:FuzzParse:50000x ./policy:FuzzParse:50000x \
 	./internal/limits:FuzzAgainstSlow:40000x ./internal/acl:FuzzIdentReply:150000x \
 	./internal/audit:FuzzFormat:25000x ./internal/audit/audittest:FuzzParseRFC5424:90000x ./internal/audit:FuzzCheckTarget:100000x \
 	./hosts:FuzzParse:150000x ./hosts:FuzzExpand:150000x ./hosts:FuzzFastSlow:150000x \
-	./internal/sandbox:FuzzSpecParse:150000x ./internal/sandbox:FuzzSpecRoundTrip:150000x
+	./internal/sandbox:FuzzSpecParse:150000x ./internal/sandbox:FuzzSpecRoundTrip:150000x \
+	./internal/seccomp:FuzzEval:150000x
 
 # Every test target installs and sets up first, so that no test finds a
 # tool missing on a fresh machine (internal/testenv: under CI that fails).

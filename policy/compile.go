@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/user"
+	"reflect"
 	"slices"
 	"sort"
 	"strconv"
@@ -93,31 +94,26 @@ func over[T any](dst *Field[T], src Field[T]) {
 	}
 }
 
-func overMap[T any](dst map[string]Field[T], src map[string]Field[T]) {
-	for k, v := range src {
-		dst[k] = v
-	}
-}
-
-// overlay writes every field that p sets over r.
+// overlay writes every field that p sets over r: each Field whose Set is
+// true, and each entry of a map of Fields (rlimits, env). It goes by
+// reflection over Profile, so that a new setting is a Profile field and a
+// row of settings (parse.go), and nothing here.
 func (r *Profile) overlay(p *Profile) {
-	over(&r.User, p.User)
-	over(&r.Group, p.Group)
-	over(&r.Groups, p.Groups)
-	over(&r.Caps, p.Caps)
-	over(&r.SeccompOff, p.SeccompOff)
-	over(&r.SeccompGroups, p.SeccompGroups)
-	over(&r.SeccompAllow, p.SeccompAllow)
-	over(&r.SeccompDeny, p.SeccompDeny)
-	over(&r.SeccompAction, p.SeccompAction)
-	over(&r.AllowNewPrivs, p.AllowNewPrivs)
-	overMap(r.Rlimits, p.Rlimits)
-	over(&r.Nice, p.Nice)
-	over(&r.Umask, p.Umask)
-	overMap(r.Env, p.Env)
-	over(&r.Pass, p.Pass)
-	over(&r.Dir, p.Dir)
-	over(&r.Chroot, p.Chroot)
+	dst, src := reflect.ValueOf(r).Elem(), reflect.ValueOf(p).Elem()
+	for i := 0; i < dst.NumField(); i++ {
+		d, v := dst.Field(i), src.Field(i)
+		switch {
+		case v.Kind() == reflect.Map:
+			if d.IsNil() && v.Len() > 0 {
+				d.Set(reflect.MakeMap(d.Type()))
+			}
+			for it := v.MapRange(); it.Next(); {
+				d.SetMapIndex(it.Key(), it.Value())
+			}
+		case v.Kind() == reflect.Struct && v.FieldByName("Set").IsValid() && v.FieldByName("Set").Bool():
+			d.Set(v)
+		}
+	}
 }
 
 // Effective returns the settings that apply to service: the built-in
@@ -208,10 +204,12 @@ func (s *Set) CompileWith(svc Service, opt CompileOptions) (*Spec, []Note, error
 	}
 	sort.Slice(sp.Rlimits, func(i, j int) bool { return sp.Rlimits[i].Resource < sp.Rlimits[j].Resource })
 
-	sp.Nice = r.Nice.Value
-	sp.Umask = r.Umask.Value
-	sp.Dir = r.Dir.Value
-	sp.Chroot = r.Chroot.Value
+	// Settings the spawner applies as written (settings, parse.go).
+	for _, st := range settings {
+		if st.spec != nil {
+			st.spec(&r, sp)
+		}
+	}
 	if opt.Unprivileged && sp.Chroot != "" {
 		errs = append(errs, posErr(r.Chroot.Pos, svc.Name, "needs root to chroot to %q", sp.Chroot))
 	}
@@ -227,7 +225,6 @@ func (s *Set) CompileWith(svc Service, opt CompileOptions) (*Spec, []Note, error
 			}
 		}
 	}
-	sp.AllowNewPrivs = r.AllowNewPrivs.Value
 	if sp.AllowNewPrivs {
 		note(r.AllowNewPrivs.Pos, "no_new_privs is off: setuid programs can gain privileges")
 	}

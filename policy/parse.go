@@ -84,12 +84,6 @@ var errnoByName = func() map[string]syscall.Errno {
 // (from the generated copy of its tables, zsyscalls.go).
 func knownSyscall(name string) bool { return syscallNames[name] }
 
-// keys lists the settings, for error messages.
-var keys = []string{"user", "group", "groups", "caps", "seccomp", "seccomp-groups",
-	"seccomp-allow", "seccomp-deny", "seccomp-action", "no-new-privs", "rlimit",
-	"nice", "umask", "env", "pass", "dir", "chroot", "max-child", "max-child-per-ip",
-	"max-conn-per-ip-per-minute", "invocations-per-minute", "cps", "source-rate", "listen-backlog"}
-
 // parser holds the state of one file.
 type parser struct {
 	file string
@@ -258,228 +252,298 @@ func (p *parser) scalar(line int, key string) bool {
 	return true
 }
 
-func (p *parser) setting(line int, text string) {
-	var key, rest string
-	if i := strings.IndexAny(text, " \t"); i >= 0 {
-		key, rest = text[:i], strings.TrimSpace(text[i+1:])
-	} else {
-		key, rest = text, ""
-	}
-	args := strings.Fields(rest)
-	pos := Pos{p.file, line}
-	pr := p.cur
+// setArgs is one line of a [default] or [service NAME] section, split into
+// its key and values, for the row of settings that reads it.
+type setArgs struct {
+	p    *parser
+	line int
+	key  string
+	rest string   // the line after the key, blanks trimmed (env keeps its spaces)
+	args []string // rest, split on blanks
+	pos  Pos
+	pr   *Profile
+}
 
-	one := func() (string, bool) {
-		if len(args) != 1 {
-			p.errorf(line, "%q takes one value, got %d", key, len(args))
-			return "", false
-		}
-		return args[0], p.scalar(line, key)
+func (a *setArgs) errorf(format string, args ...any) { a.p.errorf(a.line, format, args...) }
+
+// one - the key's single value, once per section.
+func (a *setArgs) one() (string, bool) {
+	if len(a.args) != 1 {
+		a.errorf("%q takes one value, got %d", a.key, len(a.args))
+		return "", false
 	}
-	some := func() bool {
-		if len(args) == 0 {
-			p.errorf(line, "%q needs at least one value", key)
-			return false
-		}
-		return true
+	return a.args[0], a.p.scalar(a.line, a.key)
+}
+
+// some - at least one value.
+func (a *setArgs) some() bool {
+	if len(a.args) == 0 {
+		a.errorf("%q needs at least one value", a.key)
+		return false
 	}
-	onOff := func() (bool, bool) {
-		v, ok := one()
-		if !ok {
-			return false, false
-		}
-		switch v {
-		case "on":
-			return true, true
-		case "off":
-			return false, true
-		}
-		p.errorf(line, "bad %s value %q; expect on or off", key, v)
+	return true
+}
+
+// onOff - "on" or "off", once per section.
+func (a *setArgs) onOff() (bool, bool) {
+	v, ok := a.one()
+	if !ok {
 		return false, false
 	}
+	switch v {
+	case "on":
+		return true, true
+	case "off":
+		return false, true
+	}
+	a.errorf("bad %s value %q; expect on or off", a.key, v)
+	return false, false
+}
 
-	switch key {
-	case "user":
-		if v, ok := one(); ok {
-			pr.User = Field[string]{true, v, pos}
+// set writes v into the Profile field dst, as written at this line.
+func set[T any](a *setArgs, dst *Field[T], v T) { *dst = Field[T]{true, v, a.pos} }
+
+// settings - every key of a [default] or [service NAME] section: how its
+// line is read into the Profile and, for a setting the spawner applies as
+// written, how the effective value goes into the Spec (CompileWith runs
+// these; settings that need resolving, like user or caps, are compiled
+// there). The order is the one error messages list. A new confinement key
+// is a row here: see "Adding a confinement key" in spec.go.
+var settings = []struct {
+	key   string
+	parse func(a *setArgs)
+	spec  func(r *Profile, sp *Spec) // nil: compiled in CompileWith
+}{
+	{"user", func(a *setArgs) {
+		if v, ok := a.one(); ok {
+			set(a, &a.pr.User, v)
 		}
-	case "group":
-		if v, ok := one(); ok {
-			pr.Group = Field[string]{true, v, pos}
+	}, nil},
+	{"group", func(a *setArgs) {
+		if v, ok := a.one(); ok {
+			set(a, &a.pr.Group, v)
 		}
-	case "groups":
-		if !some() || !p.scalar(line, key) {
+	}, nil},
+	{"groups", func(a *setArgs) {
+		if !a.some() || !a.p.scalar(a.line, a.key) {
 			return
 		}
-		if len(args) == 1 && args[0] == "none" {
-			args = []string{}
+		if len(a.args) == 1 && a.args[0] == "none" {
+			a.args = []string{}
 		}
-		pr.Groups = Field[[]string]{true, args, pos}
-	case "caps":
-		if !some() || !p.scalar(line, key) {
+		set(a, &a.pr.Groups, a.args)
+	}, nil},
+	{"caps", parseCaps, nil},
+	{"seccomp", func(a *setArgs) {
+		if on, ok := a.onOff(); ok {
+			set(a, &a.pr.SeccompOff, !on)
+		}
+	}, nil},
+	{"seccomp-groups", func(a *setArgs) {
+		if !a.some() || !a.p.scalar(a.line, a.key) {
 			return
 		}
-		var caps []string
-		if !(len(args) == 1 && args[0] == "none") {
-			for _, a := range args {
-				name := strings.ToUpper(a)
-				if !strings.HasPrefix(name, "CAP_") {
-					name = "CAP_" + name
-				}
-				if _, ok := capByName[name]; !ok {
-					p.errorf(line, "unknown capability %q", a)
-					continue
-				}
-				if !slices.Contains(caps, name) {
-					caps = append(caps, name)
-				}
+		for _, g := range a.args {
+			if !strings.HasPrefix(g, "@") {
+				a.errorf("seccomp-groups takes groups (\"@name\"), got %q; use seccomp-allow for single syscalls", g)
+			} else if _, ok := groups[g]; !ok {
+				a.errorf("unknown syscall group %q", g)
 			}
 		}
-		if caps == nil {
-			caps = []string{}
-		}
-		pr.Caps = Field[[]string]{true, caps, pos}
-	case "seccomp":
-		if on, ok := onOff(); ok {
-			pr.SeccompOff = Field[bool]{true, !on, pos}
-		}
-	case "no-new-privs":
-		if on, ok := onOff(); ok {
-			pr.AllowNewPrivs = Field[bool]{true, !on, pos}
-		}
-	case "seccomp-groups":
-		if !some() || !p.scalar(line, key) {
-			return
-		}
-		for _, a := range args {
-			if !strings.HasPrefix(a, "@") {
-				p.errorf(line, "seccomp-groups takes groups (\"@name\"), got %q; use seccomp-allow for single syscalls", a)
-			} else if _, ok := groups[a]; !ok {
-				p.errorf(line, "unknown syscall group %q", a)
+		set(a, &a.pr.SeccompGroups, a.args)
+	}, nil},
+	{"seccomp-allow", func(a *setArgs) { parseSyscalls(a, &a.pr.SeccompAllow) }, nil},
+	{"seccomp-deny", func(a *setArgs) {
+		for _, it := range a.args {
+			// The filter is in force when the spawner, or the child,
+			// calls execve: without it nothing ever starts. Other calls
+			// the spawner needs may be denied; the filter then goes
+			// into each child (CompileWith).
+			if Expand(it)["execve"] {
+				a.errorf("cannot deny %q: it removes execve, which starts the service under the filter", it)
 			}
 		}
-		pr.SeccompGroups = Field[[]string]{true, args, pos}
-	case "seccomp-allow", "seccomp-deny":
-		if !some() {
-			return
+		parseSyscalls(a, &a.pr.SeccompDeny)
+	}, nil},
+	{"seccomp-action", parseAction, nil},
+	{"no-new-privs", func(a *setArgs) {
+		if on, ok := a.onOff(); ok {
+			set(a, &a.pr.AllowNewPrivs, !on)
 		}
-		for _, a := range args {
-			if strings.HasPrefix(a, "@") {
-				if _, ok := groups[a]; !ok {
-					p.errorf(line, "unknown syscall group %q", a)
-				}
-			} else if !knownSyscall(a) {
-				p.errorf(line, "unknown syscall %q", a)
-			}
-		}
-		f := &pr.SeccompAllow
-		if key == "seccomp-deny" {
-			f = &pr.SeccompDeny
-			for _, a := range args {
-				// The filter is in force when the spawner, or the
-				// child, calls execve: without it nothing ever starts.
-				// Other calls the spawner needs may be denied; the
-				// filter then goes into each child (CompileWith).
-				if Expand(a)["execve"] {
-					p.errorf(line, "cannot deny %q: it removes execve, which starts the service under the filter", a)
-				}
-			}
-		}
-		// Repeated lines add to the list.
-		if !f.Set {
-			*f = Field[[]string]{true, nil, pos}
-		}
-		f.Value = append(f.Value, args...)
-	case "seccomp-action":
-		if len(args) == 0 || !p.scalar(line, key) {
-			if len(args) == 0 {
-				p.errorf(line, "%q needs a value; expect kill, log or errno NAME", key)
-			}
-			return
-		}
-		var a Action
-		switch {
-		case len(args) == 1 && args[0] == "kill":
-		case len(args) == 1 && args[0] == "log":
-			a.Log = true
-		case len(args) == 2 && args[0] == "errno":
-			if _, ok := errnoByName[args[1]]; !ok {
-				p.errorf(line, "unknown errno %q", args[1])
-				return
-			}
-			a.Errno = args[1]
-		default:
-			p.errorf(line, "bad seccomp-action %q; expect kill, log or errno NAME", rest)
-			return
-		}
-		pr.SeccompAction = Field[Action]{true, a, pos}
-	case "rlimit":
-		p.rlimit(line, args)
-	case "nice":
-		if v, ok := one(); ok {
+	}, func(r *Profile, sp *Spec) { sp.AllowNewPrivs = r.AllowNewPrivs.Value }},
+	{"rlimit", func(a *setArgs) { a.p.rlimit(a.line, a.args) }, nil},
+	{"nice", func(a *setArgs) {
+		if v, ok := a.one(); ok {
 			n, err := strconv.Atoi(v)
 			if err != nil || n < -20 || n > 19 {
-				p.errorf(line, "bad nice %q; expect -20 to 19", v)
+				a.errorf("bad nice %q; expect -20 to 19", v)
 				return
 			}
-			pr.Nice = Field[int]{true, n, pos}
+			set(a, &a.pr.Nice, n)
 		}
-	case "umask":
-		if v, ok := one(); ok {
+	}, func(r *Profile, sp *Spec) { sp.Nice = r.Nice.Value }},
+	{"umask", func(a *setArgs) {
+		if v, ok := a.one(); ok {
 			n, err := strconv.ParseUint(v, 8, 32)
 			if err != nil || n > 0o777 {
-				p.errorf(line, "bad umask %q; expect octal 000 to 777", v)
+				a.errorf("bad umask %q; expect octal 000 to 777", v)
 				return
 			}
-			pr.Umask = Field[int]{true, int(n), pos}
+			set(a, &a.pr.Umask, int(n))
 		}
-	case "env":
+	}, func(r *Profile, sp *Spec) { sp.Umask = r.Umask.Value }},
+	{"env", func(a *setArgs) {
 		// The value is the rest of the line, spaces included.
-		name, val, ok := strings.Cut(rest, "=")
+		name, val, ok := strings.Cut(a.rest, "=")
 		if !ok || !validEnvName(name) {
-			p.errorf(line, "bad env %q; expect NAME=VALUE", rest)
+			a.errorf("bad env %q; expect NAME=VALUE", a.rest)
 			return
 		}
-		if pr.Env == nil {
-			pr.Env = map[string]Field[string]{}
+		if a.pr.Env == nil {
+			a.pr.Env = map[string]Field[string]{}
 		}
-		if old, dup := pr.Env[name]; dup {
-			p.errorf(line, "duplicate env %q (first at line %d)", name, old.Pos.Line)
+		if old, dup := a.pr.Env[name]; dup {
+			a.errorf("duplicate env %q (first at line %d)", name, old.Pos.Line)
 			return
 		}
-		pr.Env[name] = Field[string]{true, val, pos}
-	case "pass":
-		if !some() || !p.scalar(line, key) {
+		a.pr.Env[name] = Field[string]{true, val, a.pos}
+	}, nil},
+	{"pass", func(a *setArgs) {
+		if !a.some() || !a.p.scalar(a.line, a.key) {
 			return
 		}
-		for _, a := range args {
-			if !validEnvName(a) {
-				p.errorf(line, "bad variable name %q", a)
+		for _, v := range a.args {
+			if !validEnvName(v) {
+				a.errorf("bad variable name %q", v)
 			}
 		}
-		pr.Pass = Field[[]string]{true, args, pos}
-	case "dir", "chroot":
-		v, ok := one()
-		if !ok {
-			return
+		set(a, &a.pr.Pass, a.args)
+	}, nil},
+	{"dir", func(a *setArgs) {
+		if v, ok := absPath(a, false); ok {
+			set(a, &a.pr.Dir, v)
 		}
-		if key == "chroot" && v == "none" {
-			v = ""
-		} else if !strings.HasPrefix(v, "/") {
-			p.errorf(line, "%s must be an absolute path, got %q", key, v)
-			return
+	}, func(r *Profile, sp *Spec) { sp.Dir = r.Dir.Value }},
+	{"chroot", func(a *setArgs) {
+		if v, ok := absPath(a, true); ok {
+			set(a, &a.pr.Chroot, v)
 		}
-		if key == "dir" {
-			pr.Dir = Field[string]{true, v, pos}
-		} else {
-			pr.Chroot = Field[string]{true, v, pos}
-		}
-	default:
-		if p.limit(line, key, args) {
-			return
-		}
-		p.errorf(line, "unknown setting %q; expect %s", key, strings.Join(keys, ", "))
+	}, func(r *Profile, sp *Spec) { sp.Chroot = r.Chroot.Value }},
+}
+
+// keys lists the settings, for error messages.
+var keys = func() []string {
+	var out []string
+	for _, s := range settings {
+		out = append(out, s.key)
 	}
+	return append(out, limitKeys...)
+}()
+
+// setting is one line of a [default] or [service NAME] section.
+func (p *parser) setting(line int, text string) {
+	a := &setArgs{p: p, line: line, key: text, pos: Pos{p.file, line}, pr: p.cur}
+	if i := strings.IndexAny(text, " \t"); i >= 0 {
+		a.key, a.rest = text[:i], strings.TrimSpace(text[i+1:])
+	}
+	a.args = strings.Fields(a.rest)
+	for _, s := range settings {
+		if s.key == a.key {
+			s.parse(a)
+			return
+		}
+	}
+	if p.limit(line, a.key, a.args) {
+		return
+	}
+	p.errorf(line, "unknown setting %q; expect %s", a.key, strings.Join(keys, ", "))
+}
+
+// parseCaps - caps NAME... or none; names with or without CAP_, any case.
+func parseCaps(a *setArgs) {
+	if !a.some() || !a.p.scalar(a.line, a.key) {
+		return
+	}
+	caps := []string{}
+	if !(len(a.args) == 1 && a.args[0] == "none") {
+		for _, c := range a.args {
+			name := strings.ToUpper(c)
+			if !strings.HasPrefix(name, "CAP_") {
+				name = "CAP_" + name
+			}
+			if _, ok := capByName[name]; !ok {
+				a.errorf("unknown capability %q", c)
+				continue
+			}
+			if !slices.Contains(caps, name) {
+				caps = append(caps, name)
+			}
+		}
+	}
+	set(a, &a.pr.Caps, caps)
+}
+
+// parseSyscalls - seccomp-allow and seccomp-deny: syscalls and @groups,
+// repeated lines adding to the list.
+func parseSyscalls(a *setArgs, f *Field[[]string]) {
+	if !a.some() {
+		return
+	}
+	for _, it := range a.args {
+		if strings.HasPrefix(it, "@") {
+			if _, ok := groups[it]; !ok {
+				a.errorf("unknown syscall group %q", it)
+			}
+		} else if !knownSyscall(it) {
+			a.errorf("unknown syscall %q", it)
+		}
+	}
+	if !f.Set {
+		*f = Field[[]string]{true, nil, a.pos}
+	}
+	f.Value = append(f.Value, a.args...)
+}
+
+// parseAction - seccomp-action kill, log or errno NAME.
+func parseAction(a *setArgs) {
+	if len(a.args) == 0 || !a.p.scalar(a.line, a.key) {
+		if len(a.args) == 0 {
+			a.errorf("%q needs a value; expect kill, log or errno NAME", a.key)
+		}
+		return
+	}
+	var act Action
+	switch {
+	case len(a.args) == 1 && a.args[0] == "kill":
+	case len(a.args) == 1 && a.args[0] == "log":
+		act.Log = true
+	case len(a.args) == 2 && a.args[0] == "errno":
+		if _, ok := errnoByName[a.args[1]]; !ok {
+			a.errorf("unknown errno %q", a.args[1])
+			return
+		}
+		act.Errno = a.args[1]
+	default:
+		a.errorf("bad seccomp-action %q; expect kill, log or errno NAME", a.rest)
+		return
+	}
+	set(a, &a.pr.SeccompAction, act)
+}
+
+// absPath - dir or chroot: an absolute path; for chroot also "none".
+func absPath(a *setArgs, noneOK bool) (string, bool) {
+	v, ok := a.one()
+	if !ok {
+		return "", false
+	}
+	if noneOK && v == "none" {
+		return "", true
+	}
+	if !strings.HasPrefix(v, "/") {
+		a.errorf("%s must be an absolute path, got %q", a.key, v)
+		return "", false
+	}
+	return v, true
 }
 
 // validEnvName - a shell-style variable name.

@@ -298,3 +298,18 @@ func TestLoad(t *testing.T) {
 		}
 	}
 }
+
+// TestDocsKeys: docs/policy.md has a row for every setting a section
+// takes (settings and limitKeys), so that a new key cannot ship without
+// its documentation.
+func TestDocsKeys(t *testing.T) {
+	data, err := os.ReadFile("../docs/policy.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys {
+		if !strings.Contains(string(data), "\n| `"+k+"` |") {
+			t.Errorf("docs/policy.md has no row for %q", k)
+		}
+	}
+}

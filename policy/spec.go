@@ -1,5 +1,30 @@
 package policy
 
+// Adding a confinement key (a policy setting the spawner applies) is a
+// change in these places, and only these:
+//
+//  1. policy/policy.go: a Field[T] in Profile (layering goes by
+//     reflection, see overlay).
+//  2. policy/parse.go: one row of settings: the key, how its line is read
+//     into the Profile, and how the effective value goes into the Spec.
+//  3. policy/spec.go: the Spec field, below (its zero value the safe one).
+//  4. policy/validate.go: a check, if the value has bounds.
+//  5. internal/sandbox/spawner.h: one line of HS_SPEC_FIELDS (kind, struct
+//     hs_spec member, Go expression). The wire format, the C struct, its
+//     parser and dump, the Go encoder, Spec.WireSize and the round-trip
+//     test all follow from it (go generate ./internal/sandbox). And, if
+//     applying it is a step of its own, a line of HS_STEPS with the next
+//     free number.
+//  6. internal/sandbox/spawner.c: the step itself, in hs_confine (once per
+//     service, in the spawner) or child_main (per connection, raw system
+//     calls only: it runs on the spawner's memory).
+//  7. docs/policy.md: the key's row (TestDocsKeys).
+//
+// Optional: Exposure (what hinetd-check prints) and stepDetail in
+// internal/sandbox (the argument a failed step's error names).
+// TestSpecFieldsOnWire (internal/sandbox) fails when a Spec field is
+// neither on the wire nor one of the Go-only fields it lists.
+
 // Spec is everything the spawn stage needs to start one service, flattened
 // to plain values: no names left to look up, no files left to read, the
 // seccomp program already compiled. It is built once per service when the

@@ -197,21 +197,15 @@ func checkSize(sp *Spec) error {
 	return nil
 }
 
-// WireSize is the size of sp as the spawner receives it (hs_parse_spec in
-// internal/sandbox/spawner.c: fixed fields, counted lists, strings with a
-// length and a NUL, the program). The sandbox tests check it against the
-// encoder.
-func (sp *Spec) WireSize() int {
-	str := func(s string) int { return 4 + len(s) + 1 }
-	n := 4*4 + 4 + 4*len(sp.Groups) + 8 + 4 + 4 + 4 + 24*len(sp.Rlimits)
-	n += str(sp.Chroot) + str(sp.Dir) + str(sp.Path)
-	n += 4
-	for _, a := range sp.Argv {
-		n += str(a)
+// wireStr and wireStrv are the sizes of a string and a list of strings on
+// the spawner's wire (a u32 length or count; a string's bytes and NUL), for
+// WireSize (zspawner.go, generated from HS_SPEC_FIELDS).
+func wireStr(s string) int { return 4 + len(s) + 1 }
+
+func wireStrv(list []string) int {
+	n := 4
+	for _, s := range list {
+		n += wireStr(s)
 	}
-	n += 4
-	for _, e := range sp.Env {
-		n += str(e)
-	}
-	return n + 4 + len(sp.Seccomp)
+	return n
 }

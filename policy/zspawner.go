@@ -43,3 +43,24 @@ var spawnerCalls = []SpawnerCall{
 	{"prlimit64", [4]uint64{0, 0, 0, 0}, "child_main: the policy's rlimits, in the child only"},
 	{"execve", [4]uint64{0, 0, 0, 0}, "child_main: the service"},
 }
+
+// WireSize is the size of spec as the spawner receives it: the magic,
+// then HS_SPEC_FIELDS (internal/sandbox/spawner.h). Validate checks it
+// against MaxSpecBytes.
+func (spec *Spec) WireSize() int {
+	return 4 +
+		4 + // flags
+		4 + // uid
+		4 + // gid
+		4 + 4*len(spec.Groups) + // groups
+		8 + // keep
+		4 + // umask
+		4 + // nice
+		4 + 24*len(spec.Rlimits) + // rlim
+		wireStr(spec.Chroot) + // chroot
+		wireStr(spec.Dir) + // dir
+		wireStr(spec.Path) + // path
+		wireStrv(spec.Argv) + // argv
+		wireStrv(spec.Env) + // envp
+		4 + len(spec.Seccomp) // prog
+}

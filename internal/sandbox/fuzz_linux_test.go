@@ -119,57 +119,49 @@ func FuzzSpecRoundTrip(f *testing.F) {
 	})
 }
 
-// sameAsDumped compares every field of sp that the spawner reads with
-// what its parser read (hs_spec_dump's lines).
+// sameAsDumped compares every field of sp that the spawner reads
+// (wireFields, generated from HS_SPEC_FIELDS) with what its parser read
+// (hs_spec_dump's lines, written from struct hs_spec).
 func sameAsDumped(sp *policy.Spec, dump string) error {
 	got := map[string][]string{}
 	for _, l := range strings.Split(strings.TrimSuffix(dump, "\n"), "\n") {
 		k, v, _ := strings.Cut(l, "=")
 		got[k] = append(got[k], v)
 	}
-	hexs := func(list []string) []string {
-		out := make([]string, len(list))
-		for i, s := range list {
-			out[i] = hex.EncodeToString([]byte(s))
-		}
-		return out
-	}
-	var flags uint32
-	if sp.SwitchIDs {
-		flags |= 1
-	}
-	if sp.AllowNewPrivs {
-		flags |= 2
-	}
-	var keep uint64
-	for _, c := range sp.KeepCaps {
-		keep |= 1 << uint(c)
-	}
-	var groups, rlimits []string
-	for _, g := range sp.Groups {
-		groups = append(groups, strconv.Itoa(g))
-	}
-	for _, r := range sp.Rlimits {
-		rlimits = append(rlimits, fmt.Sprintf("%d:%d:%d", r.Resource, r.Cur, r.Max))
-	}
-	want := map[string][]string{
-		"flags": {strconv.FormatUint(uint64(flags), 10)},
-		"uid":   {strconv.Itoa(sp.UID)}, "gid": {strconv.Itoa(sp.GID)},
-		"group": groups, "keep": {strconv.FormatUint(keep, 16)},
-		"umask": {strconv.Itoa(sp.Umask)}, "nice": {strconv.Itoa(sp.Nice)},
-		"rlimit": rlimits,
-		"chroot": hexs([]string{sp.Chroot}), "dir": hexs([]string{sp.Dir}), "path": hexs([]string{sp.Path}),
-		"arg": hexs(sp.Argv), "env": hexs(sp.Env), "prog": {hex.EncodeToString(sp.Seccomp)},
-	}
 	var bad []string
-	for k, w := range want {
-		if !slices.Equal(got[k], w) {
-			bad = append(bad, fmt.Sprintf("%s: spawner read %q, Go encoded %q", k, got[k], w))
+	for _, f := range wireFields(sp) {
+		var want []string
+		switch f.kind {
+		case wireU32, wireU64:
+			want = []string{strconv.FormatUint(f.num, 10)}
+		case wireI32:
+			want = []string{strconv.FormatInt(f.inum, 10)}
+		case wireGIDS:
+			for _, g := range f.ints {
+				want = append(want, strconv.Itoa(g))
+			}
+		case wireRLIMS:
+			for _, r := range f.rlims {
+				want = append(want, fmt.Sprintf("%d:%d:%d", r.Resource, r.Cur, r.Max))
+			}
+		case wireSTR:
+			want = []string{hex.EncodeToString([]byte(f.str))}
+		case wireSTRV:
+			for _, s := range f.strs {
+				want = append(want, hex.EncodeToString([]byte(s)))
+			}
+		case wirePROG:
+			want = []string{hex.EncodeToString(f.bytes)}
+		default:
+			bad = append(bad, fmt.Sprintf("%s: kind %d not compared", f.name, f.kind))
 		}
-		delete(got, k)
+		if !slices.Equal(got[f.name], want) {
+			bad = append(bad, fmt.Sprintf("%s: spawner read %q, Go encoded %q", f.name, got[f.name], want))
+		}
+		delete(got, f.name)
 	}
 	for k := range got {
-		bad = append(bad, fmt.Sprintf("%s: read by the spawner, not compared", k))
+		bad = append(bad, fmt.Sprintf("%s: read by the spawner, not encoded", k))
 	}
 	slices.Sort(bad)
 	if len(bad) > 0 {

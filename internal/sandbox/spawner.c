@@ -110,19 +110,19 @@ struct hs_rlim {
 	uint64_t cur, max;
 };
 
+/* The members of each kind of HS_SPEC_FIELDS. */
+#define HS_MEMBER_U32(m) uint32_t m;
+#define HS_MEMBER_I32(m) int32_t m;
+#define HS_MEMBER_U64(m) uint64_t m;
+#define HS_MEMBER_GIDS(m) uint32_t n##m; gid_t *m;
+#define HS_MEMBER_RLIMS(m) uint32_t n##m; struct hs_rlim *m;
+#define HS_MEMBER_STR(m) char *m;
+#define HS_MEMBER_STRV(m) char **m;
+#define HS_MEMBER_PROG(m) struct sock_fprog m;
+#define HS_MEMBER(kind, m, go) HS_MEMBER_##kind(m)
+
 struct hs_spec {
-	uint32_t flags;
-	uint32_t uid, gid;
-	uint32_t ngroups;
-	gid_t *groups;
-	uint64_t keep;
-	uint32_t umask;
-	int32_t nice;
-	uint32_t nrlim;
-	struct hs_rlim *rlim;
-	char *chroot, *dir, *path;
-	char **argv, **envp;
-	struct sock_fprog prog;
+	HS_SPEC_FIELDS(HS_MEMBER)
 
 	/* Derived at confinement time. */
 	int child_seccomp;     /* the filter would forbid the spawner's own loop: install it in each child */
@@ -210,72 +210,111 @@ static int rd_strv(struct rd *r, char ***v)
 	return 0;
 }
 
+static int rd_i32(struct rd *r, int32_t *v)
+{
+	return rd_u32(r, (uint32_t *)v);
+}
+
+static int rd_gids(struct rd *r, gid_t **v, uint32_t *n)
+{
+	uint32_t i, g;
+
+	if (rd_u32(r, n) || *n > HS_MAX_GROUPS)
+		return -1;
+	*v = calloc(*n + 1, sizeof(gid_t));
+	if (*v == NULL)
+		return -1;
+	for (i = 0; i < *n; i++) {
+		if (rd_u32(r, &g))
+			return -1;
+		(*v)[i] = g;
+	}
+	return 0;
+}
+
+/* rd_rlims - resources below RLIM_NLIMITS, soft not above hard. */
+static int rd_rlims(struct rd *r, struct hs_rlim **v, uint32_t *n)
+{
+	struct hs_rlim *l;
+	uint32_t i;
+
+	if (rd_u32(r, n) || *n > HS_MAX_RLIMITS)
+		return -1;
+	*v = l = calloc(*n + 1, sizeof *l);
+	if (l == NULL)
+		return -1;
+	for (i = 0; i < *n; i++) {
+		if (rd_u32(r, &l[i].resource) || rd_u32(r, &l[i].pad) || rd_u64(r, &l[i].cur) || rd_u64(r, &l[i].max))
+			return -1;
+		if (l[i].resource >= RLIM_NLIMITS || l[i].cur > l[i].max)
+			return -1;
+	}
+	return 0;
+}
+
+static int rd_prog(struct rd *r, struct sock_fprog *prog)
+{
+	uint32_t n;
+
+	if (rd_u32(r, &n) || n % sizeof(struct sock_filter) != 0 ||
+	    n / sizeof(struct sock_filter) > HS_MAX_FILTER || (uint64_t)(r->end - r->p) < n)
+		return -1;
+	if (n > 0) {
+		prog->len = n / sizeof(struct sock_filter);
+		prog->filter = malloc(n);
+		if (prog->filter == NULL)
+			return -1;
+		memcpy(prog->filter, r->p, n);
+		r->p += n;
+	}
+	return 0;
+}
+
+#define HS_READ_U32(m) rd_u32(&r, &sp->m)
+#define HS_READ_I32(m) rd_i32(&r, &sp->m)
+#define HS_READ_U64(m) rd_u64(&r, &sp->m)
+#define HS_READ_GIDS(m) rd_gids(&r, &sp->m, &sp->n##m)
+#define HS_READ_RLIMS(m) rd_rlims(&r, &sp->m, &sp->n##m)
+#define HS_READ_STR(m) rd_str(&r, &sp->m)
+#define HS_READ_STRV(m) rd_strv(&r, &sp->m)
+#define HS_READ_PROG(m) rd_prog(&r, &sp->m)
+#define HS_READ(kind, m, go)           \
+	if (HS_READ_##kind(m) != 0)    \
+		return -1;
+
 /*
- * hs_parse_spec - decode the Spec blob (all integers native-endian):
- *   u32 magic, u32 flags, u32 uid, u32 gid,
- *   u32 ngroups, u32 groups[ngroups],
- *   u64 keep (capability bit mask),
- *   u32 umask, i32 nice,
- *   u32 nrlim, {u32 resource, u32 pad, u64 cur, u64 max}[nrlim],
- *   str chroot, str dir, str path, strv argv, strv env,
- *   u32 nbytes, seccomp program (struct sock_filter[nbytes/8])
- * where str is u32 length (counting the NUL) + bytes + NUL, and strv is
- * u32 count + str[count]. An empty chroot or dir is the string "".
+ * hs_parse_spec - decode the Spec blob: u32 magic, then HS_SPEC_FIELDS
+ * (spawner.h) in order, then nothing. An empty chroot or dir is the string
+ * "". The path and argv[0] must be there.
  */
 static int hs_parse_spec(struct hs_spec *sp, uint8_t *buf, size_t len)
 {
 	struct rd r = {buf, buf + len};
-	uint32_t magic, i, n;
+	uint32_t magic;
 
 	if (rd_u32(&r, &magic) || magic != HS_SPEC_MAGIC)
 		return -1;
-	if (rd_u32(&r, &sp->flags) || rd_u32(&r, &sp->uid) || rd_u32(&r, &sp->gid))
+	HS_SPEC_FIELDS(HS_READ)
+	if (sp->path[0] == 0 || sp->argv[0] == NULL)
 		return -1;
-	if (rd_u32(&r, &sp->ngroups) || sp->ngroups > HS_MAX_GROUPS)
-		return -1;
-	sp->groups = calloc(sp->ngroups + 1, sizeof(gid_t));
-	if (sp->groups == NULL)
-		return -1;
-	for (i = 0; i < sp->ngroups; i++) {
-		uint32_t g;
-		if (rd_u32(&r, &g))
-			return -1;
-		sp->groups[i] = g;
-	}
-	if (rd_u64(&r, &sp->keep) || rd_u32(&r, &sp->umask) || rd_u32(&r, (uint32_t *)&sp->nice))
-		return -1;
-	if (rd_u32(&r, &sp->nrlim) || sp->nrlim > HS_MAX_RLIMITS)
-		return -1;
-	sp->rlim = calloc(sp->nrlim + 1, sizeof *sp->rlim);
-	if (sp->rlim == NULL)
-		return -1;
-	for (i = 0; i < sp->nrlim; i++) {
-		if (rd_u32(&r, &sp->rlim[i].resource) || rd_u32(&r, &sp->rlim[i].pad) ||
-		    rd_u64(&r, &sp->rlim[i].cur) || rd_u64(&r, &sp->rlim[i].max))
-			return -1;
-		if (sp->rlim[i].resource >= RLIM_NLIMITS || sp->rlim[i].cur > sp->rlim[i].max)
-			return -1;
-	}
-	if (rd_str(&r, &sp->chroot) || rd_str(&r, &sp->dir) || rd_str(&r, &sp->path))
-		return -1;
-	if (sp->path[0] == 0)
-		return -1;
-	if (rd_strv(&r, &sp->argv) || sp->argv[0] == NULL || rd_strv(&r, &sp->envp))
-		return -1;
-	if (rd_u32(&r, &n) || n % sizeof(struct sock_filter) != 0 ||
-	    n / sizeof(struct sock_filter) > HS_MAX_FILTER || (uint64_t)(r.end - r.p) < n)
-		return -1;
-	if (n > 0) {
-		sp->prog.len = n / sizeof(struct sock_filter);
-		sp->prog.filter = malloc(n);
-		if (sp->prog.filter == NULL)
-			return -1;
-		memcpy(sp->prog.filter, r.p, n);
-		r.p += n;
-	}
 	if (r.p != r.end)
 		return -1;
 	return 0;
+}
+
+/* hs_spec_free - what hs_parse_spec allocated (lists and the program). */
+#define HS_FREE_U32(m)
+#define HS_FREE_I32(m)
+#define HS_FREE_U64(m)
+#define HS_FREE_GIDS(m) free(sp->m);
+#define HS_FREE_RLIMS(m) free(sp->m);
+#define HS_FREE_STR(m)
+#define HS_FREE_STRV(m) free(sp->m);
+#define HS_FREE_PROG(m) free(sp->m.filter);
+#define HS_FREE(kind, m, go) HS_FREE_##kind(m)
+static void hs_spec_free(struct hs_spec *sp)
+{
+	HS_SPEC_FIELDS(HS_FREE)
 }
 
 /* ---- seccomp program evaluation --------------------------------------- */
@@ -1174,11 +1213,30 @@ static void wr_hex(struct wr *w, const char *key, const void *b, size_t n)
 	wr_f(w, "\n");
 }
 
+/* How each kind of HS_SPEC_FIELDS is dumped: integers in decimal, lists as
+ * one line per element, strings and the program in hex. */
+#define HS_DUMP_U32(m) wr_f(&w, #m "=%u\n", sp.m);
+#define HS_DUMP_I32(m) wr_f(&w, #m "=%d\n", sp.m);
+#define HS_DUMP_U64(m) wr_f(&w, #m "=%llu\n", (unsigned long long)sp.m);
+#define HS_DUMP_GIDS(m)                                         \
+	for (i = 0; i < sp.n##m; i++)                           \
+		wr_f(&w, #m "=%u\n", (unsigned)sp.m[i]);
+#define HS_DUMP_RLIMS(m)                                                        \
+	for (i = 0; i < sp.n##m; i++)                                           \
+		wr_f(&w, #m "=%u:%llu:%llu\n", sp.m[i].resource,                \
+		     (unsigned long long)sp.m[i].cur, (unsigned long long)sp.m[i].max);
+#define HS_DUMP_STR(m) wr_hex(&w, #m, sp.m, strlen(sp.m));
+#define HS_DUMP_STRV(m)                                 \
+	for (i = 0; sp.m[i] != NULL; i++)               \
+		wr_hex(&w, #m, sp.m[i], strlen(sp.m[i]));
+#define HS_DUMP_PROG(m) wr_hex(&w, #m, sp.m.filter, (size_t)sp.m.len * sizeof(struct sock_filter));
+#define HS_DUMP(kind, m, go) HS_DUMP_##kind(m)
+
 /*
  * hs_spec_dump - parse a Spec blob as the spawner would and write what it
- * read into out, one "key=value" line per field (strings and the program in
- * hex, repeated keys for lists), from the parsed struct hs_spec, not from
- * the blob: a field read into the wrong member shows. For FuzzSpecRoundTrip,
+ * read into out, one "member=value" line per field of HS_SPEC_FIELDS (lists
+ * one line per element), from the parsed struct hs_spec, not from the blob:
+ * a field read into the wrong member shows. For FuzzSpecRoundTrip,
  * which compares it with the policy.Spec that was encoded. Returns the
  * length written, -1 when the blob is refused, -2 when out is too small.
  */
@@ -1195,28 +1253,10 @@ long hs_spec_dump(const void *blob, size_t len, char *out, size_t cap)
 		return -1;
 	memcpy(buf, blob, len);
 	if (hs_parse_spec(&sp, buf, len) == 0) {
-		wr_f(&w, "flags=%u\nuid=%u\ngid=%u\n", sp.flags, sp.uid, sp.gid);
-		for (i = 0; i < sp.ngroups; i++)
-			wr_f(&w, "group=%u\n", (unsigned)sp.groups[i]);
-		wr_f(&w, "keep=%llx\numask=%u\nnice=%d\n", (unsigned long long)sp.keep, sp.umask, sp.nice);
-		for (i = 0; i < sp.nrlim; i++)
-			wr_f(&w, "rlimit=%u:%llu:%llu\n", sp.rlim[i].resource,
-			     (unsigned long long)sp.rlim[i].cur, (unsigned long long)sp.rlim[i].max);
-		wr_hex(&w, "chroot", sp.chroot, strlen(sp.chroot));
-		wr_hex(&w, "dir", sp.dir, strlen(sp.dir));
-		wr_hex(&w, "path", sp.path, strlen(sp.path));
-		for (i = 0; sp.argv[i] != NULL; i++)
-			wr_hex(&w, "arg", sp.argv[i], strlen(sp.argv[i]));
-		for (i = 0; sp.envp[i] != NULL; i++)
-			wr_hex(&w, "env", sp.envp[i], strlen(sp.envp[i]));
-		wr_hex(&w, "prog", sp.prog.filter, (size_t)sp.prog.len * sizeof(struct sock_filter));
+		HS_SPEC_FIELDS(HS_DUMP)
 		r = w.full ? -2 : (long)(w.p - out);
 	}
-	free(sp.groups);
-	free(sp.rlim);
-	free(sp.argv);
-	free(sp.envp);
-	free(sp.prog.filter);
+	hs_spec_free(&sp);
 	free(buf);
 	return r;
 }
@@ -1243,11 +1283,7 @@ int hs_spec_check(const void *blob, size_t len)
 		if (sp.prog.len > 0 && filter_allows_spawner(&sp.prog))
 			r = 1;
 	}
-	free(sp.groups);
-	free(sp.rlim);
-	free(sp.argv);
-	free(sp.envp);
-	free(sp.prog.filter);
+	hs_spec_free(&sp);
 	free(buf);
 	return r;
 }

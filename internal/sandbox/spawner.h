@@ -39,6 +39,41 @@
 #define HS_MAX_FILTER 4096   /* BPF instructions: the kernel's BPF_MAXINSNS */
 #define HS_MAX_STRINGS 65536 /* entries of argv, and of the environment */
 
+/*
+ * HS_SPEC_FIELDS - the Spec on the wire, after the u32 magic, in order: one
+ * line per field, X(kind, member, go), and nothing else to edit for a new
+ * field's transport. kind is how it is encoded and read:
+ *   U32, I32, U64   the integer, native-endian;
+ *   GIDS            u32 count (at most HS_MAX_GROUPS), u32 ids;
+ *   RLIMS           u32 count (at most HS_MAX_RLIMITS), {u32 resource,
+ *                   u32 pad, u64 cur, u64 max} each;
+ *   STR             u32 length counting a final NUL, the bytes, the NUL;
+ *   STRV            u32 count (at most HS_MAX_STRINGS), STR each;
+ *   PROG            u32 byte count (whole struct sock_filter, at most
+ *                   HS_MAX_FILTER of them), the program.
+ * member is the struct hs_spec member it is read into (lists also get
+ * n<member>, the count); go is the Go expression the encoder writes, spec
+ * being the *policy.Spec. spawner.c expands this list into struct hs_spec,
+ * its parser and its dump; go generate (gencalls) writes the Go side
+ * (zwire.go: the encoder's fields, and what the round-trip test compares).
+ */
+#define HS_SPEC_FIELDS(X)                               \
+	X(U32, flags, "specFlags(spec)")                \
+	X(U32, uid, "uint32(spec.UID)")                 \
+	X(U32, gid, "uint32(spec.GID)")                 \
+	X(GIDS, groups, "spec.Groups")                  \
+	X(U64, keep, "capMask(spec.KeepCaps)")          \
+	X(U32, umask, "uint32(spec.Umask)")             \
+	X(I32, nice, "spec.Nice")                       \
+	X(RLIMS, rlim, "spec.Rlimits")                  \
+	X(STR, chroot, "spec.Chroot")                   \
+	X(STR, dir, "spec.Dir")                         \
+	X(STR, path, "spec.Path")                       \
+	X(STRV, argv, "spec.Argv")                      \
+	X(STRV, envp, "spec.Env")                       \
+	X(PROG, prog, "spec.Seccomp")
+
+/* Bits of the flags field. */
 #define HS_FLAG_SWITCH_IDS 1u
 #define HS_FLAG_ALLOW_NEW_PRIVS 2u
 

@@ -9,7 +9,6 @@ package sandbox
 import "C"
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -484,63 +483,6 @@ func (s *Spawner) Pid() int { return s.proc.Pid }
 // (because it would have stopped the spawner itself) rather than once in
 // the spawner. See RequiredSyscalls.
 func (s *Spawner) ChildSeccomp() bool { return s.childSeccomp }
-
-// encodeSpec serialises spec in the format hs_parse_spec (spawner.c)
-// reads. spec has passed Validate: every value fits its field.
-func encodeSpec(spec *policy.Spec) []byte {
-	var keep uint64
-	for _, c := range spec.KeepCaps {
-		keep |= 1 << uint(c)
-	}
-	ne := binary.NativeEndian
-	b := make([]byte, 0, 512+len(spec.Seccomp))
-	u32 := func(v uint32) { b = ne.AppendUint32(b, v) }
-	u64 := func(v uint64) { b = ne.AppendUint64(b, v) }
-	s := func(v string) {
-		u32(uint32(len(v) + 1))
-		b = append(b, v...)
-		b = append(b, 0)
-	}
-	u32(C.HS_SPEC_MAGIC)
-	var flags uint32
-	if spec.SwitchIDs {
-		flags |= C.HS_FLAG_SWITCH_IDS
-	}
-	if spec.AllowNewPrivs {
-		flags |= C.HS_FLAG_ALLOW_NEW_PRIVS
-	}
-	u32(flags)
-	u32(uint32(spec.UID))
-	u32(uint32(spec.GID))
-	u32(uint32(len(spec.Groups)))
-	for _, g := range spec.Groups {
-		u32(uint32(g))
-	}
-	u64(keep)
-	u32(uint32(spec.Umask))
-	u32(uint32(int32(spec.Nice)))
-	u32(uint32(len(spec.Rlimits)))
-	for _, r := range spec.Rlimits {
-		u32(uint32(r.Resource))
-		u32(0)
-		u64(r.Cur)
-		u64(r.Max)
-	}
-	s(spec.Chroot)
-	s(spec.Dir)
-	s(spec.Path)
-	u32(uint32(len(spec.Argv)))
-	for _, a := range spec.Argv {
-		s(a)
-	}
-	u32(uint32(len(spec.Env)))
-	for _, e := range spec.Env {
-		s(e)
-	}
-	u32(uint32(len(spec.Seccomp)))
-	b = append(b, spec.Seccomp...)
-	return b
-}
 
 // Check reports what Start, or the exec of every child, would refuse in
 // spec, without starting anything: policy.Validate (the spawner's limits,

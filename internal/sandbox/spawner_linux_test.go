@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"reflect"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -529,6 +531,37 @@ func TestSpawnerCallsAgree(t *testing.T) {
 		}
 		if int64(nr) != c[i].nr || c[i].args != g[i].Args {
 			t.Errorf("entry %d: C has %d %#x, Go %s (%d) %#x", i, c[i].nr, c[i].args, g[i].Name, nr, g[i].Args)
+		}
+	}
+}
+
+// TestSpecFieldsOnWire: every field of policy.Spec reaches the spawner
+// (an HS_SPEC_FIELDS line of spawner.h names it) or is one the Go side
+// keeps for itself, listed here. A new confinement field that is on
+// neither list would be compiled, hashed and shown, and never applied.
+func TestSpecFieldsOnWire(t *testing.T) {
+	goOnly := map[string]string{
+		"Service": "logs", "Policy": "logs", "Hash": "audit records, spawner reuse",
+		"User": "logs, exposure", "NoSeccomp": "the opt-out; Validate and the empty program enforce it",
+		"SeccompGroups": "what the program was built from", "SeccompAllow": "what the program was built from",
+		"SeccompDeny": "what the program was built from", "SeccompAction": "what the program was built from",
+	}
+	h, err := os.ReadFile("spawner.h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fields string
+	if _, after, ok := strings.Cut(string(h), "#define HS_SPEC_FIELDS(X)"); ok {
+		fields, _, _ = strings.Cut(after, "\n\n")
+	}
+	// The flags field's expression is specFlags(spec); the two it reads:
+	fields += " spec.SwitchIDs spec.AllowNewPrivs"
+	st := reflect.TypeOf(policy.Spec{})
+	for i := 0; i < st.NumField(); i++ {
+		name := st.Field(i).Name
+		onWire := regexp.MustCompile(`spec\.` + name + `\b`).MatchString(fields)
+		if _, ok := goOnly[name]; ok == onWire {
+			t.Errorf("policy.Spec.%s: on the wire %v, listed as Go-only %v; add it to HS_SPEC_FIELDS (see policy/spec.go)", name, onWire, ok)
 		}
 	}
 }
