@@ -3,6 +3,7 @@ package test
 import (
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -45,5 +46,21 @@ func TestExampleConfig(t *testing.T) {
 	got := string(dialRead(t, "tcp", "127.0.0.1:7013", nil))
 	if _, err := time.Parse("Mon Jan _2 15:04:05 2006", strings.TrimSpace(got)); err != nil {
 		t.Fatalf("7013 daytime: %q", got)
+	}
+}
+
+// TestExamplesAgree: every section of the example policy names a service
+// of the example inetd.conf (it named ftp, tftp, telnet and echo, which
+// the example runs on numbered ports, so none of them applied).
+func TestExamplesAgree(t *testing.T) {
+	ex, _ := filepath.Abs("../examples")
+	out, err := exec.Command(bin(t, "hinetd-check"), "--policy", filepath.Join(ex, "policy"),
+		"--hosts-allow", filepath.Join(ex, "hosts.allow"), "--hosts-deny", filepath.Join(ex, "hosts.deny"),
+		filepath.Join(ex, "inetd.conf")).CombinedOutput()
+	if err != nil {
+		t.Fatalf("hinetd-check on examples/: %v\n%s", err, out)
+	}
+	if strings.Contains(string(out), "which inetd.conf does not define") {
+		t.Fatalf("the example policy has sections for services the example inetd.conf does not define:\n%s", out)
 	}
 }
