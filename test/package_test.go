@@ -9,23 +9,16 @@ import (
 	"strings"
 	"testing"
 	"time"
-)
 
-// needTool skips when a program is missing (the deb and man tests need
-// Debian's packaging tools; make deps-deb installs them).
-func needTool(t *testing.T, name string) {
-	t.Helper()
-	if _, err := exec.LookPath(name); err != nil {
-		t.Skipf("%s not installed (make deps-deb)", name)
-	}
-}
+	"github.com/hinetd/hinetd/internal/testenv"
+)
 
 // TestManPages (issue 14: "No man pages (man hinetd finds nothing)"):
 // hinetd(8), hinetd.conf(5), hinetd.policy(5), hinetd-check(8) and
 // hinetd-match(8) exist and mandoc -Tlint finds nothing at warning level
 // or above; hinetd(8) documents every flag hinetd --help lists.
 func TestManPages(t *testing.T) {
-	needTool(t, "mandoc")
+	testenv.NeedTool(t, "mandoc", "mandoc")
 	pages := []string{"hinetd.8", "hinetd.conf.5", "hinetd.policy.5", "hinetd-check.8", "hinetd-match.8"}
 	for _, p := range pages {
 		path := filepath.Join("../docs/man", p)
@@ -86,8 +79,8 @@ func packageFiles(t *testing.T, root string) map[string]os.FileMode {
 // DESTDIR.
 func TestDebianPackage(t *testing.T) {
 	needRoot(t)
-	needTool(t, "dpkg-buildpackage")
-	needTool(t, "lintian")
+	testenv.NeedTool(t, "dpkg-buildpackage", "dpkg-dev")
+	testenv.NeedTool(t, "lintian", "lintian")
 	dir := t.TempDir()
 	start := time.Now()
 	out, err := exec.Command("make", "-C", "..", "deb", "DEBDIR="+dir).CombinedOutput()

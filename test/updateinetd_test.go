@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/hinetd/hinetd/internal/testenv"
 )
 
 // updateInetd runs Debian's update-inetd on the daemon's inetd.conf
@@ -17,9 +19,7 @@ import (
 // own watch of its file can make the change take effect.
 func updateInetd(t *testing.T, conf string, args ...string) {
 	t.Helper()
-	if _, err := os.Stat("/usr/sbin/update-inetd"); err != nil {
-		t.Skip("update-inetd not installed (Debian package update-inetd)")
-	}
+	testenv.NeedFile(t, "/usr/sbin/update-inetd", "update-inetd")
 	cmd := exec.Command("/usr/sbin/update-inetd", append([]string{"--file", conf}, args...)...)
 	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "UPDATE_INETD_FAKE_IT=1", "UPDATE_INETD_NOXINETD=1",
 		"DEBIAN_FRONTEND=noninteractive"}
