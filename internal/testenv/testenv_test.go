@@ -92,7 +92,15 @@ func TestNoBareSkips(t *testing.T) {
 // .ci/run turns skips into failures.
 func TestMakeTestInstallsFirst(t *testing.T) {
 	mk := NeedTool(t, "make", "make")
-	out, err := exec.Command(mk, "-n", "-C", root, "test").CombinedOutput()
+	cmd := exec.Command(mk, "-n", "-C", root, "test")
+	// Run by make test itself: the outer make's flags and job server are
+	// not this one's.
+	for _, kv := range os.Environ() {
+		if k, _, _ := strings.Cut(kv, "="); k != "MAKEFLAGS" && k != "MFLAGS" && k != "MAKELEVEL" {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("make -n test: %v\n%s", err, out)
 	}
