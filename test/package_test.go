@@ -19,7 +19,7 @@ import (
 // or above; hinetd(8) documents every flag hinetd --help lists.
 func TestManPages(t *testing.T) {
 	testenv.NeedTool(t, "mandoc", "mandoc")
-	pages := []string{"hinetd.8", "hinetd.conf.5", "hinetd.policy.5", "hinetd-check.8", "hinetd-match.8"}
+	pages := []string{"hinetd.8", "hinetd.conf.5", "hinetd.policy.5", "hinetd-check.8", "hinetd-match.8", "hinetd-import.8"}
 	for _, p := range pages {
 		path := filepath.Join("../docs/man", p)
 		if _, err := os.Stat(path); err != nil {

@@ -29,7 +29,7 @@ func runTool(t *testing.T, name string, args ...string) (string, string, int) {
 // defined, exit 2; hinetd-match --help exits 2"): every binary prints its
 // name and version with --version and exits 0 on --help.
 func TestToolsVersionHelp(t *testing.T) {
-	for _, name := range []string{"hinetd", "hinetd-check", "hinetd-match"} {
+	for _, name := range []string{"hinetd", "hinetd-check", "hinetd-match", "hinetd-import"} {
 		out, errs, code := runTool(t, name, "--version")
 		if code != 0 || !strings.HasPrefix(out, name+" ") {
 			t.Errorf("%s --version: exit %d, stdout %q, stderr %q", name, code, out, errs)
