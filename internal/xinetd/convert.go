@@ -83,9 +83,9 @@ func Convert(c *Config, o Options) *Result {
 	policy.WriteString("# hinetd policy written by hinetd-import: xinetd's per-service process\n# settings and limits (hinetd.policy(5)).\n")
 	allow.WriteString("# hosts.allow rules written by hinetd-import from only_from/no_access:\n# put them before the rules already in /etc/hosts.allow.\n")
 	deny.WriteString("# hosts.deny rules written by hinetd-import from only_from/no_access:\n# put them before the rules already in /etc/hosts.deny.\n")
-	sections := map[string]string{} // policy section text by inetd.conf service field
+	sections := map[string]string{}  // policy section text by inetd.conf service field
 	listeners := map[string]string{} // file:line of the service by inetd.conf field and protocol
-	acls := map[string]string{}     // hosts rules by daemon name
+	acls := map[string]string{}      // hosts rules by daemon name
 	for _, s := range c.Services {
 		vals := map[string]*value{}
 		for k, v := range defs {
