@@ -121,14 +121,31 @@ func (r *Profile) overlay(p *Profile) {
 // with the service's own section. Name is the policy that decided it:
 // the service's name, "default" or "built-in".
 func (s *Set) Effective(service string) Profile {
+	return s.EffectiveFor(Service{Name: service})
+}
+
+// EffectiveFor is Effective with the shipped profile of the service's
+// program (ProfileFor) between the [default] section and the service's
+// own: built-in, [default], profile, [service NAME], each key of a layer
+// replacing the one below. Name is then "NAME over profile X" when both
+// apply.
+func (s *Set) EffectiveFor(svc Service) Profile {
 	r := builtin()
 	if s.Default.Name != "" {
 		r.overlay(&s.Default)
 		r.Name, r.Pos = "default", s.Default.Pos
 	}
-	if p, ok := s.Services[service]; ok {
+	prof := ProfileFor(svc.Program)
+	if prof != nil {
+		r.overlay(prof)
+		r.Name, r.Pos = prof.Name, prof.Pos
+	}
+	if p, ok := s.Services[svc.Name]; ok {
 		r.overlay(p)
 		r.Name, r.Pos = p.Name, p.Pos
+		if prof != nil {
+			r.Name = p.Name + " over " + prof.Name
+		}
 	}
 	return r
 }
@@ -149,7 +166,7 @@ func posErr(pos Pos, service, format string, args ...any) error {
 // the policy overrides inetd.conf; the daemon logs them. Every problem is
 // reported, file:line first when a policy setting caused it.
 func (s *Set) CompileWith(svc Service, opt CompileOptions) (*Spec, []Note, error) {
-	r := s.Effective(svc.Name)
+	r := s.EffectiveFor(svc)
 	sp := &Spec{Service: svc.Name, Policy: r.Name, Path: svc.Program}
 	sp.Argv = slices.Clone(svc.Args)
 	if len(sp.Argv) == 0 {
@@ -185,6 +202,25 @@ func (s *Set) CompileWith(svc Service, opt CompileOptions) (*Spec, []Note, error
 	// Environment: the set list, then the pass list from our own
 	// environment, sorted by name so that the hash is stable.
 	env := map[string]string{}
+	if len(r.UserEnv.Value) > 0 {
+		// From the user the service runs as, as login(1) sets them: a
+		// server started by inetd gets none, and dovecot's imap, run
+		// pre-authenticated, refuses to start without USER and HOME.
+		u, err := lookupUser(sp.User)
+		for _, k := range r.UserEnv.Value {
+			switch {
+			case err != nil:
+				errs = append(errs, posErr(r.UserEnv.Pos, svc.Name, "user-env: user %q: %v", sp.User, err))
+			case k == "HOME":
+				env[k] = u.HomeDir
+			default: // USER, LOGNAME
+				env[k] = u.Username
+			}
+			if err != nil {
+				break
+			}
+		}
+	}
 	for k, v := range r.Env {
 		env[k] = v.Value
 	}

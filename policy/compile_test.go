@@ -31,7 +31,8 @@ func mustParse(t *testing.T, text string) *Set {
 // TestCompileDefault: with no policy at all, the secure default.
 func TestCompileDefault(t *testing.T) {
 	var s Set
-	sp, notes, err := s.CompileWith(Service{Name: "finger", User: "nobody", Program: "/usr/sbin/in.fingerd", Args: []string{"in.fingerd", "-w"}}, testOpts)
+	// A program without a shipped profile (in.fingerd has one).
+	sp, notes, err := s.CompileWith(Service{Name: "finger", User: "nobody", Program: "/usr/sbin/no-profile-fingerd", Args: []string{"in.fingerd", "-w"}}, testOpts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +47,7 @@ func TestCompileDefault(t *testing.T) {
 	gid, _ := strconv.Atoi(nobody.Gid)
 	want := Spec{
 		Service: "finger", Policy: "built-in",
-		Path: "/usr/sbin/in.fingerd", Argv: []string{"in.fingerd", "-w"},
+		Path: "/usr/sbin/no-profile-fingerd", Argv: []string{"in.fingerd", "-w"},
 		Env:  []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
 		User: "nobody", UID: uid, GID: gid, Groups: []int{gid}, SwitchIDs: true,
 		Rlimits: []Rlimit{

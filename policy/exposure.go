@@ -31,6 +31,7 @@ type Exposure struct {
 	Dir        string
 	Umask      int
 	Nice       int
+	Env        []string // the environment but for the default PATH
 }
 
 // Exposure summarizes sp.
@@ -46,6 +47,11 @@ func (sp *Spec) Exposure() Exposure {
 	}
 	for _, c := range sp.KeepCaps {
 		e.Caps = append(e.Caps, CapName(c))
+	}
+	for _, v := range sp.Env {
+		if v != DefaultEnvPath {
+			e.Env = append(e.Env, v)
+		}
 	}
 	for _, r := range sp.Rlimits {
 		e.Rlimits = append(e.Rlimits, RlimitName(r.Resource)+"="+limitString(r.Cur)+"/"+limitString(r.Max))
@@ -108,6 +114,9 @@ func (e Exposure) String() string {
 		chroot = "none"
 	}
 	fmt.Fprintf(&b, "  chroot:       %s, dir %s, umask %04o, nice %d\n", chroot, e.Dir, e.Umask, e.Nice)
+	if len(e.Env) > 0 {
+		fmt.Fprintf(&b, "  environment:  %s (and PATH)\n", strings.Join(e.Env, " "))
+	}
 	return b.String()
 }
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -86,12 +87,13 @@ func knownSyscall(name string) bool { return syscallNames[name] }
 
 // parser holds the state of one file.
 type parser struct {
-	file string
-	set  *Set
-	errs []error
-	cur  *Profile
-	aud  *AuditSection  // inside [audit] (cur is nil then)
-	seen map[string]int // key → line, per section, for scalar duplicates
+	file    string
+	set     *Set
+	shipped bool // a shipped profile file: [program …] sections only
+	errs    []error
+	cur     *Profile
+	aud     *AuditSection  // inside [audit] (cur is nil then)
+	seen    map[string]int // key → line, per section, for scalar duplicates
 }
 
 func (p *parser) errorf(line int, format string, args ...any) {
@@ -112,6 +114,11 @@ func Parse(file string, data []byte) (*Set, error) {
 func (s *Set) parse(file string, data []byte) error {
 	p := &parser{file: file, set: s}
 	s.Files = append(s.Files, file)
+	return p.parseText(data)
+}
+
+// parseText reads one file's lines into p.set.
+func (p *parser) parseText(data []byte) error {
 	for i, raw := range strings.Split(string(data), "\n") {
 		line := i + 1
 		text := strings.TrimSpace(raw)
@@ -154,6 +161,11 @@ func (p *parser) header(line int, text string) {
 	}
 	f := strings.Fields(text[1 : len(text)-1])
 	pos := Pos{p.file, line}
+	if p.shipped {
+		p.programHeader(line, f, pos)
+		p.seen = map[string]int{}
+		return
+	}
 	switch {
 	case len(f) == 1 && f[0] == "default":
 		if p.set.Default.Name != "" {
@@ -196,6 +208,27 @@ func (p *parser) header(line int, text string) {
 		p.errorf(line, "unknown section %q; expect [default], [service NAME] or [audit]", text)
 	}
 	p.seen = map[string]int{}
+}
+
+// programHeader - [program PATH-OR-NAME ...], the header of a shipped
+// profile: the servers it is for, by absolute path or base name.
+func (p *parser) programHeader(line int, f []string, pos Pos) {
+	if len(f) < 2 || f[0] != "program" {
+		p.errorf(line, "a shipped profile's section is [program PATH-OR-NAME ...], not %q", strings.Join(f, " "))
+		return
+	}
+	prof := &Profile{Name: "profile " + strings.TrimSuffix(filepath.Base(p.file), ".policy"), Pos: pos}
+	if p.set.Programs == nil {
+		p.set.Programs = map[string]*Profile{}
+	}
+	for _, name := range f[1:] {
+		if old, ok := p.set.Programs[name]; ok {
+			p.errorf(line, "duplicate profile for program %q (first at %s)", name, old.Pos)
+			continue
+		}
+		p.set.Programs[name] = prof
+	}
+	p.cur = prof
 }
 
 // auditSetting is one line of the [audit] section.
@@ -418,6 +451,18 @@ var settings = []struct {
 			}
 		}
 		set(a, &a.pr.Pass, a.args)
+	}, nil},
+	{"user-env", func(a *setArgs) {
+		if !a.some() || !a.p.scalar(a.line, a.key) {
+			return
+		}
+		for _, v := range a.args {
+			if !slices.Contains(userEnvNames, v) {
+				a.errorf("user-env %q: expect %s", v, strings.Join(userEnvNames, ", "))
+				return
+			}
+		}
+		set(a, &a.pr.UserEnv, a.args)
 	}, nil},
 	{"dir", func(a *setArgs) {
 		if v, ok := absPath(a, false); ok {

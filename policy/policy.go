@@ -98,6 +98,7 @@ type Profile struct {
 	Umask   Field[int]
 	Env     map[string]Field[string] // set list, by variable name
 	Pass    Field[[]string]          // variables copied from hinetd's environment
+	UserEnv Field[[]string]          // USER, LOGNAME, HOME set from the service's user
 	Dir     Field[string]
 	Chroot  Field[string]
 
@@ -118,8 +119,11 @@ type Profile struct {
 type Set struct {
 	Default  Profile             // the [default] section; zero when none
 	Services map[string]*Profile // [service NAME] sections
-	Audit    AuditSection        // the [audit] section; zero when none
-	Files    []string            // files read, in order
+	// Programs are the profiles shipped with hinetd (Shipped), by the
+	// server's path or base name; empty in a Set read by Load.
+	Programs map[string]*Profile
+	Audit    AuditSection // the [audit] section; zero when none
+	Files    []string     // files read, in order
 }
 
 // AuditSection is the [audit] section: where the daemon's audit records

@@ -94,7 +94,7 @@ func TestExposure(t *testing.T) {
 func TestWarnings(t *testing.T) {
 	s := mustParse(t, "[service ftp]\ncaps CAP_SETUID\nseccomp off\nno-new-privs off\n[service tftp]\nseccomp-action log\n")
 	ftp, _, _ := s.CompileWith(Service{Name: "ftp", User: "root", Program: "/usr/sbin/in.ftpd"}, testOpts)
-	tftp, _, _ := s.CompileWith(Service{Name: "tftp", User: "nobody", Program: "/usr/sbin/in.tftpd"}, testOpts)
+	tftp, _, _ := s.CompileWith(Service{Name: "tftp", User: "nobody", Program: "/usr/sbin/no-profile-tftpd"}, testOpts) // in.tftpd has a shipped profile
 	named, _, _ := s.CompileWith(Service{Name: "domain", User: "nobody", Program: "/usr/sbin/named"}, testOpts)
 	finger, _, _ := s.CompileWith(Service{Name: "finger", User: "nobody", Program: "/usr/sbin/in.fingerd"}, testOpts)
 	tests := []struct {

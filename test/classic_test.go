@@ -1,5 +1,3 @@
-//go:build classic
-
 package test
 
 // The twelve servers the inetd manual lists, each started by hinetd from the
@@ -13,14 +11,9 @@ package test
 // Each test also reads the server's /proc/PID/status while it waits for
 // its client, and checks that it keeps exactly the capabilities its
 // service profile grants, with no_new_privs and a seccomp filter.
-//
-// Until the service profiles land, most of these fail (finger, talk and
-// bootp work without grants), so they are built only with the "classic"
-// tag, outside make test:
-//
-//	make build && go test -tags classic -count=1 -run TestClassic ./test/
-//
-// Make test's deps-test installs the packages (APT_TEST).
+// The capabilities, system calls and environment come from the shipped
+// service profiles (policy/profiles); make test's deps-test installs the
+// packages (APT_TEST).
 
 import (
 	"bytes"

@@ -66,6 +66,7 @@ func TestTCPDCheckAndMustNotRun(t *testing.T) {
 	}
 	for _, want := range []string{
 		"program:      /usr/sbin/in.fingerd (exists), run directly instead of through /usr/sbin/tcpd",
+		"(policy profile in.fingerd)", // the shipped profile, chosen by the program behind tcpd
 		confPath + `:2:57: error: server program "/usr/sbin/in.nonesuchd" does not exist (the server /usr/sbin/tcpd would run)`,
 		confPath + ":3:", dir + "/sendmail is sendmail (a mail transfer agent): a standalone daemon, which inetd(8) says must not be run from inetd",
 		confPath + ":4:", dir + "/rpc.statd is rpc.statd (a NFS status monitor): a standalone daemon",
