@@ -7,15 +7,17 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/netip"
 	"strings"
 	"time"
 
 	"github.com/hinetd/hinetd/hosts"
 	"github.com/hinetd/hinetd/internal/acl"
+	"github.com/hinetd/hinetd/internal/config"
 	"github.com/hinetd/hinetd/internal/version"
 )
 
-const usage = `usage: hinetd-match [-d] [--json] [--exit-zero] [--hosts-allow F] [--hosts-deny F] [--hosts-file F] daemon[@server] [user@]client
+const usage = `usage: hinetd-match [-d] [--json] [--exit-zero] [--hosts-allow F] [--hosts-deny F] [--hosts-file F] [-i inetd.conf] daemon[@server] [user@]client
 
 Predicts the decision for a request, as tcpdmatch(8) does: the client's
 name and address, the server, the rule that decides (file:line and text),
@@ -54,7 +56,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	asJSON := fs.Bool("json", false, "print one JSON document instead of tcpdmatch's layout")
 	exitZero := fs.Bool("exit-zero", false, "exit 0 whatever the decision, as tcpdmatch(8)")
 	showVersion := fs.Bool("version", false, "print the version and exit")
-	fs.String("i", "", "accepted for tcpdmatch compatibility and ignored (inetd.conf is not consulted)")
+	inetdConf := fs.String("i", "", "inetd.conf `file`: also say how its wait-mode services of this daemon are protected (their servers accept their own clients)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -114,6 +116,23 @@ func run(args []string, stdout, stderr io.Writer) int {
 			report(stdout, p)
 		}
 	}
+	if *inetdConf != "" {
+		ws, err := waitServices(*inetdConf, tb, fs.Arg(0))
+		if err != nil {
+			fmt.Fprintf(stderr, "hinetd-match: %v\n", err)
+			return exitError
+		}
+		doc.Wait = ws
+		if !*asJSON {
+			for _, w := range ws {
+				if w.Error != "" {
+					fmt.Fprintf(stdout, "\nwait-mode service %s (%s:%d): refused by hinetd: %s\n", w.Service, w.File, w.Line, w.Error)
+				} else {
+					fmt.Fprintf(stdout, "\nwait-mode service %s (%s:%d): %s\n", w.Service, w.File, w.Line, w.Protection)
+				}
+			}
+		}
+	}
 	doc.Access = [...]string{exitGranted: "granted", exitDenied: "denied", exitDelegated: "delegated"}[status]
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
@@ -129,8 +148,44 @@ func run(args []string, stdout, stderr io.Writer) int {
 // document is the --json output: one prediction per client address, and
 // the access the exit status stands for (denied if any address is).
 type document struct {
-	Access      string       `json:"access"`
-	Predictions []prediction `json:"predictions"`
+	Access      string        `json:"access"`
+	Predictions []prediction  `json:"predictions"`
+	Wait        []waitService `json:"wait_services,omitempty"` // with -i
+}
+
+// waitService is how the hosts rules hold for a wait-mode service of the
+// daemon: its server accepts (or reads) its own clients, so hinetd
+// enforces them with a socket filter, or refuses the service.
+type waitService struct {
+	Service    string `json:"service"`
+	File       string `json:"file"`
+	Line       int    `json:"line"`
+	Protection string `json:"protection,omitempty"`
+	Error      string `json:"error,omitempty"`
+}
+
+// waitServices reads inetd.conf and says, for each wait-mode service that
+// runs daemon (daemon[@server]: the name part), what acl.WaitService
+// says: the same words as the daemon's log and hinetd-check.
+func waitServices(path string, tb *hosts.Table, daemon string) ([]waitService, error) {
+	snap, errs := config.Parse(path, config.Options{})
+	if snap == nil {
+		return nil, errors.Join(errs...)
+	}
+	name, _, _ := strings.Cut(daemon, "@")
+	var out []waitService
+	for _, c := range snap.Services {
+		if !c.Wait || c.Internal != "" || c.DaemonName() != name {
+			continue
+		}
+		_, how, err := acl.WaitService(tb, name, netip.AddrPortFrom(c.BindAddr, c.Port), c.SocketType == config.Dgram, c.Family == config.FamilyUnix)
+		w := waitService{Service: c.Name, File: c.File, Line: c.Line, Protection: how}
+		if err != nil {
+			w.Error = err.Error()
+		}
+		out = append(out, w)
+	}
+	return out, nil
 }
 
 // prediction is one decision as hinetd-match shows it. Names that were

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"strings"
 
 	"golang.org/x/sys/unix"
 
@@ -109,6 +110,11 @@ func (f *Filter) Attach(fd int) error {
 	}
 	prog := unix.SockFprog{Len: uint16(len(f.prog)), Filter: &f.prog[0]}
 	if err := unix.SetsockoptSockFprog(fd, unix.SOL_SOCKET, unix.SO_ATTACH_FILTER, &prog); err != nil {
+		if errors.Is(err, unix.EPERM) {
+			// Linux 6.18 (at least) wants CAP_NET_ADMIN for a filter
+			// on a TCP socket; UDP sockets need nothing.
+			return fmt.Errorf("setsockopt(SO_ATTACH_FILTER, %d instructions): %w (a filter on a TCP socket needs CAP_NET_ADMIN, which hinetd keeps only when its configuration at start has a wait-mode stream service: restart it)", len(f.prog), err)
+		}
 		return fmt.Errorf("setsockopt(SO_ATTACH_FILTER, %d instructions): %w", len(f.prog), err)
 	}
 	return nil
@@ -240,4 +246,55 @@ func (g *gen) word(i, mask, want uint32, fail int) {
 		g.op(unix.BPF_ALU|unix.BPF_AND|unix.BPF_K, mask)
 	}
 	g.jumpIfNot(want, fail)
+}
+
+// WaitService says how the hosts rules t apply to a wait-mode service
+// (the server gets the socket: stream servers accept their own clients,
+// datagram servers read their own datagrams) named daemon, listening on
+// server (an unspecified address: every address), and returns the socket
+// filter to attach (nil: none needed, or none possible for a datagram
+// service). how is said by hinetd-check and logged by the daemon.
+//
+// A stream service whose rules a filter cannot decide (a rule that can
+// apply needs a host name, a user, the server's name or an option) is an
+// error naming every such rule: hinetd cannot check its clients, and
+// serving them anyway would ignore the rules. A datagram service keeps
+// tcpd's rule instead: the first datagram of each server run is decided,
+// the server then reads whatever comes; how says so. On a unix socket
+// clients have no address: the rules' decision for such a client must
+// grant, or the service is refused.
+func WaitService(t *hosts.Table, daemon string, server netip.AddrPort, dgram, unixSocket bool) (f *Filter, how string, err error) {
+	kind := "stream"
+	if dgram {
+		kind = "datagram"
+	}
+	if unixSocket {
+		rules, err := t.AddressRules(daemon, netip.AddrPort{})
+		if err != nil {
+			return nil, "", fmt.Errorf("wait-mode %s service on a unix socket: its clients have no address, and %w", kind, err)
+		}
+		if v, r := hosts.DecideAddr(rules, netip.Addr{}); v == hosts.Denied {
+			return nil, "", fmt.Errorf("wait-mode %s service on a unix socket: %s:%d %q denies every client", kind, r.File, r.Line, r.Text)
+		}
+		return nil, "unix socket: the hosts rules grant its clients, which have no address", nil
+	}
+	rules, err := t.AddressRules(daemon, server)
+	if err == nil && len(rules) == 0 {
+		return nil, "no hosts rule applies to " + daemon + ": every client is granted", nil
+	}
+	if err == nil {
+		f, err = CompileFilter(rules)
+	}
+	if err != nil {
+		if dgram {
+			return nil, "hosts rules decide the first datagram of each server run only (tcpd's rule; the server reads the rest itself), since they cannot be compiled into a socket filter: " + err.Error(), nil
+		}
+		return nil, "", fmt.Errorf("wait-mode stream service: the server accepts its own clients, so the hosts rules are enforced by a socket filter on the client address, which cannot decide: %w", err)
+	}
+	var from []string
+	for _, r := range rules {
+		from = append(from, fmt.Sprintf("%s:%d", r.File, r.Line))
+	}
+	return f, fmt.Sprintf("clients filtered in the kernel by a socket filter (%d instructions) from %s; packets of denied clients are dropped and not logged",
+		f.Len(), strings.Join(from, ", ")), nil
 }

@@ -9,10 +9,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"strconv"
 	"strings"
 
 	"github.com/hinetd/hinetd/hosts"
+	"github.com/hinetd/hinetd/internal/acl"
 	"github.com/hinetd/hinetd/internal/config"
 	"github.com/hinetd/hinetd/internal/sandbox"
 	"github.com/hinetd/hinetd/internal/seccomp"
@@ -54,8 +56,11 @@ type Service struct {
 	Program  string    `json:"program,omitempty"`  // the server run; checked to exist
 	Wrapper  string    `json:"wrapper,omitempty"`  // tcpd, which inetd.conf named and hinetd does not run
 	Exposure *Exposure `json:"exposure,omitempty"` // nil for a built-in or a service whose policy fails
-	Notes    []string  `json:"notes,omitempty"`
-	Warnings []string  `json:"warnings,omitempty"`
+	// Protection says how the hosts rules are enforced for a wait-mode
+	// service, whose server gets the socket (acl.WaitService).
+	Protection string   `json:"protection,omitempty"`
+	Notes      []string `json:"notes,omitempty"`
+	Warnings   []string `json:"warnings,omitempty"`
 }
 
 // Exposure is policy.Exposure with JSON names.
@@ -145,10 +150,20 @@ func Collect(o Options) *Report {
 		}
 	}
 	var daemons []string
+	table := waitTable(o)
 	if snap != nil {
 		for _, c := range snap.Services {
 			daemons = append(daemons, c.DaemonName())
-			r.Services = append(r.Services, r.service(c, pol))
+			s := r.service(c, pol)
+			if c.Wait && c.Internal == "" && table != nil {
+				_, how, err := acl.WaitService(table, c.DaemonName(), netip.AddrPortFrom(c.BindAddr, c.Port),
+					c.SocketType == config.Dgram, c.Family == config.FamilyUnix)
+				if err != nil {
+					r.add(Finding{File: c.File, Line: c.Line, Severity: "error", Code: "wait-acl", Message: err.Error()})
+				}
+				s.Protection = how
+			}
+			r.Services = append(r.Services, s)
 		}
 		if pol != nil {
 			for _, name := range pol.ServiceNames() {
@@ -245,6 +260,9 @@ func (r *Report) writeText(w io.Writer) {
 			for _, line := range strings.Split(strings.TrimRight(s.Exposure.text, "\n"), "\n") {
 				fmt.Fprintf(w, "  %s\n", line)
 			}
+		}
+		if s.Protection != "" {
+			fmt.Fprintf(w, "  hosts:        %s\n", s.Protection)
 		}
 		for _, n := range s.Notes {
 			fmt.Fprintf(w, "  note: %s\n", n)

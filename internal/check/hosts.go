@@ -49,3 +49,22 @@ func hostsFindings(o Options, daemons []string) []Finding {
 	}
 	return out
 }
+
+// waitTable is the hosts table the daemon would load, for the wait-mode
+// services' filters; nil when the files do not load (hostsFindings says
+// why).
+func waitTable(o Options) *hosts.Table {
+	var srcs [2]hosts.Source
+	for i, p := range []string{o.HostsAllow, o.HostsDeny} {
+		b, err := acl.ReadFile(p)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		srcs[i] = hosts.Source{Name: p, Text: b}
+	}
+	t, err := hosts.Compile(srcs[0], srcs[1], hosts.ParseOptions{ReadFile: acl.ReadFile})
+	if err != nil {
+		return nil
+	}
+	return t
+}

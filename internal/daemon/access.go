@@ -30,6 +30,7 @@ func (d *Daemon) loadACL(initial bool) error {
 		OnReload: func(*hosts.Table) {
 			d.event(audit.KindReload, nil, nil, "access control files reloaded",
 				str("hosts-allow", d.opts.HostsAllow), str("hosts-deny", d.opts.HostsDeny))
+			d.refilter()
 		},
 	})
 	if err != nil {

@@ -43,6 +43,7 @@ func (d *Daemon) load(initial bool) error {
 	if err := d.loadACL(initial); err != nil {
 		return err
 	}
+	table := d.acl.Current() // the wait services' filters are built from it
 	d.pol = pol
 	if !pol.Audit.Same(d.opts.Audit) {
 		// The sinks hold spooled records and their spill files: they
@@ -106,6 +107,11 @@ func (d *Daemon) load(initial bool) error {
 				s.backlog = old.backlog
 			}
 		}
+		if filtered(s.cfg) || old.filter != nil {
+			if err := s.filter.Attach(l.fd); err != nil {
+				d.event(audit.KindConfigError, s, nil, fmt.Sprintf("%s:%d: %v", s.cfg.File, s.cfg.Line, err))
+			}
+		}
 		if sameService(old, s) {
 			kept = append(kept, s.cfg.Name)
 		} else {
@@ -141,9 +147,17 @@ func (d *Daemon) load(initial bool) error {
 		d.listeners[key] = l
 		added = append(added, s.cfg.Name)
 		d.event(audit.KindListenerUp, s, nil, bindName(s.cfg))
+		if s.protection != "" {
+			d.event(audit.KindLog, s, nil, "hosts rules: "+s.protection)
+		}
 		d.noteWrapper(s)
 		l.wg.Add(1)
 		go d.run(l)
+	}
+	if d.acl.Current() != table {
+		// The hosts files changed while the services were built; the
+		// watcher's refilter may have run before they were in place.
+		d.refilterLocked()
 	}
 	for _, key := range plan.close {
 		l := d.listeners[key]
@@ -255,6 +269,9 @@ func (d *Daemon) newService(c *config.Service, pol *policy.Set) (*service, error
 		return nil, err
 	}
 	if err := sandbox.Check(spec); err != nil {
+		return nil, err
+	}
+	if err := d.waitProtection(s); err != nil {
 		return nil, err
 	}
 	for _, n := range notes {

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/moby/sys/capability"
+
 	"github.com/hinetd/hinetd/internal/audit"
 	"github.com/hinetd/hinetd/internal/capdrop"
 	"github.com/hinetd/hinetd/internal/config"
@@ -165,7 +167,11 @@ func dropCapabilities(o Options, pol *policy.Set) error {
 		return fmt.Errorf("hinetd runs as root but lacks capabilities its spawners need: %w", err)
 	}
 	var specs []*policy.Spec
+	netAdmin := false
 	if snap, _ := config.Parse(o.ConfigPath, config.Options{DefaultAddr: o.BindAddr}); snap != nil {
+		for _, c := range snap.Services {
+			netAdmin = netAdmin || needsTCPFilter(c)
+		}
 		if pol != nil {
 			for _, c := range snap.Services {
 				if c.Internal == "" {
@@ -176,5 +182,20 @@ func dropCapabilities(o Options, pol *policy.Set) error {
 			}
 		}
 	}
-	return capdrop.Drop(sandbox.ParentCaps(specs...))
+	keep := sandbox.ParentCaps(specs...)
+	if netAdmin {
+		keep = append(keep, capability.CAP_NET_ADMIN)
+	}
+	return capdrop.Drop(keep)
+}
+
+// needsTCPFilter reports whether c is a wait-mode stream service on an
+// IP socket: its hosts rules are a socket filter on a TCP socket
+// (waitacl.go), and Linux (6.18 here) attaches one to a TCP socket only
+// with CAP_NET_ADMIN (setsockopt(SO_ATTACH_FILTER) fails with EPERM
+// without it; UDP sockets need nothing). The parent keeps CAP_NET_ADMIN
+// for the daemon's life only when the start configuration has such a
+// service: the filters are replaced whenever the hosts files change.
+func needsTCPFilter(c *config.Service) bool {
+	return filtered(c) && c.SocketType == config.Stream && c.Family != config.FamilyUnix
 }

@@ -240,6 +240,13 @@ func (d *Daemon) admitDecide(l *listener, s *service, c *conn) bool {
 		drop()
 		return false
 	}
+	if s.cfg.SocketType == config.Stream {
+		// No client is known here: the server accepts them. The hosts
+		// rules are the listening socket's filter, which dropped the
+		// SYN of every client they deny (waitacl.go); deciding on an
+		// unknown client would grant or deny blind.
+		return true
+	}
 	granted := make(chan bool, 1)
 	d.decide(s, c, -1, func(ok bool) { granted <- ok })
 	if !<-granted {

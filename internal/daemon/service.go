@@ -8,6 +8,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/hinetd/hinetd/internal/acl"
 	"github.com/hinetd/hinetd/internal/audit"
 	"github.com/hinetd/hinetd/internal/config"
 	"github.com/hinetd/hinetd/internal/limits"
@@ -24,6 +25,10 @@ type service struct {
 	backlog  int          // listen(2) queue length (stream services)
 	lim      limits.ServiceLimits
 	state    *svcState
+	// filter is a wait-mode service's socket filter (waitacl.go), nil
+	// for none; protection says how its hosts rules are enforced.
+	filter     *acl.Filter
+	protection string
 }
 
 // svcState is what a reload must not reset: a kept listener's live

@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/hinetd/hinetd/internal/acl"
 	"github.com/hinetd/hinetd/internal/config"
 )
 
@@ -20,7 +21,10 @@ const defaultBacklog = 1024
 // with a queue of backlog connections.
 // The descriptor is non-blocking and close-on-exec: the daemon watches it
 // through Go's poller, and a child only ever gets it through the spawner.
-func openSocket(s *config.Service, backlog int) (int, error) {
+//
+// filter, when not nil, is attached before bind: no connection or
+// datagram can reach the socket unfiltered (waitacl.go).
+func openSocket(s *config.Service, backlog int, filter *acl.Filter) (int, error) {
 	typ := unix.SOCK_STREAM
 	if s.SocketType == config.Dgram {
 		typ = unix.SOCK_DGRAM
@@ -56,6 +60,12 @@ func openSocket(s *config.Service, backlog int) (int, error) {
 	fail := func(op string, err error) (int, error) {
 		unix.Close(fd)
 		return -1, fmt.Errorf("%s: %w", op, err)
+	}
+	if filter != nil {
+		if err := filter.Attach(fd); err != nil {
+			unix.Close(fd)
+			return -1, err
+		}
 	}
 	if domain != unix.AF_UNIX {
 		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {

@@ -42,7 +42,7 @@ func (d *Daemon) startSystemd() {
 func (d *Daemon) socket(s *service) (int, error) {
 	sk := d.sockets.Take(s.cfg)
 	if sk == nil {
-		return openSocket(s.cfg, s.backlog)
+		return openSocket(s.cfg, s.backlog, s.filter)
 	}
 	if sk.Type == "stream" {
 		// The queue length is hinetd's (-q, listen-backlog), as for a
@@ -50,6 +50,14 @@ func (d *Daemon) socket(s *service) (int, error) {
 		if err := unix.Listen(sk.FD, s.backlog); err != nil {
 			unix.Close(sk.FD)
 			return -1, fmt.Errorf("systemd socket %s: listen(%d): %w", sk, s.backlog, err)
+		}
+	}
+	if s.filter != nil {
+		// Already listening: connections queued before this were not
+		// filtered (systemd accepts none itself for a wait service).
+		if err := s.filter.Attach(sk.FD); err != nil {
+			unix.Close(sk.FD)
+			return -1, fmt.Errorf("systemd socket %s: %w", sk, err)
 		}
 	}
 	d.event(audit.KindLog, s, nil, "adopted systemd socket "+sk.String(), str("systemd-socket", sk.Name))
