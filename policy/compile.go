@@ -27,6 +27,22 @@ type Service struct {
 	GID     int    // used when User and Group are ""
 	Program string // absolute path of the server program
 	Args    []string
+	// Sections are the other names a [service …] section may select the
+	// service by, most specific first: its bound ADDR:PORT ("127.0.0.1:67",
+	// "[::1]:7100") and NAME/PROTO ("bootps/udp"). Name is tried last.
+	Sections []string
+}
+
+// SectionFor returns the name of the [service …] section that applies to
+// svc: the first of svc.Sections, then svc.Name, that has a section; ""
+// when none does.
+func (s *Set) SectionFor(svc Service) string {
+	for _, k := range append(slices.Clone(svc.Sections), svc.Name) {
+		if _, ok := s.Services[k]; ok {
+			return k
+		}
+	}
+	return ""
 }
 
 // CompileOptions says how hinetd runs. The zero value is the normal case:
@@ -140,7 +156,7 @@ func (s *Set) EffectiveFor(svc Service) Profile {
 		r.overlay(prof)
 		r.Name, r.Pos = prof.Name, prof.Pos
 	}
-	if p, ok := s.Services[svc.Name]; ok {
+	if p, ok := s.Services[s.SectionFor(svc)]; ok {
 		r.overlay(p)
 		r.Name, r.Pos = p.Name, p.Pos
 		if prof != nil {

@@ -52,9 +52,14 @@ type Limits struct {
 // services (echo, daytime …) included: they have no Spec, but their
 // sections and [default] apply to them like to any other.
 func (s *Set) Limits(service string) Limits {
+	return s.LimitsFor(Service{Name: service})
+}
+
+// LimitsFor is Limits for the section SectionFor selects.
+func (s *Set) LimitsFor(svc Service) Limits {
 	var l Limits
 	l.overlay(&s.Default)
-	if p, ok := s.Services[service]; ok {
+	if p, ok := s.Services[s.SectionFor(svc)]; ok {
 		l.overlay(p)
 	}
 	return l

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net/netip"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -187,7 +188,7 @@ func (p *parser) header(line int, text string) {
 				p.errorf(line, "duplicate section for service %q (first at %s)", name, old.Pos)
 				continue
 			}
-			if name == "default" || strings.ContainsAny(name, "[]") {
+			if name == "default" || strings.ContainsAny(name, "[]") && !bracketedAddrPort(name) {
 				p.errorf(line, "bad service name %q", name)
 				continue
 			}
@@ -208,6 +209,13 @@ func (p *parser) header(line int, text string) {
 		p.errorf(line, "unknown section %q; expect [default], [service NAME] or [audit]", text)
 	}
 	p.seen = map[string]int{}
+}
+
+// bracketedAddrPort reports whether name is an IPv6 "[ADDR]:PORT", the
+// only section name that may hold brackets.
+func bracketedAddrPort(name string) bool {
+	_, err := netip.ParseAddrPort(name)
+	return err == nil && strings.HasPrefix(name, "[")
 }
 
 // programHeader - [program PATH-OR-NAME ...], the header of a shipped

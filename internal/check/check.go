@@ -166,11 +166,8 @@ func Collect(o Options) *Report {
 			r.Services = append(r.Services, s)
 		}
 		if pol != nil {
-			for _, name := range pol.ServiceNames() {
-				if !hasService(snap, name) {
-					r.add(Finding{Severity: "warning", Code: "policy-unused",
-						Message: fmt.Sprintf("policy for service %q, which inetd.conf does not define", name)})
-				}
+			for _, u := range config.UnusedSections(snap, pol) {
+				r.add(Finding{File: u.Pos.File, Line: u.Pos.Line, Severity: "warning", Code: "policy-unused", Message: u.Message})
 			}
 		}
 	}
@@ -327,15 +324,6 @@ func splitJoined(err error) []error {
 		out = append(out, errors.New(line))
 	}
 	return out
-}
-
-func hasService(snap *config.Snapshot, name string) bool {
-	for _, c := range snap.Services {
-		if c.Name == name {
-			return true
-		}
-	}
-	return false
 }
 
 // severity is a hosts.Severity's word.

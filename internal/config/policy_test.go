@@ -61,7 +61,8 @@ func TestCompile(t *testing.T) {
 		t.Fatal(errs)
 	}
 	c := snap.Services[0]
-	want := policy.Service{Name: "7100", User: "nobody", Group: "daemon", UID: c.UID, GID: 1, Program: "/bin/cat", Args: []string{"cat", "-u"}}
+	want := policy.Service{Name: "7100", User: "nobody", Group: "daemon", UID: c.UID, GID: 1, Program: "/bin/cat", Args: []string{"cat", "-u"},
+		Sections: []string{"127.0.0.1:7100", "7100/tcp"}}
 	if got := c.Policy(); !reflect.DeepEqual(got, want) {
 		t.Errorf("Policy() = %+v, want %+v", got, want)
 	}
@@ -101,5 +102,50 @@ func TestPathArg(t *testing.T) {
 		if got, ok := PathArg(tt.args); got != tt.want || ok != tt.ok {
 			t.Errorf("PathArg(%q) = %q, %v; want %q, %v", tt.args, got, ok, tt.want, tt.ok)
 		}
+	}
+}
+
+// TestSections: the names a policy section may select a service by, most
+// specific first, and the sections no service selects.
+func TestSections(t *testing.T) {
+	snap, errs := parseText(t, "127.0.0.1:bootps dgram udp wait root /bin/cat bootpd\n"+
+		"127.0.0.2:bootps dgram udp wait root /bin/cat bootpgw\n"+
+		"[::1]:7100 stream tcp6 nowait nobody /bin/cat cat\n"+
+		"/run/x.sock stream unix nowait nobody /bin/cat cat\n", Options{})
+	if len(errs) != 0 {
+		t.Fatal(errs)
+	}
+	want := [][]string{
+		{"127.0.0.1:67", "bootps/udp"},
+		{"127.0.0.2:67", "bootps/udp"},
+		{"[::1]:7100", "7100/tcp", "7100/tcp6"},
+		nil,
+	}
+	for i, c := range snap.Services {
+		if got := c.Sections(); !reflect.DeepEqual(got, want[i]) {
+			t.Errorf("line %d: Sections() = %q, want %q", c.Line, got, want[i])
+		}
+	}
+	// bootpgw's own section by address, bootpd's by the service field;
+	// [service ftp] and [service bootps/tcp] select nothing.
+	pol, err := policy.Parse("p", []byte("[service bootps]\numask 022\n[service 127.0.0.2:67]\numask 077\n[service [::1]:7100]\nnice 1\n[service ftp bootps/tcp]\nnice 2\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, sec := range []string{"bootps", "127.0.0.2:67", "[::1]:7100", "/run/x.sock"} {
+		got := pol.SectionFor(snap.Services[i].Policy())
+		if sec == "/run/x.sock" {
+			sec = ""
+		}
+		if got != sec {
+			t.Errorf("line %d: section %q, want %q", i+1, got, sec)
+		}
+	}
+	var unused []string
+	for _, u := range UnusedSections(snap, pol) {
+		unused = append(unused, u.Pos.String()+" "+u.Name)
+	}
+	if w := []string{"p:7 bootps/tcp", "p:7 ftp"}; !reflect.DeepEqual(unused, w) {
+		t.Errorf("unused sections %q, want %q", unused, w)
 	}
 }

@@ -73,6 +73,14 @@ func (d *Daemon) load(initial bool) error {
 	for _, err := range svcErrs {
 		d.event(audit.KindConfigError, nil, nil, err.Error())
 	}
+	for _, u := range config.UnusedSections(snap, pol) {
+		// Not an error (the section may be meant for a line to come),
+		// but said where the administrator looks, not only by
+		// hinetd-check.
+		ev := d.record(audit.KindConfigError, nil, nil, fmt.Sprintf("%s: %s", u.Pos, u.Message), []audit.Field{str("section", u.Name)})
+		ev.Severity = audit.SevWarning
+		d.alog.Emit(ev)
+	}
 	nerr := len(errs) + len(svcErrs)
 	var bindErrs []error
 
@@ -256,7 +264,7 @@ func planReload(running, order []string) reloadPlan {
 // newService works out the limits of a service and compiles the spawn
 // spec of an external one.
 func (d *Daemon) newService(c *config.Service, pol *policy.Set) (*service, error) {
-	pl := pol.Limits(c.Name)
+	pl := pol.LimitsFor(c.Policy())
 	s := planService(d.opts, c, pl)
 	for _, n := range limitNotes(c, pl) {
 		d.event(audit.KindConfigError, s, nil, n.String(), str("note", "policy overrides inetd.conf"))
