@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -222,4 +223,142 @@ func TestFilterSize(t *testing.T) {
 	if _, err := CompileFilter(addrRules(t, "", deny)); err == nil {
 		t.Fatal("2000 rules compiled")
 	}
+}
+
+// runFilter is a classic BPF interpreter for the instructions
+// CompileFilter emits, run on a packet whose network header is net (the
+// kernel's SKF_NET_OFF loads read it). It returns the program's verdict:
+// the bytes to keep, 0 to drop. Anything else it meets fails the test.
+func runFilter(t *testing.T, f *Filter, net []byte) uint32 {
+	var a uint32
+	var mem [16]uint32
+	load := func(k uint32, n int) (uint32, bool) {
+		off := int(int32(k)) - skfNetOff
+		if off < 0 || off+n > len(net) {
+			return 0, false // the kernel drops the packet
+		}
+		var v uint32
+		for i := 0; i < n; i++ {
+			v = v<<8 | uint32(net[off+i])
+		}
+		return v, true
+	}
+	for pc, steps := 0, 0; pc < len(f.prog) && steps < 100000; pc, steps = pc+1, steps+1 {
+		in := f.prog[pc]
+		switch in.Code {
+		case unix.BPF_LD | unix.BPF_B | unix.BPF_ABS, unix.BPF_LD | unix.BPF_W | unix.BPF_ABS:
+			n := 4
+			if in.Code&0x18 == unix.BPF_B { // the size bits: BPF_W 0, BPF_H 8, BPF_B 0x10
+				n = 1
+			}
+			v, ok := load(in.K, n)
+			if !ok {
+				return 0
+			}
+			a = v
+		case unix.BPF_ALU | unix.BPF_RSH | unix.BPF_K:
+			a >>= in.K
+		case unix.BPF_ALU | unix.BPF_AND | unix.BPF_K:
+			a &= in.K
+		case unix.BPF_ST:
+			mem[in.K] = a
+		case unix.BPF_LD | unix.BPF_MEM:
+			a = mem[in.K]
+		case unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K:
+			if a == in.K {
+				pc += int(in.Jt)
+			} else {
+				pc += int(in.Jf)
+			}
+		case unix.BPF_JMP | unix.BPF_JA:
+			pc += int(in.K)
+		case unix.BPF_RET | unix.BPF_K:
+			return in.K
+		default:
+			t.Fatalf("instruction %d: code %#x not expected", pc, in.Code)
+		}
+	}
+	t.Fatal("the program ran off its end")
+	return 0
+}
+
+// header is a minimal IPv4 or IPv6 header from src.
+func header(src netip.Addr) []byte {
+	if src.Is4() {
+		h := make([]byte, 20)
+		h[0] = 0x45
+		b := src.As4()
+		copy(h[12:], b[:])
+		return h
+	}
+	h := make([]byte, 40)
+	h[0] = 0x60
+	b := src.As16()
+	copy(h[8:], b[:])
+	return h
+}
+
+type fixedIdent string
+
+func (u fixedIdent) LookupUser(context.Context, netip.AddrPort, netip.AddrPort) (string, error) {
+	return string(u), nil
+}
+
+// FuzzWaitFilter: for any pair of hosts files, a daemon and a client,
+// either AddressRules names every rule it cannot reduce (file:line), or
+// its rules decide as Table.Decide does (with a resolver that knows the
+// client's name and an ident server that answers: an address-only result
+// must not depend on them), and the socket filter compiled from them lets
+// the client's packets in exactly when they grant it.
+func FuzzWaitFilter(f *testing.F) {
+	f.Add("waitsrv: 10.0.0.1, [2001:db8::]/32 EXCEPT [2001:db8::5]\n", "ALL: ALL EXCEPT 10.0.0.0/255.0.255.0\n", "waitsrv", []byte{10, 0, 0, 1}, byte(0))
+	f.Add("", "waitsrv: 10.0.0.0/8: allow\nwaitsrv@10.0.0.1: ALL\n", "waitsrv", []byte{10, 9, 9, 9}, byte(1))
+	f.Add("ALL EXCEPT waitsrv: 10.\n", "waitsrv: .example, KNOWN, bob@ALL\n", "waitsrv", []byte{32, 1, 13, 184, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5}, byte(0))
+	f.Add("", "25: [::1]\n", "other", []byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}, byte(3))
+	f.Fuzz(func(t *testing.T, allow, deny, daemon string, addr []byte, flags byte) {
+		if len(allow)+len(deny) > 4096 || strings.Count(allow+deny, "*") > 16 {
+			return
+		}
+		tb, err := hosts.Compile(hosts.Source{Name: "a", Text: []byte(allow)}, hosts.Source{Name: "d", Text: []byte(deny)}, hosts.ParseOptions{})
+		if err != nil {
+			return
+		}
+		server := netip.AddrPortFrom(netip.IPv4Unspecified(), 25)
+		if flags&1 != 0 {
+			server = netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, 0, 1}), 25)
+		}
+		rules, err := tb.AddressRules(daemon, server)
+		if err != nil {
+			for _, ln := range strings.Split(err.Error(), "\n") {
+				if !strings.HasPrefix(ln, "a:") && !strings.HasPrefix(ln, "d:") || !strings.Contains(ln, ": needs more than the client address: ") {
+					t.Fatalf("error line without file:line: %q", ln)
+				}
+			}
+			return
+		}
+		client, ok := netip.AddrFromSlice(addr)
+		if !ok {
+			return
+		}
+		q := hosts.Request{Daemon: daemon, ServerAddr: server.Addr(), ServerPort: server.Port(), ClientAddr: client, ClientPort: 4000,
+			Resolver: ParseHostsFile(client.Unmap().String() + " h.example h\n"), Netgroups: nil}
+		if flags&2 != 0 {
+			q.Ident = fixedIdent("bob")
+		}
+		want := tb.Decide(q)
+		got, r := hosts.DecideAddr(rules, client)
+		if got != want.Verdict || (r == nil) != want.Default || (r != nil && (r.File != want.File || r.Line != want.Line)) {
+			t.Fatalf("client %v: DecideAddr %v %+v, Decide %v %s:%d", client, got, r, want.Verdict, want.File, want.Line)
+		}
+		prog, err := CompileFilter(rules)
+		if err != nil {
+			return // over the kernel's size: refused, not attached
+		}
+		if client.Is4In6() {
+			return // Linux drops IPv6 packets from an IPv4-mapped source (ipv6_rcv)
+		}
+		if in := runFilter(t, prog, header(client)) != 0; in != (got == hosts.Granted) {
+			t.Fatalf("client %v: the filter lets it in %v, the rules grant %v (%d instructions)", client, in, got == hosts.Granted, prog.Len())
+		}
+	})
 }
