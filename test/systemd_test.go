@@ -267,3 +267,52 @@ func TestSocketActivation(t *testing.T) {
 		t.Errorf("a service's environment: %q", env)
 	}
 }
+
+// lowPort returns a port below 1024 that is free on 127.0.0.1.
+func lowPort(t *testing.T) int {
+	t.Helper()
+	for p := 700; p < 1000; p++ {
+		l, err := net.Listen("tcp4", fmt.Sprintf("127.0.0.1:%d", p))
+		if err == nil {
+			l.Close()
+			return p
+		}
+	}
+	t.Fatal("no free port below 1024")
+	return 0
+}
+
+// TestSocketActivationNoBindCap (issue 14: socket activation "so that it
+// needs no CAP_NET_BIND_SERVICE"): hinetd started without
+// CAP_NET_BIND_SERVICE in its bounding set serves a privileged port
+// systemd (here the test) bound and passed, and cannot bind one itself.
+func TestSocketActivationNoBindCap(t *testing.T) {
+	needRoot(t)
+	passed := lowPort(t)
+	l, err := net.Listen("tcp4", fmt.Sprintf("127.0.0.1:%d", passed))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	own := lowPort(t)
+	f, err := l.(*net.TCPListener).File()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	conf := fmt.Sprintf("127.0.0.1:%d stream tcp nowait root internal echo\n127.0.0.1:%d stream tcp nowait root internal daytime\n", passed, own)
+	prefix := []string{"setpriv", "--bounding-set", "-net_bind_service", "sh", "-c", `LISTEN_PID=$$ LISTEN_FDS=1 exec "$0" "$@"`}
+	d := startDaemonCmd(t, prefix, nil, func(c *exec.Cmd) { c.ExtraFiles = []*os.File{f} }, conf)
+	status, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", d.pid()))
+	for _, ln := range strings.Split(string(status), "\n") {
+		if v, ok := strings.CutPrefix(ln, "CapBnd:\t"); ok {
+			if bnd, err := strconv.ParseUint(v, 16, 64); err != nil || bnd&(1<<10) != 0 {
+				t.Fatalf("CapBnd %s: CAP_NET_BIND_SERVICE (bit 10) is there", v)
+			}
+		}
+	}
+	if got := dialRead(t, "tcp", fmt.Sprintf("127.0.0.1:%d", passed), []byte("low")); string(got) != "low" {
+		t.Errorf("echo on the passed port %d: %q", passed, got)
+	}
+	d.waitLog(fmt.Sprintf("bind(127.0.0.1:%d): permission denied", own), 2*time.Second)
+}

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strconv"
 
 	"github.com/hinetd/hinetd/internal/check"
 	"github.com/hinetd/hinetd/internal/config"
@@ -28,7 +29,8 @@ func main() {
 		fmt.Fprintf(fs.Output(), "usage: hinetd [-d] [-p pidfile] [-R rate] [-c maxchild] [-C rate] [-q length] [-a address]\n"+
 			"              [--max-children n] [--accept-rate n] [--ipv6-prefix bits]\n"+
 			"              [--hosts-allow file] [--hosts-deny file] [--policy path] [--log-to url]...\n"+
-			"              [--log-format auto|rfc5424|rfc3164] [--log-facility name] [--spool-dir dir] [--no-watch] [--check] [--version]\n"+
+			"              [--log-format auto|rfc5424|rfc3164] [--log-facility name] [--log-enterprise-number n] [--spool-dir dir] [--no-watch]\n"+
+			"              [--check] [--version]\n"+
 			"              [configuration_file]\n")
 		fs.PrintDefaults()
 	}
@@ -50,6 +52,14 @@ func main() {
 	fs.StringVar(&o.LogFacility, "log-facility", "", "syslog `facility` of the audit records (daemon, auth, authpriv, local0 … local7); default the policy's [audit] log-facility, else daemon")
 	fs.StringVar(&o.SpoolDir, "spool-dir", "/var/lib/hinetd/spool", "where audit records wait while a log sink is down (created 0700)")
 	fs.BoolVar(&checkOnly, "check", false, "check every file as hinetd-check does (errors with file:line, each service's exposure), exit 0 or 1")
+	fs.Func("log-enterprise-number", "IANA private enterprise `number` in the RFC 5424 SD-ID (hinetd@N); default 32473, the number RFC 5612 reserves for documentation", func(v string) error {
+		n, err := strconv.ParseUint(v, 10, 32)
+		if err != nil || n == 0 {
+			return fmt.Errorf("want a private enterprise number, 1 or more")
+		}
+		o.LogPEN = uint32(n)
+		return nil
+	})
 	fs.BoolVar(&o.NoWatch, "no-watch", false, "re-read the configuration file on SIGHUP only, not also when it changes")
 	fs.BoolVar(&showVersion, "version", false, "print the version and exit")
 	fs.Parse(os.Args[1:])

@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -255,16 +256,68 @@ const (
 	KeyFirst    = "first"    // drop: time of the first dropped record
 	KeyLast     = "last"     // drop: time of the last dropped record
 	KeyPart     = "part"     // dump: "3/17"
+	KeyDaemon   = "daemon"   // connection records: the daemon name hosts rules saw
+	KeyProgram  = "program"  // connection records: the server run, or "internal NAME"
 )
 
-// Int makes a Field from an integer without fmt.
-func Int(key string, v int64) Field { return Field{key, strconv.FormatInt(v, 10)} }
+// Field values are text (RFC 5424 PARAM-VALUEs are); the JSON format
+// writes the keys that Int, Uint and Dur make as numbers, so that a reader
+// gets "pid":1964 and "duration":0.0109 (seconds) rather than strings, and
+// the type of a key never changes from one record to the next.
+const (
+	typeInt = 1 + iota
+	typeDur
+)
 
-// Uint makes a Field from an unsigned integer without fmt.
-func Uint(key string, v uint64) Field { return Field{key, strconv.FormatUint(v, 10)} }
+// fieldTypes is each key Int, Uint or Dur has made: typeInt or typeDur.
+// A key is typed by the first constructor that makes it.
+var fieldTypes sync.Map
 
-// Dur makes a Field from a duration, in Go's notation ("1.5s").
-func Dur(key string, d time.Duration) Field { return Field{key, d.String()} }
+func typed(key string, t int) {
+	if _, ok := fieldTypes.Load(key); !ok {
+		fieldTypes.LoadOrStore(key, t)
+	}
+}
+
+// Int makes a Field from an integer without fmt; JSON writes it as a number.
+func Int(key string, v int64) Field {
+	typed(key, typeInt)
+	return Field{key, strconv.FormatInt(v, 10)}
+}
+
+// Uint makes a Field from an unsigned integer without fmt; JSON writes it
+// as a number.
+func Uint(key string, v uint64) Field {
+	typed(key, typeInt)
+	return Field{key, strconv.FormatUint(v, 10)}
+}
+
+// Dur makes a Field from a duration, in Go's notation ("1.5s"); JSON
+// writes it as a number of seconds (1.5).
+func Dur(key string, d time.Duration) Field {
+	typed(key, typeDur)
+	return Field{key, d.String()}
+}
+
+// appendJSONValue writes a field's value: a number for the keys Int,
+// Uint and Dur make (a value that does not read back stays a string).
+func appendJSONValue(b []byte, fl Field) []byte {
+	t, _ := fieldTypes.Load(fl.Key)
+	switch t {
+	case typeInt:
+		if _, err := strconv.ParseInt(fl.Value, 10, 64); err == nil {
+			return append(b, fl.Value...)
+		}
+		if _, err := strconv.ParseUint(fl.Value, 10, 64); err == nil {
+			return append(b, fl.Value...)
+		}
+	case typeDur:
+		if d, err := time.ParseDuration(fl.Value); err == nil {
+			return strconv.AppendFloat(b, d.Seconds(), 'f', -1, 64)
+		}
+	}
+	return appendJSONString(b, fl.Value)
+}
 
 // Event is one audit record, plain data. The zero Event is a KindLog
 // record with no text; Emit fills in Time when it is zero. Client and

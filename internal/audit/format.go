@@ -462,6 +462,10 @@ func (f *Formatter) appendJSON(b []byte, ev *Event, seq uint64) []byte {
 	if fac == FacDefault {
 		fac = FacDaemon
 	}
+	if f.Hostname != "" {
+		b = append(b, `,"host":`...)
+		b = appendJSONString(b, f.Hostname)
+	}
 	b = append(b, `,"facility":"`...)
 	b = append(b, fac.String()...)
 	b = append(b, `","severity":"`...)
@@ -490,8 +494,11 @@ func (f *Formatter) appendJSON(b []byte, ev *Event, seq uint64) []byte {
 		b = strconv.AppendUint(b, uint64(ev.Local.Port()), 10)
 	}
 	if ev.ConnID != 0 {
-		b = append(b, `,"conn":`...)
+		// A string: ids pass 2^53, past which a float64 reader (jq,
+		// JavaScript) rounds them and two connections share one id.
+		b = append(b, `,"conn":"`...)
 		b = strconv.AppendUint(b, ev.ConnID, 10)
+		b = append(b, '"')
 	}
 	b = append(b, `,"msg":`...)
 	var tmp [256]byte
@@ -505,7 +512,7 @@ func (f *Formatter) appendJSON(b []byte, ev *Event, seq uint64) []byte {
 			}
 			b = appendJSONString(b, fl.Key)
 			b = append(b, ':')
-			b = appendJSONString(b, fl.Value)
+			b = appendJSONValue(b, fl)
 		}
 		b = append(b, '}')
 	}

@@ -100,10 +100,10 @@ func TestFileSink(t *testing.T) {
 	for sc.Scan() {
 		var m struct {
 			Kind, Service, Proto, Client, Local, Severity, Msg string
-			ClientPort                                         int `json:"client_port"`
-			Conn                                               uint64
+			ClientPort                                         int    `json:"client_port"`
+			Conn                                               uint64 `json:",string"`
 			Seq                                                uint64
-			Fields                                             map[string]string
+			Fields                                             jsonFields
 		}
 		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
 			t.Fatalf("not JSON: %v: %s", err, sc.Text())

@@ -189,10 +189,21 @@ func (l *Log) rated(ev Event) {
 // Dump writes a state dump (SIGUSR1) as one KindDump record per line, each
 // with KeyPart "i/n" so that a reader can tell the dump is complete.
 func (l *Log) Dump(lines []string) {
-	now := time.Now()
-	n := strconv.Itoa(len(lines))
+	recs := make([]Event, len(lines))
 	for i, line := range lines {
-		l.Emit(Event{Kind: KindDump, Time: now, Msg: line,
-			Fields: []Field{{KeyPart, strconv.Itoa(i+1) + "/" + n}}})
+		recs[i].Msg = line
+	}
+	l.DumpRecords(recs)
+}
+
+// DumpRecords is Dump with the data of each line in its fields (and
+// Service, ConnID, Client), for a reader that should not parse the text.
+func (l *Log) DumpRecords(recs []Event) {
+	now := time.Now()
+	n := strconv.Itoa(len(recs))
+	for i, ev := range recs {
+		ev.Kind, ev.Time = KindDump, now
+		ev.Fields = append([]Field{{KeyPart, strconv.Itoa(i+1) + "/" + n}}, ev.Fields...)
+		l.Emit(ev)
 	}
 }

@@ -53,6 +53,7 @@ type Options struct {
 	LogFacility string   // --log-facility, else [audit] log-facility; "" = daemon
 	SpoolDir    string   // audit spill files; "" = the audit package's default
 	NoWatch     bool     // --no-watch: inetd.conf is re-read on SIGHUP only, not when it changes
+	LogPEN      uint32   // --log-enterprise-number: RFC 5424 SD-ID hinetd@N; 0 = audit.SDID (documentation number 32473)
 	// Audit is the policy's [audit] section as read at start: a reload
 	// that finds it changed says so, since it applies only at restart.
 	Audit   policy.AuditSection
@@ -219,24 +220,37 @@ func (d *Daemon) snapServices() []*service {
 
 // dump writes the state for SIGUSR1: services, limits, live children.
 func (d *Daemon) dump() {
-	var lines []string
+	var recs []audit.Event
 	d.mu.Lock()
 	for _, l := range d.listeners {
 		s := l.svc.Load()
 		lim := s.state.lim.Limits()
-		lines = append(lines, fmt.Sprintf("service %s (%s) %s:%d: children %d, max-child %d, max-child-per-ip %d, "+
+		ev := d.record(audit.KindDump, s, nil, fmt.Sprintf("service %s (%s) %s:%d: children %d, max-child %d, max-child-per-ip %d, "+
 			"max-conn-per-ip-per-minute %d, invocations-per-minute %d, suspended-until %s",
 			s.cfg.Name, l.key, s.cfg.File, s.cfg.Line, s.state.children.Load(), s.maxChild,
-			lim.MaxChildPerSource, lim.ConnPerSourcePerMin, lim.RatePerMin, suspendedString(s)))
+			lim.MaxChildPerSource, lim.ConnPerSourcePerMin, lim.RatePerMin, suspendedString(s)), nil)
+		ev.Fields = []audit.Field{str("listener", l.key), str(audit.KeyFile, fmt.Sprintf("%s:%d", s.cfg.File, s.cfg.Line)),
+			str(audit.KeyDaemon, s.cfg.DaemonName()), str(audit.KeyProgram, program(s)),
+			audit.Int("children", int64(s.state.children.Load())), audit.Int("max-child", int64(s.maxChild)),
+			audit.Int("max-child-per-ip", int64(lim.MaxChildPerSource)), audit.Int("max-conn-per-ip-per-minute", int64(lim.ConnPerSourcePerMin)),
+			audit.Int("invocations-per-minute", int64(lim.RatePerMin)), str("suspended-until", suspendedString(s))}
+		recs = append(recs, ev)
 	}
 	d.mu.Unlock()
 	d.conns.each(func(c *conn) {
-		lines = append(lines, fmt.Sprintf("child conn=%d service %s pid %d client %s running %s",
-			c.id, c.svc.cfg.Name, c.pid.Load(), c.client, time.Since(c.start).Round(time.Millisecond)))
+		run := time.Since(c.start).Round(time.Millisecond)
+		ev := audit.Event{Msg: fmt.Sprintf("child conn=%d service %s pid %d client %s running %s",
+			c.id, c.svc.cfg.Name, c.pid.Load(), c.client, run),
+			Service: c.svc.cfg.Name, Proto: c.svc.cfg.Protocol, ConnID: c.id, Client: c.client,
+			Fields: []audit.Field{audit.Int(audit.KeyPID, int64(c.pid.Load())), audit.Dur("running", run),
+				str(audit.KeyDaemon, c.svc.cfg.DaemonName()), str(audit.KeyProgram, program(c.svc))}}
+		recs = append(recs, ev)
 	})
-	lines = append(lines, fmt.Sprintf("global: children %d, tracked sources %d (%d bytes reserved)",
-		d.lim.Children(), d.lim.Sources(), d.lim.SourceMemory()))
-	d.alog.Dump(lines)
+	recs = append(recs, audit.Event{Msg: fmt.Sprintf("global: children %d, tracked sources %d (%d bytes reserved)",
+		d.lim.Children(), d.lim.Sources(), d.lim.SourceMemory()),
+		Fields: []audit.Field{audit.Int("children", int64(d.lim.Children())), audit.Int("sources", int64(d.lim.Sources())),
+			audit.Int("source-bytes", int64(d.lim.SourceMemory()))}})
+	d.alog.DumpRecords(recs)
 }
 
 func suspendedString(s *service) string {

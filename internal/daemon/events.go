@@ -24,12 +24,13 @@ func (d *Daemon) rated(kind audit.Kind, s *service, c *conn, msg string, fields 
 	}
 }
 
-// denied records a connection the ACL denied: its accept and deny
-// records while the service is under the audit log's per-second budget,
-// only a count in a summary beyond it (accept records included, or a
-// flood of denials would still flood the log).
+// denied records a connection the ACL denied: one deny record, holding
+// what an accept record would (client, local address, conn id, rule),
+// while the service is under the audit log's per-second budget; only a
+// count in a summary beyond it. One record per denial: a SIEM counting
+// denials must not have to pair records.
 func (d *Daemon) denied(s *service, c *conn, fields ...audit.Field) {
-	d.alog.DenyConn(d.record(audit.KindAccept, s, c, "", fields), d.record(audit.KindDeny, s, c, "", fields))
+	d.alog.Deny(d.record(audit.KindDeny, s, c, "", fields))
 }
 
 func (d *Daemon) record(kind audit.Kind, s *service, c *conn, msg string, fields []audit.Field) audit.Event {
@@ -40,6 +41,13 @@ func (d *Daemon) record(kind audit.Kind, s *service, c *conn, msg string, fields
 	if c != nil {
 		ev.ConnID, ev.Client, ev.Local = c.id, c.client, c.local
 		ev.Severity, ev.Facility = c.severity, c.facility
+		if s != nil {
+			// Every connection record names what the rules saw and what
+			// runs: the service field alone is a port for "addr:port"
+			// lines.
+			ev.Fields = append(append(make([]audit.Field, 0, len(fields)+2), fields...),
+				str(audit.KeyDaemon, s.cfg.DaemonName()), str(audit.KeyProgram, program(s)))
+		}
 	}
 	if s != nil && !ev.Local.IsValid() {
 		// Records about a service (listener up/down, suspend, limits)
@@ -59,3 +67,11 @@ func serviceAddr(s *service) netip.AddrPort {
 }
 
 func str(k, v string) audit.Field { return audit.Field{Key: k, Value: v} }
+
+// program is what a service runs: the server's path, or "internal NAME".
+func program(s *service) string {
+	if s.cfg.Internal != "" {
+		return "internal " + s.cfg.Internal
+	}
+	return s.cfg.Program
+}

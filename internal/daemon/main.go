@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/moby/sys/capability"
@@ -125,8 +126,12 @@ func openAudit(o Options) (*audit.Log, error) {
 	if err != nil {
 		instance = o.ConfigPath
 	}
+	sdid := "" // the audit package's default: hinetd@32473, RFC 5612's documentation number
+	if o.LogPEN > 0 {
+		sdid = "hinetd@" + strconv.FormatUint(uint64(o.LogPEN), 10)
+	}
 	alog, err := audit.Open(urls, audit.Options{Format: format, Facility: facility, DenyPerSecond: 200, SpillDir: o.SpoolDir,
-		BatchDelay: auditBatchDelay, Instance: instance})
+		BatchDelay: auditBatchDelay, Instance: instance, SDID: sdid})
 	if err != nil {
 		return nil, err
 	}
