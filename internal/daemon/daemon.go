@@ -182,6 +182,11 @@ func (d *Daemon) stopRecord(msg string) {
 // shutdown closes every listener. Running children are left alone, as
 // inetd(8) leaves them: they hold their own connections.
 func (d *Daemon) shutdown() {
+	// The hosts watcher first, before d.mu: a reload it is making calls
+	// refilter, which takes d.mu, and Close waits for it.
+	if d.acl != nil {
+		d.acl.Close()
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	// The listeners stay in the map, closed: the final limit summaries
@@ -205,9 +210,6 @@ func (d *Daemon) shutdown() {
 		}
 	}
 	closeSpawners(d.snapServices())
-	if d.acl != nil {
-		d.acl.Close()
-	}
 }
 
 func (d *Daemon) snapServices() []*service {
