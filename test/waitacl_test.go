@@ -144,3 +144,28 @@ func TestWaitDgramACL(t *testing.T) {
 	}
 	d.waitLog("hosts rules: clients filtered in the kernel", 2*time.Second)
 }
+
+// TestWaitDgramACLFirstDatagram (issue 13, item 1, datagram side): a
+// wait-mode datagram service whose rules need a host name cannot have
+// a socket filter; it keeps tcpd's rule, and hinetd-check, hinetd-match
+// and the daemon's log all say that only the first datagram of each
+// server run is checked. It is not an error: tcpd did no more.
+func TestWaitDgramACLFirstDatagram(t *testing.T) {
+	needRoot(t)
+	srv := buildC(t, "testdata/waitdgram.c")
+	port := freePort(t)
+	d := startDaemonWith(t, nil, map[string]string{"hosts.deny": "waitdgram: .example.com\n"},
+		fmt.Sprintf("127.0.0.1:%d dgram udp wait nobody %s waitdgram\n", port, srv))
+	const first = "hosts rules decide the first datagram of each server run only"
+	d.waitLog("hosts rules: "+first, 2*time.Second, "hosts.deny:1")
+	out, err := exec.Command(bin(t, "hinetd"), "--check", "--policy", filepath.Join(d.dir, "policy"), "--hosts-allow", filepath.Join(d.dir, "hosts.allow"),
+		"--hosts-deny", filepath.Join(d.dir, "hosts.deny"), d.conf).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "hosts:        "+first) {
+		t.Fatalf("--check: %v\n%s", err, out)
+	}
+	out, _ = exec.Command(bin(t, "hinetd-match"), "--hosts-allow", filepath.Join(d.dir, "hosts.allow"),
+		"--hosts-deny", filepath.Join(d.dir, "hosts.deny"), "-i", d.conf, "waitdgram", "127.0.0.1").CombinedOutput()
+	if !strings.Contains(string(out), fmt.Sprintf("wait-mode service %d (%s:1): %s", port, d.conf, first)) {
+		t.Fatalf("hinetd-match -i:\n%s", out)
+	}
+}
