@@ -57,7 +57,7 @@ func Main(ctx context.Context, o Options) int {
 // what is queued; the rest stays in the spill files for the next start
 // (the stop record says how much). A sink that is down would otherwise
 // hold the stop for its whole reconnect back-off.
-const stopBudget = 700 * time.Millisecond
+const stopBudget = 500 * time.Millisecond
 
 // auditBatchDelay lets the records of many connections travel together:
 // every batch wakes the log's dispatcher and senders, and the syslog
