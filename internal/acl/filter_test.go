@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/hinetd/hinetd/hosts"
+	"github.com/hinetd/hinetd/internal/testenv"
 )
 
 func addrRules(t *testing.T, allow, deny string) []hosts.AddrRule {
@@ -73,6 +74,8 @@ func connects(src string, addr net.Addr) bool {
 // (no connection), a granted one connects; IPv4 clients of a dual-stack
 // socket are decided as IPv4, IPv6 ones by their address.
 func TestFilterTCP(t *testing.T) {
+	// Linux 6.18 attaches a filter to a TCP socket only with CAP_NET_ADMIN.
+	testenv.NeedRoot(t)
 	allow := "waitsrv: 127.0.0.3\n"
 	deny := "waitsrv: 127.0.0.2, 127.0.0.3, [::1]\nALL: 127.0.0.4\n"
 	for _, tc := range []struct{ network, addr string }{{"tcp4", "127.0.0.1:0"}, {"tcp", "[::]:0"}} {
