@@ -122,8 +122,12 @@ func checkEnv(sp *Spec) error {
 	}
 	seen := map[string]bool{}
 	for _, kv := range sp.Env {
+		// What execve takes: NAME=VALUE with a name, no NUL. Not the
+		// policy parser's shell names: the daemon derives specs whose
+		// variables come from hosts.allow's setenv, which libwrap lets
+		// name anything but "=".
 		k, _, ok := strings.Cut(kv, "=")
-		if !ok || !validEnvName(k) || strings.IndexByte(kv, 0) >= 0 {
+		if !ok || k == "" || strings.IndexByte(kv, 0) >= 0 {
 			return fmt.Errorf("bad environment entry %q", kv)
 		}
 		if len(kv)+1 > MaxArgStrlen {

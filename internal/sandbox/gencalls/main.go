@@ -53,6 +53,15 @@ func parseCalls(data []byte) ([]call, error) {
 	return out, sc.Err()
 }
 
+// exprs - the call's arguments as C and as Go expressions.
+func (c call) exprs() (cs, gs []string) {
+	for _, a := range c.args {
+		ce, ge, _ := argExprs(a)
+		cs, gs = append(cs, ce), append(gs, ge)
+	}
+	return cs, gs
+}
+
 var flagName = regexp.MustCompile(`^[A-Z][A-Z0-9_]*$`)
 
 // argExprs - the C and Go expressions of one argument.
@@ -172,12 +181,8 @@ func renderC(calls []call) []byte {
 	b.WriteString("/* hs_needed - what the spawner calls once a filter may be in force, with the\n * arguments it passes: filter_allows_spawner runs each through a program. */\n")
 	b.WriteString("static const struct hs_call {\n\tlong nr;\n\tuint64_t a[4];\n} hs_needed[] = {\n")
 	for _, c := range calls {
-		var as []string
-		for _, a := range c.args {
-			ce, _, _ := argExprs(a)
-			as = append(as, ce)
-		}
-		fmt.Fprintf(&b, "\t{SYS_%s, {%s}}, /* %s */\n", c.name, strings.Join(as, ", "), c.why)
+		cs, _ := c.exprs()
+		fmt.Fprintf(&b, "\t{SYS_%s, {%s}}, /* %s */\n", c.name, strings.Join(cs, ", "), c.why)
 	}
 	b.WriteString("};\n")
 	return b.Bytes()
@@ -189,10 +194,8 @@ func renderGo(calls []call, limits []limit, fields []field) []byte {
 	b.WriteString("package policy\n\n")
 	flags := false
 	for _, c := range calls {
-		for _, a := range c.args {
-			_, ge, _ := argExprs(a)
-			flags = flags || strings.Contains(ge, "unix.")
-		}
+		_, gs := c.exprs()
+		flags = flags || strings.Contains(strings.Join(gs, ""), "unix.")
 	}
 	if flags {
 		b.WriteString("import \"golang.org/x/sys/unix\"\n\n")
@@ -205,12 +208,8 @@ func renderGo(calls []call, limits []limit, fields []field) []byte {
 	b.WriteString("// spawnerCalls are the system calls the spawner makes once a filter may be\n// in force (internal/sandbox/spawner.calls).\n")
 	b.WriteString("var spawnerCalls = []SpawnerCall{\n")
 	for _, c := range calls {
-		var as []string
-		for _, a := range c.args {
-			_, ge, _ := argExprs(a)
-			as = append(as, ge)
-		}
-		fmt.Fprintf(&b, "\t{%q, [4]uint64{%s}, %q},\n", c.name, strings.Join(as, ", "), c.why)
+		_, gs := c.exprs()
+		fmt.Fprintf(&b, "\t{%q, [4]uint64{%s}, %q},\n", c.name, strings.Join(gs, ", "), c.why)
 	}
 	b.WriteString("}\n\n")
 	b.WriteString("// WireSize is the size of spec as the spawner receives it: the magic,\n// then HS_SPEC_FIELDS (internal/sandbox/spawner.h). Validate checks it\n// against MaxSpecBytes.\n")
