@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -81,17 +82,9 @@ func TestDebianPackage(t *testing.T) {
 	needRoot(t)
 	testenv.NeedTool(t, "dpkg-buildpackage", "dpkg-dev")
 	testenv.NeedTool(t, "lintian", "lintian")
+	deb := buildDeb(t)
+	debs := []string{deb}
 	dir := t.TempDir()
-	start := time.Now()
-	out, err := exec.Command("make", "-C", "..", "deb", "DEBDIR="+dir).CombinedOutput()
-	if err != nil {
-		t.Fatalf("make deb: %v\n%s", err, out)
-	}
-	t.Logf("make deb (build and lintian): %v", time.Since(start).Round(time.Second))
-	debs, _ := filepath.Glob(filepath.Join(dir, "hinetd_*_*.deb"))
-	if len(debs) != 1 {
-		t.Fatalf("make deb left %v", debs)
-	}
 	info, err := exec.Command("dpkg-deb", "--field", debs[0], "Provides", "Conflicts", "Replaces").CombinedOutput()
 	if err != nil {
 		t.Fatal(err)
@@ -185,4 +178,49 @@ func TestDebianPackage(t *testing.T) {
 	if len(missing) > 0 {
 		t.Errorf("make install lacks what the package has: %v", missing)
 	}
+}
+
+// debBuild is the package make deb built once for the tests that need it.
+var debBuild struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// buildDeb runs make deb (build, then lintian with warnings failing it)
+// once per test binary and returns the .deb.
+func buildDeb(t *testing.T) string {
+	t.Helper()
+	debBuild.once.Do(func() {
+		dir, err := os.MkdirTemp("", "hinetd-deb-")
+		if err != nil {
+			debBuild.err = err
+			return
+		}
+		start := time.Now()
+		out, err := exec.Command("make", "-C", "..", "deb", "DEBDIR="+dir).CombinedOutput()
+		if err != nil {
+			debBuild.err = fmt.Errorf("make deb: %v\n%s", err, out)
+			return
+		}
+		t.Logf("make deb (build and lintian): %v", time.Since(start).Round(time.Second))
+		debs, _ := filepath.Glob(filepath.Join(dir, "hinetd_*_*.deb"))
+		if len(debs) != 1 {
+			debBuild.err = fmt.Errorf("make deb left %v", debs)
+			return
+		}
+		debBuild.path = debs[0]
+		// The build tree (a copy of the sources and the staging area) is
+		// not needed any more; the .deb stays for the tests.
+		trees, _ := filepath.Glob(filepath.Join(dir, "hinetd-*"))
+		for _, tr := range trees {
+			if fi, err := os.Stat(tr); err == nil && fi.IsDir() {
+				os.RemoveAll(tr)
+			}
+		}
+	})
+	if debBuild.err != nil {
+		t.Fatal(debBuild.err)
+	}
+	return debBuild.path
 }
