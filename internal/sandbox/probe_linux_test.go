@@ -558,6 +558,10 @@ func TestStartRejects(t *testing.T) {
 		// spawner's 4096 (issue 10 item 6): now spawner.h's, once.
 		{"more groups than the spawner reads back", func(s *policy.Spec) { s.Groups = make([]int, 4097) },
 			"spec test: ids: 4097 supplementary groups, at most 4096"},
+		// Only Validate knew this one; Start did not call it (the old
+		// comment said the spawner did) and the service got both.
+		{"a variable set twice", func(s *policy.Spec) { s.Env = []string{"A=1", "A=2"} },
+			`spec test: env: variable "A" set twice`},
 	}
 	for _, tc := range tests {
 		spec := nobodySpec("/bin/sh", "sh")
