@@ -230,3 +230,33 @@ func TestReadmeOptions(t *testing.T) {
 		t.Errorf("README options table has a row for %q, which hinetd does not take", f)
 	}
 }
+
+// TestSocketUnitDoc: docs/systemd.md shows the .socket units that
+// hinetd-check --systemd-socket prints for the inetd.conf shown there.
+func TestSocketUnitDoc(t *testing.T) {
+	doc, err := os.ReadFile("../docs/systemd.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(doc)
+	block := func(after, fence string) string {
+		i := strings.Index(text, after)
+		if i < 0 {
+			t.Fatalf("docs/systemd.md lacks %q", after)
+		}
+		j := strings.Index(text[i:], fence+"\n")
+		body := text[i+j+len(fence)+1:]
+		return body[:strings.Index(body, "```")]
+	}
+	conf := block("For this `/etc/inetd.conf`:", "```")
+	want := block("it prints", "```ini")
+	path := filepath.Join(t.TempDir(), "inetd.conf")
+	os.WriteFile(path, []byte(conf), 0o644)
+	out, errs, code := runTool(t, "hinetd-check", "--systemd-socket", path)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	if got := strings.ReplaceAll(out, path, "/etc/inetd.conf"); got != want {
+		t.Errorf("docs/systemd.md shows:\n%s\nhinetd-check --systemd-socket prints:\n%s", want, got)
+	}
+}

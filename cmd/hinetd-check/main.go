@@ -1,7 +1,7 @@
 // Command hinetd-check validates hinetd's files and prints, per service,
 // what a compromised service could do:
 //
-//	hinetd-check [-v] [--json] [-a address] [--policy path] [--hosts-allow file] [--hosts-deny file] [configuration_file]
+//	hinetd-check [-v] [--json] [--systemd-socket] [-a address] [--policy path] [--hosts-allow file] [--hosts-deny file] [configuration_file]
 //
 // Exit status: 0 when every file loads (warnings allowed), 1 when one has
 // an error, 2 on a usage error.
@@ -14,15 +14,16 @@ import (
 
 	"github.com/hinetd/hinetd/internal/check"
 	"github.com/hinetd/hinetd/internal/config"
+	"github.com/hinetd/hinetd/internal/systemd"
 	"github.com/hinetd/hinetd/internal/version"
 )
 
 func main() {
 	var o check.Options
-	var showVersion bool
+	var showVersion, socketUnits bool
 	fs := flag.NewFlagSet("hinetd-check", flag.ExitOnError) // -h and --help exit 0
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: hinetd-check [-v] [--json] [-a address] [--policy path] [--hosts-allow file] [--hosts-deny file] [configuration_file]")
+		fmt.Fprintln(fs.Output(), "usage: hinetd-check [-v] [--json] [--systemd-socket] [-a address] [--policy path] [--hosts-allow file] [--hosts-deny file] [configuration_file]")
 		fs.PrintDefaults()
 	}
 	fs.BoolVar(&o.Verbose, "v", false, "also list every access control rule with its effective action, and daemon names in hosts rules that inetd.conf does not run")
@@ -31,6 +32,7 @@ func main() {
 	fs.StringVar(&o.PolicyPath, "policy", "/etc/hinetd/", "policy file or directory")
 	fs.StringVar(&o.HostsAllow, "hosts-allow", "/etc/hosts.allow", "hosts.allow file")
 	fs.StringVar(&o.HostsDeny, "hosts-deny", "/etc/hosts.deny", "hosts.deny file")
+	fs.BoolVar(&socketUnits, "systemd-socket", false, "print systemd .socket units that pass hinetd the socket of every service (docs/systemd.md), instead of checking")
 	fs.BoolVar(&showVersion, "version", false, "print the version and exit")
 	fs.Parse(os.Args[1:])
 	if showVersion {
@@ -42,5 +44,35 @@ func main() {
 		fs.Usage()
 		os.Exit(2)
 	}
+	if socketUnits {
+		os.Exit(printSocketUnits(o))
+	}
 	os.Exit(check.Run(o, os.Stdout))
+}
+
+// printSocketUnits prints the .socket units for the configuration's
+// services, each after a "### path" line; a bad line is reported on
+// stderr and its service left out (exit 1).
+func printSocketUnits(o check.Options) int {
+	snap, errs := config.Parse(o.ConfigPath, config.Options{DefaultAddr: o.BindAddr})
+	for _, err := range errs {
+		fmt.Fprintln(os.Stderr, "hinetd-check:", err)
+	}
+	if snap == nil {
+		return 1
+	}
+	units := systemd.SocketUnits(snap.Services)
+	for i, name := range []string{"hinetd.socket", "hinetd6.socket"} {
+		if units[name] == "" {
+			continue
+		}
+		if i > 0 {
+			fmt.Println()
+		}
+		fmt.Printf("### /etc/systemd/system/%s\n%s", name, units[name])
+	}
+	if len(errs) > 0 {
+		return 1
+	}
+	return 0
 }
