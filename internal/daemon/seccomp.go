@@ -51,7 +51,7 @@ func (d *Daemon) onSeccomp(r kmsg.Seccomp) {
 	if how == "guessed" {
 		// Gone before its parent could be read: the kernel prints its
 		// record after the process died, often after its parent reaped it.
-		msg += "; it was gone before its parent could be read, so the service is the one whose server started last before it"
+		msg += "; it was gone before its parent could be read: the service is the only one whose server started just before it"
 		fields = append(fields, str("tree", "guessed"))
 	}
 	ev := d.record(audit.KindLog, c.svc, c, msg, fields)
@@ -86,9 +86,8 @@ func (d *Daemon) rememberEnd(c *conn) {
 // treeOf - find the connection whose server pid is, or is an ancestor of,
 // among the live ones and those that ended within recentWindow before at:
 // "child" (pid is the server), "descendant" (found through the parent
-// links in /proc), "guessed" (pid is gone; the connection running at at
-// whose server has the highest pid below it, pids being handed out in
-// order), or nil.
+// links in /proc), "guessed" (pid is gone; the only connection running at
+// at whose server's pid is at most guessPIDGap below it), or nil.
 func (d *Daemon) treeOf(pid int, at time.Time) (*conn, string) {
 	byPID := map[int]*conn{}
 	endOf := map[*conn]time.Time{}
@@ -129,21 +128,34 @@ func (d *Daemon) treeOf(pid int, at time.Time) (*conn, string) {
 		return nil, "" // an ancestor was found alive and is none of ours
 	}
 	var best *conn
-	bestPID := 0
+	bestPID, candidates := 0, 0
 	for cp, c := range byPID {
-		// It must have been running when the kernel logged the record.
+		// It must have been running when the kernel logged the record,
+		// and have started the process a moment after itself: pids are
+		// handed out in order, and a server forks its helpers (login)
+		// at once. Another program's kill, pids later, is not guessed
+		// to be the service's: an unattributed record is left out
+		// rather than put in the wrong service's log.
 		if end, ok := endOf[c]; ok && !at.IsZero() && (at.Before(c.start) || at.After(end.Add(100*time.Millisecond))) {
 			continue
 		}
-		if cp < pid && cp > bestPID {
+		if cp >= pid || pid-cp > guessPIDGap {
+			continue
+		}
+		candidates++
+		if cp > bestPID {
 			best, bestPID = c, cp
 		}
 	}
-	if best == nil {
+	if best == nil || candidates > 1 {
 		return nil, ""
 	}
 	return best, "guessed"
 }
+
+// guessPIDGap bounds how many pids after its server's a process that is
+// gone may be and still be guessed to be the server's.
+const guessPIDGap = 32
 
 // parentPID reads pid's parent from /proc/PID/stat (a zombie still has
 // one).
