@@ -100,7 +100,7 @@ install: build install-files
 
 install-files:
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8 \
-	  $(DESTDIR)$(PREFIX)/share/hinetd $(DESTDIR)$(SYSCONFDIR)/hinetd $(DESTDIR)$(SYSCONFDIR)/default \
+	  $(DESTDIR)$(PREFIX)/share/hinetd/profiles $(DESTDIR)$(SYSCONFDIR)/hinetd $(DESTDIR)$(SYSCONFDIR)/default \
 	  $(DESTDIR)$(SYSCONFDIR)/init.d $(DESTDIR)$(UNITDIR)
 	install -d -m 0700 $(DESTDIR)$(STATEDIR)/spool
 	install -m 0755 $(wildcard $(BIN)/hinetd*) $(DESTDIR)$(PREFIX)/sbin/
@@ -109,6 +109,7 @@ install-files:
 	install -m 0644 dist/hinetd.policy $(DESTDIR)$(SYSCONFDIR)/hinetd/hinetd.policy
 	install -m 0644 dist/hinetd.default $(DESTDIR)$(SYSCONFDIR)/default/hinetd
 	install -m 0644 dist/inetd.conf $(DESTDIR)$(PREFIX)/share/hinetd/inetd.conf
+	install -m 0644 policy/profiles/*.policy $(DESTDIR)$(PREFIX)/share/hinetd/profiles/
 	sed 's|/usr/sbin/hinetd|$(PREFIX)/sbin/hinetd|' dist/hinetd.service > $(DESTDIR)$(UNITDIR)/hinetd.service
 	sed 's|/usr/sbin/hinetd|$(PREFIX)/sbin/hinetd|' dist/hinetd.init > $(DESTDIR)$(SYSCONFDIR)/init.d/hinetd
 	chmod 0644 $(DESTDIR)$(UNITDIR)/hinetd.service

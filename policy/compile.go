@@ -190,8 +190,8 @@ func (s *Set) CompileWith(svc Service, opt CompileOptions) (*Spec, []Note, error
 	}
 	var notes []Note
 	var errs []error
-	note := func(pos Pos, format string, args ...any) {
-		notes = append(notes, Note{Pos: pos, Service: svc.Name, Message: fmt.Sprintf(format, args...)})
+	note := func(kind string, pos Pos, format string, args ...any) {
+		notes = append(notes, Note{Pos: pos, Service: svc.Name, Kind: kind, Message: fmt.Sprintf(format, args...)})
 	}
 
 	// Ids.
@@ -244,7 +244,7 @@ func (s *Set) CompileWith(svc Service, opt CompileOptions) (*Spec, []Note, error
 		if v, ok := os.LookupEnv(k); ok {
 			env[k] = v
 		} else {
-			note(r.Pass.Pos, "pass %q: not in hinetd's environment", k)
+			note(NotePassAbsent, r.Pass.Pos, "pass %q: not in hinetd's environment", k)
 		}
 	}
 	for _, k := range sortedKeys(env) {
@@ -278,13 +278,13 @@ func (s *Set) CompileWith(svc Service, opt CompileOptions) (*Spec, []Note, error
 		}
 	}
 	if sp.AllowNewPrivs {
-		note(r.AllowNewPrivs.Pos, "no_new_privs is off: setuid programs can gain privileges")
+		note(NoteWeaker, r.AllowNewPrivs.Pos, "no_new_privs is off: setuid programs can gain privileges")
 	}
 
 	// Seccomp.
 	if r.SeccompOff.Value {
 		sp.NoSeccomp = true
-		note(r.SeccompOff.Pos, "seccomp is off")
+		note(NoteWeaker, r.SeccompOff.Pos, "seccomp is off")
 	} else {
 		sp.SeccompGroups = slices.Clone(r.SeccompGroups.Value)
 		sp.SeccompAllow = slices.Clone(r.SeccompAllow.Value)
@@ -296,7 +296,7 @@ func (s *Set) CompileWith(svc Service, opt CompileOptions) (*Spec, []Note, error
 		}
 		sp.Seccomp = prog
 		if len(denied) > 0 {
-			note(r.SeccompDeny.Pos, "seccomp-deny removes %s, which the spawner calls itself: the filter is "+
+			note(NoteSeccompChild, r.SeccompDeny.Pos, "seccomp-deny removes %s, which the spawner calls itself: the filter is "+
 				"installed in each child before execve, not once in the spawner (about 50 µs more per connection)",
 				strings.Join(denied, " "))
 		}
@@ -349,13 +349,13 @@ func lookupGroup(name string) (int, error) {
 }
 
 // resolveIDs fills User, UID, GID, Groups and SwitchIDs.
-func (s *Set) resolveIDs(sp *Spec, svc Service, r *Profile, opt CompileOptions, note func(Pos, string, ...any)) error {
+func (s *Set) resolveIDs(sp *Spec, svc Service, r *Profile, opt CompileOptions, note func(string, Pos, string, ...any)) error {
 	var errs []error
 	var u *user.User
 	name, pos := svc.User, Pos{}
 	if r.User.Set {
 		if r.User.Value != svc.User {
-			note(r.User.Pos, "policy sets user %q instead of inetd.conf's %q", r.User.Value, svc.User)
+			note(NoteOverride, r.User.Pos, "policy sets user %q instead of inetd.conf's %q", r.User.Value, svc.User)
 		}
 		name, pos = r.User.Value, r.User.Pos
 	}
@@ -376,7 +376,7 @@ func (s *Set) resolveIDs(sp *Spec, svc Service, r *Profile, opt CompileOptions, 
 	gname, gpos := svc.Group, Pos{}
 	if r.Group.Set {
 		if r.Group.Value != svc.Group {
-			note(r.Group.Pos, "policy sets group %q instead of inetd.conf's %q", r.Group.Value, svc.Group)
+			note(NoteOverride, r.Group.Pos, "policy sets group %q instead of inetd.conf's %q", r.Group.Value, svc.Group)
 		}
 		gname, gpos = r.Group.Value, r.Group.Pos
 	}
@@ -392,7 +392,7 @@ func (s *Set) resolveIDs(sp *Spec, svc Service, r *Profile, opt CompileOptions, 
 	// Supplementary groups: initgroups(user, gid) unless the policy
 	// lists them.
 	if r.Groups.Set {
-		note(r.Groups.Pos, "policy sets supplementary groups %q", strings.Join(r.Groups.Value, " "))
+		note(NoteOverride, r.Groups.Pos, "policy sets supplementary groups %q", strings.Join(r.Groups.Value, " "))
 		sp.Groups = []int{}
 		for _, g := range r.Groups.Value {
 			n, err := lookupGroup(g)

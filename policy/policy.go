@@ -165,8 +165,18 @@ func (s *Set) ServiceNames() []string {
 type Note struct {
 	Pos     Pos
 	Service string
+	Kind    string // one of the Note… kinds: what the note is about
 	Message string
 }
+
+// The kinds of Note, for the daemon to log each at its severity.
+const (
+	NoteOverride       = "override"      // the policy sets the user, group or groups instead of inetd.conf's: info
+	NotePassAbsent     = "pass-absent"   // a pass variable hinetd's environment lacks: notice
+	NoteWeaker         = "weaker"        // seccomp off, no_new_privs off: warning
+	NoteSeccompChild   = "seccomp-child" // the filter goes into each child (slower): notice
+	NoteLimitsOverride = "limits"        // a policy limit replaces inetd.conf's field: info
+)
 
 func (n Note) String() string {
 	var b strings.Builder

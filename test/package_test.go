@@ -113,6 +113,7 @@ func TestDebianPackage(t *testing.T) {
 		"/etc/default/hinetd":                       0o644,
 		"/lib/systemd/system/hinetd.service":        0o644,
 		"/usr/share/hinetd/inetd.conf":              0o644,
+		"/usr/share/hinetd/profiles/ftpd.policy":    0o644, // the shipped profiles, to read (the binary has them)
 		"/var/lib/hinetd/spool":                     os.ModeDir | 0o700,
 		"/usr/share/doc/hinetd/examples/inetd.conf": 0o644,
 	} {

@@ -125,7 +125,7 @@ func TestPolicyLimitsMaxChildPerIP(t *testing.T) {
 	d := startDaemonWith(t, nil, map[string]string{
 		"policy/l.policy": fmt.Sprintf("[default]\nmax-child-per-ip 2\n\n[service %d]\nmax-child-per-ip 1\n", p1),
 	}, conf)
-	d.waitLog("event=config-error", 2*time.Second, "l.policy:5:", "policy sets max-child-per-ip 1 instead of inetd.conf's 3")
+	d.waitLog("note=limits", 2*time.Second, "l.policy:5:", "policy sets max-child-per-ip 1 instead of inetd.conf's 3")
 
 	a1 := fmt.Sprintf("127.0.0.1:%d", p1)
 	first := expect(t, "127.0.0.2", a1, served)

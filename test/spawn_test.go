@@ -287,7 +287,7 @@ func TestPolicyOverridesUserLogged(t *testing.T) {
 	d := startDaemonWith(t, nil, map[string]string{
 		"policy/u.policy": fmt.Sprintf("[service %d]\nuser daemon\n", port),
 	}, fmt.Sprintf("127.0.0.1:%d stream tcp nowait nobody %s probe\n", port, p))
-	d.waitLog("event=config-error", 2*time.Second, "u.policy:2", "daemon", "nobody")
+	d.waitLog("note=override", 2*time.Second, "u.policy:2", "daemon", "nobody")
 	sec := report(string(dialRead(t, "tcp", fmt.Sprintf("127.0.0.1:%d", port), nil)))
 	if got := statusField(sec["status"], "Uid"); got != "1\t1\t1\t1" {
 		t.Fatalf("Uid %q, want the policy's user daemon (1)", got)

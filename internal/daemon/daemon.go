@@ -74,11 +74,12 @@ type Daemon struct {
 	listeners map[string]*listener // by config.Service.Key()
 	snap      *config.Snapshot
 
-	conns    connTable // live children by connection id
-	endsMu   sync.Mutex
-	ends     []ended // servers that exited a moment ago (watchSeccomp)
-	nextID   atomic.Uint64
-	ownPorts atomic.Pointer[map[uint16]bool] // ports of the built-ins, see builtinPorts
+	conns     connTable       // live children by connection id
+	notesSeen map[string]bool // compile notes logged already (note); used by load only
+	endsMu    sync.Mutex
+	ends      []ended // servers that exited a moment ago (watchSeccomp)
+	nextID    atomic.Uint64
+	ownPorts  atomic.Pointer[map[uint16]bool] // ports of the built-ins, see builtinPorts
 
 	sd      *systemd.Notifier // sd_notify; does nothing outside systemd
 	sockets *systemd.Sockets  // passed by systemd, not yet taken by a service

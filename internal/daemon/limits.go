@@ -87,7 +87,7 @@ func limitNotes(c *config.Service, pl policy.Limits) []policy.Note {
 		{"invocations-per-minute", c.RatePerMinute, pl.InvocationsPerMinute},
 	} {
 		if f.conf != 0 && f.pol.Set && f.pol.Value != f.conf {
-			out = append(out, policy.Note{Pos: f.pol.Pos, Service: c.Name,
+			out = append(out, policy.Note{Pos: f.pol.Pos, Service: c.Name, Kind: policy.NoteLimitsOverride,
 				Message: fmt.Sprintf("policy sets %s %d instead of inetd.conf's %d", f.name, f.pol.Value, f.conf)})
 		}
 	}

@@ -204,6 +204,32 @@ func (d *Daemon) load(initial bool) error {
 	return nil
 }
 
+// note logs what the policy compiler noted about a service, at the
+// severity of its kind, tagged with the kind, and once: a note a reload
+// finds again (the same file:line and words) is not repeated, and a note
+// about a [default] line (pass TZ without TZ) is logged for the first
+// service only, not once per service.
+func (d *Daemon) note(s *service, n policy.Note) {
+	key := n.Pos.String() + "\x00" + n.Kind + "\x00" + n.Message
+	if d.notesSeen == nil {
+		d.notesSeen = map[string]bool{}
+	}
+	if d.notesSeen[key] {
+		return
+	}
+	d.notesSeen[key] = true
+	sev := audit.SevNotice
+	switch n.Kind {
+	case policy.NoteOverride, policy.NoteLimitsOverride:
+		sev = audit.SevInfo // what the administrator wrote, done
+	case policy.NoteWeaker:
+		sev = audit.SevWarning // less confinement than the default
+	}
+	ev := d.record(audit.KindLog, s, nil, n.String(), []audit.Field{str("note", n.Kind)})
+	ev.Severity = sev
+	d.alog.Emit(ev)
+}
+
 // noteWrapper says, when a service starts or changes, that its line ran
 // the server through tcpd and hinetd runs it directly (config.Service
 // Wrapper).
@@ -267,7 +293,7 @@ func (d *Daemon) newService(c *config.Service, pol *policy.Set) (*service, error
 	pl := pol.LimitsFor(c.Policy())
 	s := planService(d.opts, c, pl)
 	for _, n := range limitNotes(c, pl) {
-		d.event(audit.KindConfigError, s, nil, n.String(), str("note", "policy overrides inetd.conf"))
+		d.note(s, n)
 	}
 	if c.Internal != "" {
 		return s, nil
@@ -283,7 +309,7 @@ func (d *Daemon) newService(c *config.Service, pol *policy.Set) (*service, error
 		return nil, err
 	}
 	for _, n := range notes {
-		d.event(audit.KindConfigError, s, nil, n.String(), str("note", "policy overrides inetd.conf"))
+		d.note(s, n)
 	}
 	s.spec = spec
 	return s, nil
