@@ -2,7 +2,6 @@ package policy
 
 import (
 	"fmt"
-	"path/filepath"
 	"strconv"
 	"strings"
 )
@@ -120,11 +119,6 @@ func (e Exposure) String() string {
 	return b.String()
 }
 
-// notForInetd are servers the inetd manual says must not be run from it.
-var notForInetd = map[string]bool{
-	"named": true, "routed": true, "rwhod": true, "sendmail": true, "listen": true,
-	"nfsd": true, "rpc.nfsd": true, "mountd": true, "rpc.mountd": true,
-}
 
 // Warnings lists what hinetd-check should warn about for one inetd.conf
 // entry. name and proto are inetd.conf's ("chargen", "udp6"); sp is the
@@ -136,9 +130,6 @@ func Warnings(name, proto string, sp *Spec) []string {
 	}
 	if sp == nil {
 		return w
-	}
-	if notForInetd[filepath.Base(sp.Path)] {
-		w = append(w, fmt.Sprintf("%s runs %s, which must not be run from inetd", name, sp.Path))
 	}
 	if sp.UID == 0 && sp.SwitchIDs {
 		w = append(w, fmt.Sprintf("%s runs as root", name))
