@@ -36,8 +36,12 @@ import (
 
 // The user the logins use: a known password, a home with a .plan, a
 // .rhosts trusting root on localhost, and a mailbox with one message.
+//
+// The user's name is this test process's own: other test runs on the
+// machine (other worktrees) create and remove theirs at the same time.
+var classicUser = fmt.Sprintf("hc%d", os.Getpid()%100000)
+
 const (
-	classicUser = "hclassic"
 	classicPass = "Classic-12-pw"
 	classicMail = "Subject: classic-test\n\nbody-of-classic-mail\n"
 )
@@ -54,7 +58,7 @@ const (
 	lineTelnet = "telnet\tstream\ttcp\tnowait\troot\t/usr/sbin/tcpd\t/usr/sbin/telnetd\n"
 	lineTFTP   = "tftp\tdgram\tudp\twait\troot\t/usr/sbin/in.tftpd\t/usr/sbin/in.tftpd -s /srv/tftp\n"
 	linePOP3   = "pop3\t\tstream\ttcp\tnowait\troot\t/usr/sbin/tcpd\t/usr/sbin/popa3d\n"
-	lineIMAP   = "imap2\tstream\ttcp\tnowait\t" + classicUser + "\t/usr/lib/dovecot/imap\t/usr/lib/dovecot/imap\n"
+
 	lineRsh    = "shell\t\tstream\ttcp\tnowait\troot\t/usr/sbin/tcpd\t/usr/sbin/in.rshd\n"
 	lineRlogin = "login\t\tstream\ttcp\tnowait\troot\t/usr/sbin/tcpd\t/usr/sbin/in.rlogind\n"
 	lineRexec  = "exec\t\tstream\ttcp\tnowait\troot\t/usr/sbin/tcpd\t/usr/sbin/in.rexecd\n"
@@ -68,7 +72,7 @@ const (
 // without a policy file (HINETD_CLASSIC_GRANTS=FILE: with that policy
 // file), which is how each grant was found: take one out and its test
 // fails. The service profiles grant the same.
-const classicGrants = `[service ftp]
+var classicGrants = `[service ftp]
 caps CAP_SETUID CAP_SETGID CAP_SYS_CHROOT
 seccomp-allow chroot
 [service telnet login]
@@ -586,6 +590,30 @@ func TestClassicTFTP(t *testing.T) {
 	c.noFailures()
 }
 
+// TestClassicTFTPCreate: in.tftpd -c (--create, which Debian's README
+// says to add for uploads) stores a file a client puts, in a directory
+// of the root that anyone may write (without -p, tftpd-hpa answered
+// "Permission denied" for a directory only its tftp user owned).
+func TestClassicTFTPCreate(t *testing.T) {
+	needPrograms(t, "/usr/sbin/in.tftpd", "/usr/bin/tftp")
+	c := startClassic(t, strings.Replace(lineTFTP, "-s /srv/tftp", "-c -s /srv/tftp", 1), nil, nil)
+	up := fmt.Sprintf("hinetd-classic-up-%d", os.Getpid())
+	dir := "/srv/tftp/" + up
+	if err := os.Mkdir(dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	os.Chmod(dir, 0o777) // past the umask
+	src := filepath.Join(t.TempDir(), "up.txt")
+	os.WriteFile(src, []byte("tftp-uploaded\n"), 0o644)
+	out, errs, err := c.run(15*time.Second, "", "tftp", "127.0.0.1", "-c", "put", src, up+"/up.txt")
+	if b, _ := os.ReadFile(dir + "/up.txt"); err != nil || string(b) != "tftp-uploaded\n" {
+		t.Fatalf("tftp put: %v, stored %q\n%s%s\n%s", err, b, out, errs, c.d.logText())
+	}
+	c.wantConfined(c.serverPID("tftp", 1), "/usr/sbin/in.tftpd", "CAP_SETUID", "CAP_SETGID", "CAP_SYS_CHROOT")
+	c.noFailures()
+}
+
 // TestClassicPOP3: popa3d (behind tcpd) lets the user read the message
 // in the mailbox.
 func TestClassicPOP3(t *testing.T) {
@@ -604,6 +632,7 @@ func TestClassicPOP3(t *testing.T) {
 // user, fetches the message in the mailbox.
 func TestClassicIMAP(t *testing.T) {
 	needPrograms(t, "/usr/lib/dovecot/imap", "/usr/bin/curl")
+	lineIMAP := "imap2\tstream\ttcp\tnowait\t" + classicUser + "\t/usr/lib/dovecot/imap\t/usr/lib/dovecot/imap\n"
 	c := startClassic(t, lineIMAP, nil, nil)
 	c.confinedAtStart("imap2", 143, 1, "/usr/lib/dovecot/imap")
 	out, errs, err := c.run(15*time.Second, "", "curl", "-sS", "--max-time", "10", "imap://127.0.0.1/INBOX;MAILINDEX=1")
