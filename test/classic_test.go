@@ -833,3 +833,22 @@ func TestClassicBootp(t *testing.T) {
 	c.wantConfined(c.serverPID("bootps", 1), "/usr/sbin/bootpd")
 	c.noFailures()
 }
+
+// TestClassicBootpgw: bootpgw relays bootptest's BOOTREQUEST to bootpd and
+// its BOOTREPLY back: the two Debian lines on one port, bootpgw on
+// 127.0.0.1 (the address of this host's name, which bootpgw writes as
+// the gateway), bootpd on 127.0.0.2.
+func TestClassicBootpgw(t *testing.T) {
+	needPrograms(t, "/usr/sbin/bootpd", "/usr/sbin/bootpgw", "/usr/sbin/bootptest")
+	conf := "127.0.0.2:" + lineBootp + strings.Replace("127.0.0.1:"+lineBootp, "/usr/sbin/bootpd\tbootpd -i -t 120", "/usr/sbin/bootpgw\tbootpgw -i -t 120 127.0.0.2", 1)
+	c := startClassic(t, conf, map[string]string{"bootptab": ".default:hd=/tmp:bf=null:sm=255.0.0.0:\n" +
+		"client1:tc=.default:ht=ethernet:ha=0a0b0c0d0e0f:ip=127.0.0.1:\n"}, map[string]string{"/etc/bootptab": "bootptab"})
+	out, errs, _ := c.run(15*time.Second, "", "bootptest", "127.0.0.1")
+	if !strings.Contains(out, "Recvd from") || !strings.Contains(out, "Y:127.0.0.1") {
+		t.Fatalf("bootptest through bootpgw got no BOOTREPLY:\n%s%s\n%s", out, errs, c.d.logText())
+	}
+	t.Log(out)
+	c.wantConfined(spawnPID(t, c.d, "127.0.0.1:67", 1), "/usr/sbin/bootpgw")
+	c.wantConfined(spawnPID(t, c.d, "127.0.0.2:67", 1), "/usr/sbin/bootpd")
+	c.noFailures()
+}
