@@ -163,6 +163,16 @@ func TestSystemdNotify(t *testing.T) {
 		t.Fatalf("after RELOADING=1: %q, want READY=1", m.text)
 	}
 
+	// An edit of inetd.conf reloads the same way: RELOADING=1, READY=1.
+	port2 := freePort(t)
+	os.WriteFile(filepath.Join(dir, "inetd.conf"), []byte(conf+fmt.Sprintf("127.0.0.1:%d stream tcp nowait root internal echo\n", port2)), 0o644)
+	if m = ns.next(t, 10*time.Second); !strings.HasPrefix(m.text, "RELOADING=1\nMONOTONIC_USEC=") {
+		t.Fatalf("after an edit of inetd.conf: %q, want RELOADING=1", m.text)
+	}
+	if m = ns.next(t, 10*time.Second); !strings.HasPrefix(m.text, "READY=1\n") || !strings.Contains(m.text, "STATUS=2 listeners") {
+		t.Fatalf("after the edit's RELOADING=1: %q, want READY=1 with 2 listeners", m.text)
+	}
+
 	// Stop: STOPPING=1, then exit 0.
 	cmd.Process.Signal(syscall.SIGTERM)
 	if m = ns.next(t, 10*time.Second); m.text != "STOPPING=1" || m.pid != pid {
