@@ -108,9 +108,14 @@ func TestCheckJSON(t *testing.T) {
 	if s := r.Services[2]; s.Daemon != "in.fingerd" || len(s.Argv) != 1 || filepath.Base(s.Argv[0]) != "in.fingerd" {
 		t.Errorf("tcpd: %+v", s)
 	}
-	if f := r.Findings; len(f) != 1 || f[0].Code != "syntax" || f[0].Severity != "error" || !strings.HasSuffix(f[0].File, "hosts.deny") ||
-		f[0].Line != 1 || f[0].Col != 6 || !strings.HasPrefix(f[0].Message, "bad IPv6 address") {
-		t.Errorf("findings: %+v, want the hosts.deny:1:6 syntax error", r.Findings)
+	// Every warning and error is a finding with its place: the services'
+	// exposure warnings at their inetd.conf lines, then the syntax error.
+	if f := r.Findings; len(f) != 3 ||
+		f[0].Code != "exposure" || f[0].Severity != "warning" || !strings.HasSuffix(f[0].File, "inetd.conf") || f[0].Line != 1 ||
+		f[1].Code != "exposure" || f[1].Line != 2 || !strings.Contains(f[1].Message, "keeps capabilities CAP_NET_BIND_SERVICE") ||
+		f[2].Code != "syntax" || f[2].Severity != "error" || !strings.HasSuffix(f[2].File, "hosts.deny") ||
+		f[2].Line != 1 || f[2].Col != 6 || !strings.HasPrefix(f[2].Message, "bad IPv6 address") {
+		t.Errorf("findings: %+v, want the two exposure warnings and the hosts.deny:1:6 syntax error", r.Findings)
 	}
 	os.WriteFile(filepath.Join(dir, "hosts.deny"), nil, 0o644)
 	r, code = check()

@@ -195,7 +195,7 @@ func (r *Report) service(c *config.Service, pol *policy.Set) Service {
 	if c.Internal != "" {
 		s.Builtin = c.Internal
 		s.Warnings = policy.Warnings(c.Internal, c.Protocol, nil)
-		r.Warnings += len(s.Warnings)
+		r.serviceWarnings(c, s.Warnings)
 		return s
 	}
 	s.Argv, s.Program, s.Wrapper = c.Args, c.Program, c.Wrapper
@@ -220,7 +220,7 @@ func (r *Report) service(c *config.Service, pol *policy.Set) Service {
 		s.Notes = append(s.Notes, n.String())
 	}
 	s.Warnings = policy.Warnings(c.Name, c.Protocol, spec)
-	r.Warnings += len(s.Warnings)
+	r.serviceWarnings(c, s.Warnings)
 	return s
 }
 
@@ -235,6 +235,9 @@ func nonNil[T any](s []T) []T {
 func (r *Report) writeText(w io.Writer) {
 	var done []Finding
 	for _, f := range r.Findings {
+		if f.Code == "exposure" {
+			continue // printed under its service
+		}
 		if f.Code == "config" || f.Code == "policy" {
 			fmt.Fprintln(w, f)
 			continue
@@ -328,3 +331,12 @@ func splitJoined(err error) []error {
 
 // severity is a hosts.Severity's word.
 func severity(s hosts.Severity) string { return s.String() }
+
+// serviceWarnings lists a service's exposure warnings among the findings
+// too, with the service's file and line (code "exposure"), so that the
+// findings are every warning and error of the check.
+func (r *Report) serviceWarnings(c *config.Service, warns []string) {
+	for _, w := range warns {
+		r.add(Finding{File: c.File, Line: c.Line, Severity: "warning", Code: "exposure", Message: w})
+	}
+}
