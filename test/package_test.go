@@ -193,11 +193,9 @@ var debBuild struct {
 func buildDeb(t *testing.T) string {
 	t.Helper()
 	debBuild.once.Do(func() {
-		dir, err := os.MkdirTemp("", "hinetd-deb-")
-		if err != nil {
-			debBuild.err = err
-			return
-		}
+		// Next to the binaries the tests run (bin/ is not tracked); make
+		// deb empties it first, so runs do not pile up packages.
+		dir := filepath.Join(binDir, "deb-test")
 		start := time.Now()
 		out, err := exec.Command("make", "-C", "..", "deb", "DEBDIR="+dir).CombinedOutput()
 		if err != nil {
