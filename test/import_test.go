@@ -174,3 +174,33 @@ func readFile(dir, name string) string {
 	b, _ := os.ReadFile(filepath.Join(dir, name))
 	return string(b)
 }
+
+// TestImportErrors: a file that does not parse is reported with every
+// error's file:line, exit 2, and nothing is written; existing files are
+// not overwritten without --force.
+func TestImportErrors(t *testing.T) {
+	src := filepath.Join(t.TempDir(), "xinetd.conf")
+	os.WriteFile(src, []byte("service echo\n{\n\tport 7\n}\nbogus\nservice x\n{\n"), 0o644)
+	out := filepath.Join(t.TempDir(), "out")
+	stdout, stderr, code := runTool(t, "hinetd-import", "-o", out, src)
+	for _, want := range []string{src + `:3: "port 7" is not an attribute`, src + `:5: unexpected "bogus" outside a section`, src + `:6: service x is not closed`} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	if code != 2 || stdout != "" {
+		t.Errorf("exit %d, stdout %q; want 2 and nothing", code, stdout)
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Errorf("%s written for a file that does not parse", out)
+	}
+	os.WriteFile(src, []byte("service echo\n{\n\ttype = INTERNAL\n\tsocket_type = stream\n\twait = no\n}\n"), 0o644)
+	os.MkdirAll(out, 0o755)
+	os.WriteFile(filepath.Join(out, "inetd.conf"), []byte("mine\n"), 0o644)
+	if _, _, code := runTool(t, "hinetd-import", "-o", out, src); code != 2 || readFile(out, "inetd.conf") != "mine\n" {
+		t.Errorf("an existing inetd.conf: exit %d, content %q", code, readFile(out, "inetd.conf"))
+	}
+	if _, _, code := runTool(t, "hinetd-import", "--force", "-o", out, src); code != 0 || !strings.Contains(readFile(out, "inetd.conf"), "echo\tstream\ttcp\tnowait\troot\tinternal") {
+		t.Errorf("--force: exit %d, inetd.conf %q", code, readFile(out, "inetd.conf"))
+	}
+}
