@@ -523,12 +523,19 @@ func TestClassicFTP(t *testing.T) {
 	anon := t.TempDir()
 	os.Chmod(anon, 0o755)
 	os.WriteFile(filepath.Join(anon, "pub.txt"), []byte("anonymous-file\n"), 0o644)
+	// The system user ftp, which ftpd's anonymous login needs, is made
+	// when missing and left (another run may be using it); its home is
+	// the test's for the test, then what it was.
 	if exec.Command("id", "ftp").Run() != nil {
-		if out, err := exec.Command("useradd", "-r", "-M", "-d", anon, "-s", "/usr/sbin/nologin", "ftp").CombinedOutput(); err != nil {
-			t.Fatalf("useradd ftp: %v\n%s", err, out)
-		}
-		t.Cleanup(func() { exec.Command("userdel", "ftp").Run() })
-	} else if out, err := exec.Command("usermod", "-d", anon, "ftp").CombinedOutput(); err != nil {
+		exec.Command("useradd", "-r", "-M", "-d", "/srv/ftp", "-s", "/usr/sbin/nologin", "ftp").Run()
+	}
+	ent, err := exec.Command("getent", "passwd", "ftp").Output()
+	if f := strings.Split(strings.TrimSpace(string(ent)), ":"); err != nil || len(f) < 7 {
+		t.Fatalf("user ftp: %v %q", err, ent)
+	} else {
+		t.Cleanup(func() { exec.Command("usermod", "-d", f[5], "ftp").Run() })
+	}
+	if out, err := exec.Command("usermod", "-d", anon, "ftp").CombinedOutput(); err != nil {
 		t.Fatalf("usermod ftp: %v\n%s", err, out)
 	}
 	tm := c.startTerm("sh", "-c", "cd "+dir+" && exec inetutils-ftp 127.0.0.1")
