@@ -6,7 +6,7 @@ export CGO_ENABLED := 1
 APT_BUILD := libseccomp-dev libc6-dev gcc pkg-config
 APT_TEST  := tcpd libwrap0-dev procps util-linux rsyslog rsyslog-gnutls gnutls-bin tftpd-hpa tftp-hpa netcat-openbsd iproute2 fingerd finger oidentd \
 	inetutils-ftpd inetutils-ftp inetutils-telnetd inetutils-telnet popa3d dovecot-imapd \
-	xinetd rsh-server rsh-client talkd bootp curl update-inetd
+	xinetd rsh-server rsh-client talkd bootp curl update-inetd systemd
 # The classic servers (test/classic_test.go). xinetd is listed so that it, not
 # openbsd-inetd, satisfies rsh-server's and talkd's inet-superserver dependency.
 APT_BENCH := xinetd ucspi-tcp ipsvd

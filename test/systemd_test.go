@@ -2,6 +2,7 @@ package test
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -13,6 +14,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/hinetd/hinetd/internal/testenv"
 )
 
 // notifySocket is a test's own NOTIFY_SOCKET: the datagrams hinetd sends,
@@ -325,4 +328,46 @@ func TestSocketActivationNoBindCap(t *testing.T) {
 		t.Errorf("echo on the passed port %d: %q", passed, got)
 	}
 	d.waitLog(fmt.Sprintf("bind(127.0.0.1:%d): permission denied", own), 2*time.Second)
+}
+
+// TestSocketActivationSystemdTool: systemd's own systemd-socket-activate
+// binds the socket and, as systemd does for a socket unit without
+// Accept=, starts hinetd on the first connection, passing the socket
+// (LISTEN_FDS, LISTEN_PID, LISTEN_FDNAMES set by systemd's code, not the
+// test's). That first connection, queued before hinetd ran, is served,
+// and so are the next.
+func TestSocketActivationSystemdTool(t *testing.T) {
+	needRoot(t)
+	tool := testenv.NeedTool(t, "systemd-socket-activate", "systemd")
+	port := freePort(t)
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	first := make(chan string, 1)
+	go func() {
+		// The tool listens a moment after it starts; the connection then
+		// waits in its backlog while hinetd starts.
+		for i := 0; i < 100; i++ {
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				time.Sleep(50 * time.Millisecond)
+				continue
+			}
+			c.SetDeadline(time.Now().Add(10 * time.Second))
+			c.Write([]byte("first"))
+			c.(*net.TCPConn).CloseWrite()
+			b, _ := io.ReadAll(c)
+			c.Close()
+			first <- string(b)
+			return
+		}
+		first <- "no connection"
+	}()
+	conf := fmt.Sprintf("127.0.0.1:%d stream tcp nowait root internal echo\n", port)
+	d := startDaemonCmd(t, []string{tool, "-l", addr, "--fdname=echo-tcp"}, nil, nil, conf)
+	d.waitLog("adopted systemd socket echo-tcp", 5*time.Second)
+	if got := <-first; got != "first" {
+		t.Errorf("the connection that started hinetd: %q", got)
+	}
+	if got := dialRead(t, "tcp", addr, []byte("next")); string(got) != "next" {
+		t.Errorf("echo on systemd-socket-activate's socket: %q", got)
+	}
 }
