@@ -109,3 +109,26 @@ func TestNoWatch(t *testing.T) {
 	d.signal(syscall.SIGHUP)
 	waitAnswers(t, a2, true, 5*time.Second)
 }
+
+// TestWatchReloadAtomic (issue 14: "reloaded with the same atomic rule as
+// SIGHUP"): an edit with a bad line, noticed by the watch, is refused
+// whole (the service the same edit adds does not start, the running one
+// stays); the corrected file is then put in force, with no signal sent.
+func TestWatchReloadAtomic(t *testing.T) {
+	needRoot(t)
+	p1, p2 := freePort(t), freePort(t)
+	a1, a2 := fmt.Sprintf("127.0.0.1:%d", p1), fmt.Sprintf("127.0.0.1:%d", p2)
+	line1 := fmt.Sprintf("127.0.0.1:%d stream tcp nowait root internal echo\n", p1)
+	line2 := fmt.Sprintf("127.0.0.1:%d stream tcp nowait root internal daytime\n", p2)
+	d := startDaemon(t, line1)
+	d.writeFile("inetd.conf", line1+line2+"127.0.0.1:7 strem tcp nowait root internal echo\n")
+	d.waitLog("reload refused", 5*time.Second)
+	if answers(a2) || !answers(a1) {
+		t.Fatalf("a refused edit: new service answering %v, running one %v", answers(a2), answers(a1))
+	}
+	d.writeFile("inetd.conf", line1+line2)
+	waitAnswers(t, a2, true, 5*time.Second)
+	if !answers(a1) {
+		t.Fatal("the first service stopped answering")
+	}
+}
