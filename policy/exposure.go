@@ -119,7 +119,6 @@ func (e Exposure) String() string {
 	return b.String()
 }
 
-
 // Warnings lists what hinetd-check should warn about for one inetd.conf
 // entry. name and proto are inetd.conf's ("chargen", "udp6"); sp is the
 // compiled spec, nil for a service hinetd runs itself ("internal").
