@@ -163,16 +163,18 @@ type Log struct {
 	// The queue: chunks of events under qMu, which is held only to append
 	// one event or to swap the chunks out, never during formatting or I/O.
 	// Chunks keep appends from copying a big array under the lock.
-	qMu     sync.Mutex
-	q       [][]queued
-	qN      int
-	qCap    int
-	free    [][]queued // processed chunks, cleared, for reuse
-	asleep  bool       // the dispatcher waits for wake
-	qClosed bool       // Close has begun: enqueue refuses
-	wake    chan struct{}
+	qMu      sync.Mutex
+	q        [][]queued
+	qN       int
+	qCap     int
+	free     [][]queued // processed chunks, cleared, for reuse
+	asleep   bool       // the dispatcher waits for wake
+	enqueued uint64     // events ever enqueued (Settle)
+	qClosed  bool       // Close has begun: enqueue refuses
+	wake     chan struct{}
 
 	stop     chan struct{} // closed by Close: dispatcher drains and ends
+	handed   atomic.Uint64 // queued events the dispatcher has handed to the spools
 	dispDone chan struct{}
 	wg       sync.WaitGroup // senders
 }
@@ -362,6 +364,7 @@ func (l *Log) enqueue(q queued) bool {
 	last := &l.q[len(l.q)-1]
 	*last = append(*last, q)
 	l.qN++
+	l.enqueued++
 	wake := l.asleep
 	l.asleep = false
 	l.qMu.Unlock()
@@ -418,11 +421,14 @@ func (l *Log) dispatch() {
 	var done [][]queued
 	run := func() bool {
 		q := l.take(done)
+		n := 0
 		for _, c := range q {
 			for i := range c {
 				handle(&c[i])
 			}
+			n += len(c)
 		}
+		l.handed.Add(uint64(n))
 		done = q
 		l.reportQueueDrops()
 		for _, s := range l.sinks {
@@ -648,6 +654,26 @@ func (l *Log) Close(ctx context.Context) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// Settle waits until the dispatcher has handed every event Emit queued
+// before the call to the sinks' spools, so that Stats counts them in
+// Pending: the events of the last BatchDelay are otherwise in neither. It
+// reports whether that happened before ctx ended. The daemon's stop record
+// says how many records stay in the spool; without Settle it left out the
+// connections of its last few tens of milliseconds.
+func (l *Log) Settle(ctx context.Context) bool {
+	l.qMu.Lock()
+	target := l.enqueued
+	l.qMu.Unlock()
+	for l.handed.Load() < target {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(2 * time.Millisecond):
+		}
+	}
+	return true
 }
 
 // Stats returns every sink's counters, in the order of the URLs.

@@ -269,3 +269,38 @@ func TestStuckStderr(t *testing.T) {
 		t.Fatalf("counts: %+v", st)
 	}
 }
+
+// TestSettle: events still in the dispatcher's batch delay are in no
+// sink's Pending; after Settle they are, every one (the daemon's stop
+// record counts with it what stays in the spool).
+func TestSettle(t *testing.T) {
+	dead := fmt.Sprintf("tcp://127.0.0.1:%d", audittest.FreePort(t, "tcp"))
+	opts := testOpts(t)
+	opts.BatchDelay = 300 * time.Millisecond
+	l, err := Open([]string{dead}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeLogWithin(t, l, 100*time.Millisecond)
+	l.Emit(testEvent(0)) // wakes the dispatcher, which then waits BatchDelay
+	time.Sleep(50 * time.Millisecond)
+	const n = 5
+	for i := 1; i < n; i++ {
+		l.Emit(testEvent(i))
+	}
+	ctx, cancel := contextTimeout(5 * time.Second)
+	defer cancel()
+	if !l.Settle(ctx) {
+		t.Fatal("Settle: context ended first")
+	}
+	if st := l.Stats()[0]; st.Pending != n || st.Up {
+		t.Fatalf("after Settle: pending %d (up %v), want %d", st.Pending, st.Up, n)
+	}
+	// A Settle that cannot finish says so.
+	l.Emit(testEvent(n))
+	short, cancel2 := contextTimeout(time.Millisecond)
+	defer cancel2()
+	if l.Settle(short) {
+		t.Error("Settle within 1 ms of a 300 ms batch delay reported done")
+	}
+}

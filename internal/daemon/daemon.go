@@ -161,10 +161,19 @@ func Run(ctx context.Context, opts Options, alog *audit.Log) int {
 	}
 }
 
+// settleBudget bounds how long the stop record waits for the audit log's
+// dispatcher (auditBatchDelay and a batch), out of stopBudget's time.
+const settleBudget = 100 * time.Millisecond
+
 // stopRecord writes the stop record. It names every sink that is down
 // and how many records wait for it: those stay in its spill file for the
 // next start (the audit log gets stopBudget to deliver the rest).
 func (d *Daemon) stopRecord(msg string) {
+	// The records of the last connections may still wait in the audit
+	// log's batch delay, counted by no sink yet.
+	ctx, cancel := context.WithTimeout(context.Background(), settleBudget)
+	d.alog.Settle(ctx)
+	cancel()
 	var fields []audit.Field
 	undelivered := 0
 	for _, st := range d.alog.Stats() {
