@@ -19,7 +19,15 @@
  * (a bind mount of a missing source: EPERM without privilege, ENOENT with),
  * userns (unshare(CLONE_NEWUSER)), rawsock (socket(AF_INET, SOCK_RAW)),
  * bindlow (bind a TCP socket to 127.0.0.1:1), setuid0 (setuid(0)).
- * "quiet" as the first argument skips the report.
+ * Calls with an argument, written NAME:ARG, for the isolation tests:
+ * write:PATH (create PATH, kept), exists:PATH (stat), ls:DIR (opendir),
+ * suid:PATH (create PATH, then chmod 04755), kill:PID (kill(PID, 0)),
+ * mem:PID (open /proc/PID/mem read-write), socket:FAMILY (socket of that
+ * family number), connect:PORT (TCP to 127.0.0.1:PORT), sleep:SECONDS;
+ * and proc (prints "pids" and the numeric entries of /proc, and "self"
+ * and its own pid, before its result).
+ * An argument "-" reads more calls, space-separated, from one line of the
+ * socket. "quiet" as the first argument skips the report.
  *
  * Built static, so that it runs in an empty chroot. Never writes to
  * stderr: stderr is the client's socket too.
@@ -38,6 +46,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <signal.h>
 #include <sys/time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
@@ -136,6 +145,84 @@ static void report(void)
 	printf("%d %d\n", (int)getsid(0), (int)getpid());
 }
 
+/* with_arg - the NAME:ARG calls. */
+static int with_arg(const char *call)
+{
+	char name[32], path[256];
+	const char *arg = strchr(call, ':');
+	struct sockaddr_in sa;
+	struct stat st;
+	DIR *d;
+	int fd;
+
+	if (arg == NULL || (size_t)(arg - call) >= sizeof name)
+		return EINVAL;
+	memcpy(name, call, arg - call);
+	name[arg - call] = 0;
+	arg++;
+	if (strcmp(name, "write") == 0) {
+		fd = open(arg, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+		if (fd < 0)
+			return errno;
+		close(fd);
+		return 0;
+	}
+	if (strcmp(name, "exists") == 0)
+		return stat(arg, &st) < 0 ? errno : 0;
+	if (strcmp(name, "ls") == 0) {
+		d = opendir(arg);
+		if (d == NULL)
+			return errno;
+		closedir(d);
+		return 0;
+	}
+	if (strcmp(name, "suid") == 0) {
+		fd = open(arg, O_CREAT | O_WRONLY | O_CLOEXEC, 0755);
+		if (fd < 0)
+			return errno;
+		close(fd);
+		return chmod(arg, 04755) < 0 ? errno : 0;
+	}
+	if (strcmp(name, "kill") == 0)
+		return kill(atoi(arg), 0) < 0 ? errno : 0;
+	if (strcmp(name, "mem") == 0) {
+		snprintf(path, sizeof path, "/proc/%s/mem", arg);
+		fd = open(path, O_RDWR | O_CLOEXEC);
+		if (fd < 0)
+			return errno;
+		close(fd);
+		return 0;
+	}
+	if (strcmp(name, "socket") == 0) {
+		fd = socket(atoi(arg), SOCK_DGRAM, 0);
+		if (fd < 0)
+			return errno;
+		close(fd);
+		return 0;
+	}
+	if (strcmp(name, "connect") == 0) {
+		fd = socket(AF_INET, SOCK_STREAM, 0);
+		if (fd < 0)
+			return errno;
+		memset(&sa, 0, sizeof sa);
+		sa.sin_family = AF_INET;
+		sa.sin_port = htons(atoi(arg));
+		sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+			int e = errno;
+			close(fd);
+			return e;
+		}
+		close(fd);
+		return 0;
+	}
+	if (strcmp(name, "sleep") == 0) {
+		sleep(atoi(arg));
+		return 0;
+	}
+	return EINVAL;
+}
+
 static int forbidden(const char *name)
 {
 	int fd;
@@ -176,7 +263,43 @@ static int forbidden(const char *name)
 	}
 	if (strcmp(name, "setuid0") == 0)
 		return setuid(0) < 0 ? errno : 0;
-	return EINVAL;
+	if (strcmp(name, "proc") == 0) {
+		DIR *d = opendir("/proc");
+		struct dirent *e;
+		if (d == NULL)
+			return errno;
+		printf("pids");
+		while ((e = readdir(d)) != NULL)
+			if (e->d_name[0] >= '0' && e->d_name[0] <= '9')
+				printf(" %s", e->d_name);
+		printf("\nself %d\n", (int)getpid());
+		closedir(d);
+		return 0;
+	}
+	return with_arg(name);
+}
+
+static void call(const char *name)
+{
+	int e;
+
+	section("call");
+	printf("%s\n", name);
+	e = forbidden(name);
+	printf("result %d\n", e);
+}
+
+/* from_socket - the calls on one line read from fd 0. */
+static void from_socket(void)
+{
+	char line[4096], *tok, *save;
+	size_t n = 0;
+
+	while (n < sizeof line - 1 && read(0, line + n, 1) == 1 && line[n] != '\n')
+		n++;
+	line[n] = 0;
+	for (tok = strtok_r(line, " \t\r", &save); tok != NULL; tok = strtok_r(NULL, " \t\r", &save))
+		call(tok);
 }
 
 int main(int argc, char **argv)
@@ -188,11 +311,10 @@ int main(int argc, char **argv)
 	else
 		report();
 	for (; i < argc; i++) {
-		int e;
-		section("call");
-		printf("%s\n", argv[i]);
-		e = forbidden(argv[i]);
-		printf("result %d\n", e);
+		if (strcmp(argv[i], "-") == 0)
+			from_socket();
+		else
+			call(argv[i]);
 	}
 	fflush(stdout);
 	return 0;
