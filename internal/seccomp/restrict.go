@@ -1,0 +1,144 @@
+package seccomp
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	libseccomp "github.com/seccomp/libseccomp-golang"
+	"golang.org/x/sys/unix"
+)
+
+// Restrict is what a program refuses by argument, beyond its allow-list
+// (issue 11). The zero Restrict refuses nothing more.
+type Restrict struct {
+	// SUIDSGID refuses to make setuid or setgid files, as systemd's
+	// RestrictSUIDSGID=: chmod, fchmod, fchmodat, fchmodat2, mknod,
+	// mknodat, creat, and open/openat creating a file (O_CREAT or
+	// O_TMPFILE), with S_ISUID or S_ISGID in the mode, fail EPERM; openat2,
+	// whose mode is in memory out of the filter's sight, fails ENOSYS
+	// (libc then falls back to openat).
+	SUIDSGID bool
+	// Families, when not nil, are the only socket families socket() and
+	// socketpair() may open; any other fails EAFNOSUPPORT, as systemd's
+	// RestrictAddressFamilies=.
+	Families []int
+}
+
+// key is r in the program cache's key.
+func (r Restrict) key() string {
+	var b strings.Builder
+	if r.SUIDSGID {
+		b.WriteString("nosuid ")
+	}
+	if r.Families != nil {
+		b.WriteString("af")
+		for _, f := range r.Families {
+			b.WriteString(":" + strconv.Itoa(f))
+		}
+	}
+	return b.String()
+}
+
+// afMax bounds the family numbers refused one by one; every number from
+// it up is refused by one rule. Above the kernel's AF_MAX (46 in 6.x).
+const afMax = 64
+
+// modeArg gives, for each call that makes a file with a mode, the index of
+// its mode argument and of its flags argument (-1: it always creates).
+var modeArg = map[string][2]int{
+	"chmod":     {1, -1},
+	"fchmod":    {1, -1},
+	"fchmodat":  {2, -1},
+	"fchmodat2": {2, -1},
+	"mknod":     {1, -1},
+	"mknodat":   {2, -1},
+	"creat":     {1, -1},
+	"open":      {2, 1},
+	"openat":    {3, 2},
+}
+
+// restricted reports whether name gets its rules from addRestrict rather
+// than an unconditional allow: libseccomp lets an unconditional rule win
+// over conditional ones of the same call, so a restricted call must be
+// allowed only on the arguments it may have.
+func (r Restrict) restricted(name string) bool {
+	if r.SUIDSGID {
+		if _, ok := modeArg[name]; ok || name == "openat2" {
+			return true
+		}
+	}
+	return r.Families != nil && (name == "socket" || name == "socketpair")
+}
+
+// addRestrict adds the rules for one allowed call that restricted names.
+// The rules partition the arguments: each call is either allowed or
+// refused with its errno, never left to the default action.
+func (r Restrict) addRestrict(f *libseccomp.ScmpFilter, nr libseccomp.ScmpSyscall, name string) error {
+	cond := func(arg uint, mask, val uint64) libseccomp.ScmpCondition {
+		c, err := libseccomp.MakeCondition(arg, libseccomp.CompareMaskedEqual, mask, val)
+		if err != nil {
+			panic(err) // constant arguments
+		}
+		return c
+	}
+	add := func(act libseccomp.ScmpAction, conds ...libseccomp.ScmpCondition) error {
+		if err := f.AddRuleConditional(nr, act, conds); err != nil {
+			return fmt.Errorf("rule for %q: %w", name, err)
+		}
+		return nil
+	}
+	eperm := libseccomp.ActErrno.SetReturnCode(int16(unix.EPERM))
+	const sxid = unix.S_ISUID | unix.S_ISGID
+	if name == "openat2" {
+		return add(libseccomp.ActErrno.SetReturnCode(int16(unix.ENOSYS)))
+	}
+	if a, ok := modeArg[name]; ok {
+		mode, flags := uint(a[0]), a[1]
+		if err := add(libseccomp.ActAllow, cond(mode, sxid, 0)); err != nil {
+			return err
+		}
+		if flags < 0 {
+			for _, bit := range []uint64{unix.S_ISUID, unix.S_ISGID} {
+				if err := add(eperm, cond(mode, bit, bit)); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		// open/openat: the mode only counts when the call creates.
+		const creates = unix.O_CREAT | unix.O_TMPFILE&^unix.O_DIRECTORY
+		if err := add(libseccomp.ActAllow, cond(uint(flags), creates, 0)); err != nil {
+			return err
+		}
+		for _, fl := range []uint64{unix.O_CREAT, unix.O_TMPFILE &^ unix.O_DIRECTORY} {
+			for _, bit := range []uint64{unix.S_ISUID, unix.S_ISGID} {
+				if err := add(eperm, cond(uint(flags), fl, fl), cond(mode, bit, bit)); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	// socket, socketpair: the family is the first argument.
+	eaf := libseccomp.ActErrno.SetReturnCode(int16(unix.EAFNOSUPPORT))
+	for fam := 0; fam < afMax; fam++ {
+		act := eaf
+		if slices.Contains(r.Families, fam) {
+			act = libseccomp.ActAllow
+		}
+		c, err := libseccomp.MakeCondition(0, libseccomp.CompareEqual, uint64(fam))
+		if err != nil {
+			return err
+		}
+		if err := add(act, c); err != nil {
+			return err
+		}
+	}
+	c, err := libseccomp.MakeCondition(0, libseccomp.CompareGreaterEqual, afMax)
+	if err != nil {
+		return err
+	}
+	return add(eaf, c)
+}
