@@ -84,4 +84,3 @@ func isZeroIsolation(iso Isolation) bool {
 		!iso.PrivateNetwork && !iso.AllowSUIDSGID && !iso.NoProcessScope && iso.AddressFamilies == nil &&
 		!iso.AnyAddressFamily
 }
-
