@@ -387,3 +387,10 @@ func checkIsoPath(a string) error {
 	}
 	return nil
 }
+
+// NeedsMounts reports whether iso needs a mount namespace of its own.
+func (iso Isolation) NeedsMounts() bool {
+	return iso.ProtectSystem != "off" || iso.ProtectHome != "off" || !iso.NoPrivateTmp ||
+		!iso.NoPrivateDevices || !iso.NoProcessScope || len(iso.ReadWrite) > 0 ||
+		len(iso.ReadOnly) > 0 || len(iso.Inaccessible) > 0
+}
