@@ -63,8 +63,11 @@ type CompileOptions struct {
 type FilterCompiler interface {
 	// Program compiles names (syscall names, sorted, groups expanded)
 	// into a program whose action on any other call is action: "kill",
-	// "log" or "errno NAME" (Action.String).
-	Program(names []string, action string) ([]byte, error)
+	// "log" or "errno NAME" (Action.String). With suidsgid, calls that
+	// would make a setuid or setgid file fail EPERM; with families not
+	// nil, socket() and socketpair() of any other family fail
+	// EAFNOSUPPORT (Isolation.Restrictions).
+	Program(names []string, action string, suidsgid bool, families []int) ([]byte, error)
 }
 
 // Built-in rlimits. Every other rlimit is inherited from hinetd unless a
@@ -280,6 +283,12 @@ func (s *Set) CompileWith(svc Service, opt CompileOptions) (*Spec, []Note, error
 	if sp.AllowNewPrivs {
 		note(NoteWeaker, r.AllowNewPrivs.Pos, "no_new_privs is off: setuid programs can gain privileges")
 	}
+	errs = append(errs, isolationErrors(&r, sp, svc.Name, opt)...)
+	if sp.NoSeccomp && !sp.Isolation.AllowSUIDSGID {
+		// The setuid/setgid restriction is a seccomp rule: with no filter
+		// there is none, so say that it is gone with it.
+		note(r.SeccompOff.Pos, "seccomp off also lifts restrict-suid-sgid and address-families")
+	}
 
 	// Seccomp.
 	if r.SeccompOff.Value {
@@ -290,7 +299,8 @@ func (s *Set) CompileWith(svc Service, opt CompileOptions) (*Spec, []Note, error
 		sp.SeccompAllow = slices.Clone(r.SeccompAllow.Value)
 		sp.SeccompDeny = slices.Clone(r.SeccompDeny.Value)
 		sp.SeccompAction = r.SeccompAction.Value.String()
-		prog, denied, err := program(opt.Filter, sp.SeccompGroups, sp.SeccompAllow, sp.SeccompDeny, r.SeccompAction.Value)
+		suid, fams := sp.Isolation.Restrictions()
+		prog, denied, err := program(opt.Filter, sp.SeccompGroups, sp.SeccompAllow, sp.SeccompDeny, r.SeccompAction.Value, suid, fams)
 		if err != nil {
 			errs = append(errs, posErr(r.Pos, svc.Name, "seccomp: %v", err))
 		}
@@ -441,7 +451,7 @@ func (s *Set) resolveIDs(sp *Spec, svc Service, r *Profile, opt CompileOptions, 
 // the additions and what the spawner needs, less the removals; and the
 // spawner's calls that the removals took out (then the spawner cannot run
 // under the filter, and installs it in each child instead).
-func program(fc FilterCompiler, base, allow, deny []string, act Action) ([]byte, []string, error) {
+func program(fc FilterCompiler, base, allow, deny []string, act Action, suidsgid bool, families []int) ([]byte, []string, error) {
 	if fc == nil {
 		return nil, nil, errors.New("no filter compiler (CompileOptions.Filter)")
 	}
@@ -466,6 +476,6 @@ func program(fc FilterCompiler, base, allow, deny []string, act Action) ([]byte,
 			denied = append(denied, n)
 		}
 	}
-	prog, err := fc.Program(sortedKeys(names), act.String())
+	prog, err := fc.Program(sortedKeys(names), act.String(), suidsgid, families)
 	return prog, denied, err
 }

@@ -215,16 +215,16 @@ func TestCompileErrors(t *testing.T) {
 		{"unknown supplementary group", "[default]\ngroups root no-such-group-hinetd\n",
 			Service{Name: "x", User: "root", Program: "/bin/true"}, testOpts,
 			`p:2: service x: unknown group "no-such-group-hinetd"`},
-		{"unprivileged, another user", "",
+		{"unprivileged, another user", unprivIso,
 			Service{Name: "x", User: "root", Program: "/bin/true"}, CompileOptions{Unprivileged: true, InvokingUID: 4242, Filter: testOpts.Filter},
 			`service x: needs root to run as user "root" (uid 0)`},
-		{"unprivileged, the policy's user", "[service x]\nuser root\n",
+		{"unprivileged, the policy's user", "[service x]\nuser root\n" + unprivIso,
 			Service{Name: "x", UID: 4242, Program: "/bin/true"}, CompileOptions{Unprivileged: true, InvokingUID: 4242, Filter: testOpts.Filter},
 			`p:2: service x: needs root to run as user "root" (uid 0)`},
-		{"unprivileged, capabilities", "[service x]\ncaps CAP_NET_BIND_SERVICE\n",
+		{"unprivileged, capabilities", "[service x]\ncaps CAP_NET_BIND_SERVICE\n" + unprivIso,
 			Service{Name: "x", UID: 4242, Program: "/bin/true"}, CompileOptions{Unprivileged: true, InvokingUID: 4242, Filter: testOpts.Filter},
 			`p:2: service x: needs root to keep capabilities CAP_NET_BIND_SERVICE`},
-		{"unprivileged, chroot", "[service x]\nchroot /srv\n",
+		{"unprivileged, chroot", "[service x]\nchroot /srv\n" + unprivIso,
 			Service{Name: "x", UID: 4242, Program: "/bin/true"}, CompileOptions{Unprivileged: true, InvokingUID: 4242, Filter: testOpts.Filter},
 			`p:2: service x: needs root to chroot to "/srv"`},
 		{"relative program", "",
@@ -248,7 +248,7 @@ func TestCompileErrors(t *testing.T) {
 // TestCompileUnprivileged: the invoking user's own service runs without
 // switching ids.
 func TestCompileUnprivileged(t *testing.T) {
-	var s Set
+	s := mustParse(t, unprivIso)
 	me := os.Getuid()
 	sp, _, err := s.CompileWith(Service{Name: "x", UID: me, GID: os.Getgid(), Program: "/bin/true"},
 		CompileOptions{Unprivileged: true, InvokingUID: me, Filter: testOpts.Filter})
@@ -267,7 +267,7 @@ func TestCompileUnprivileged(t *testing.T) {
 		t.Errorf("unprivileged nice %d, want hinetd's own %d", sp.Nice, own)
 	}
 	// Lowering nice needs root.
-	low := mustParse(t, "[default]\nnice "+strconv.Itoa(max(own-1, -20))+"\n")
+	low := mustParse(t, "[default]\nnice "+strconv.Itoa(max(own-1, -20))+"\n"+strings.TrimPrefix(unprivIso, "[default]\n"))
 	_, _, err = low.CompileWith(Service{Name: "x", UID: me, Program: "/bin/true"}, CompileOptions{Unprivileged: true, InvokingUID: me, Filter: testOpts.Filter})
 	want := "p:2: service x: needs root for nice " + strconv.Itoa(own-1) + " (hinetd runs at " + strconv.Itoa(own) + ")"
 	if own > -20 && (err == nil || err.Error() != want) {
@@ -340,6 +340,9 @@ func TestCompileConcurrent(t *testing.T) {
 	}
 }
 
+// unprivIso is what a hinetd without root needs: its isolation off.
+const unprivIso = "[default]\nprotect-system off\nprotect-home off\nprivate-tmp off\nprivate-devices off\nprocess-scope off\n"
+
 func compileDefault(t testing.TB) *Spec {
 	t.Helper()
 	var s Set
@@ -356,14 +359,14 @@ func compileDefault(t testing.TB) *Spec {
 // refused at load, at the line that turned it off. Old main compiled it and
 // every spawn failed "seccomp: permission denied" (issue 10 item 2).
 func TestCompileNoNewPrivsOffWithSeccomp(t *testing.T) {
-	s := mustParse(t, "[default]\nseccomp-action log\n[service x]\nno-new-privs off\n")
+	s := mustParse(t, "[default]\nseccomp-action log\n[service x]\nno-new-privs off\nprocess-scope off\n")
 	_, _, err := s.CompileWith(Service{Name: "x", User: "root", Program: "/bin/true"}, testOpts)
 	want := "p:4: service x: " + errNNPSeccomp.Error()
 	if err == nil || err.Error() != want {
 		t.Errorf("got %v\nwant %s", err, want)
 	}
 	// Keeping CAP_SYS_ADMIN, or turning the filter off, makes it valid.
-	for _, text := range []string{"[service x]\nno-new-privs off\ncaps SYS_ADMIN\n", "[service x]\nno-new-privs off\nseccomp off\n"} {
+	for _, text := range []string{"[service x]\nno-new-privs off\ncaps SYS_ADMIN\nprocess-scope off\n", "[service x]\nno-new-privs off\nseccomp off\nprocess-scope off\n"} {
 		if _, _, err := mustParse(t, text).CompileWith(Service{Name: "x", User: "root", Program: "/bin/true"}, testOpts); err != nil {
 			t.Errorf("%q: %v", text, err)
 		}

@@ -31,6 +31,7 @@ type Exposure struct {
 	Umask      int
 	Nice       int
 	Env        []string // the environment but for the default PATH
+	Isolation  []string // Isolation.Lines: file system, processes, network
 }
 
 // Exposure summarizes sp.
@@ -43,6 +44,7 @@ func (sp *Spec) Exposure() Exposure {
 		SeccompAction: sp.SeccompAction, SeccompInstructions: len(sp.Seccomp) / 8,
 		NoNewPrivs: !sp.AllowNewPrivs,
 		Chroot:     sp.Chroot, Dir: sp.Dir, Umask: sp.Umask, Nice: sp.Nice,
+		Isolation: sp.Isolation.Lines(),
 	}
 	for _, c := range sp.KeepCaps {
 		e.Caps = append(e.Caps, CapName(c))
@@ -116,6 +118,9 @@ func (e Exposure) String() string {
 	if len(e.Env) > 0 {
 		fmt.Fprintf(&b, "  environment:  %s (and PATH)\n", strings.Join(e.Env, " "))
 	}
+	for _, l := range e.Isolation {
+		fmt.Fprintf(&b, "  %s\n", l)
+	}
 	return b.String()
 }
 
@@ -147,6 +152,9 @@ func Warnings(name, proto string, sp *Spec) []string {
 	}
 	if sp.AllowNewPrivs {
 		w = append(w, fmt.Sprintf("%s runs without no_new_privs", name))
+	}
+	for _, o := range sp.Isolation.OptOuts() {
+		w = append(w, name+" "+o)
 	}
 	return w
 }

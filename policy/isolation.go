@@ -164,207 +164,161 @@ func (iso Isolation) Lines() []string {
 	)
 }
 
-// IsolationProfile is the isolation keys of one policy section, each unset
-// unless the section wrote it. The zero value sets nothing.
-type IsolationProfile struct {
-	ProtectSystem    Field[string]
-	ProtectHome      Field[string]
-	ReadWrite        Field[[]string]
-	ReadOnly         Field[[]string]
-	Inaccessible     Field[[]string]
-	PrivateTmp       Field[bool]
-	PrivateDevices   Field[bool]
-	Terminals        Field[bool]
-	PrivateNetwork   Field[bool]
-	RestrictSUIDSGID Field[bool]
-	ProcessScope     Field[bool]
-	AddressFamilies  Field[[]string] // nil Value: any
+// isolationSettings are the rows of settings (parse.go) for the isolation
+// keys: how each line is read, and how the effective value goes into
+// Spec.Isolation (an unset key leaves the zero value, the default).
+var isolationSettings = []setting{
+	{"protect-system", choice(func(p *Profile) *Field[string] { return &p.ProtectSystem }, "strict", "full", "off"),
+		func(r *Profile, sp *Spec) { sp.Isolation.ProtectSystem = notDefault(r.ProtectSystem.Value, "strict") }},
+	{"protect-home", choice(func(p *Profile) *Field[string] { return &p.ProtectHome }, "on", "read-only", "off"),
+		func(r *Profile, sp *Spec) { sp.Isolation.ProtectHome = notDefault(r.ProtectHome.Value, "on") }},
+	{"read-write", paths(func(p *Profile) *Field[[]string] { return &p.ReadWrite }),
+		func(r *Profile, sp *Spec) { sp.Isolation.ReadWrite = slices.Clone(r.ReadWrite.Value) }},
+	{"read-only", paths(func(p *Profile) *Field[[]string] { return &p.ReadOnly }),
+		func(r *Profile, sp *Spec) { sp.Isolation.ReadOnly = slices.Clone(r.ReadOnly.Value) }},
+	{"inaccessible", paths(func(p *Profile) *Field[[]string] { return &p.Inaccessible }),
+		func(r *Profile, sp *Spec) { sp.Isolation.Inaccessible = slices.Clone(r.Inaccessible.Value) }},
+	{"private-tmp", onOff(func(p *Profile) *Field[bool] { return &p.PrivateTmp }),
+		func(r *Profile, sp *Spec) { sp.Isolation.NoPrivateTmp = off(r.PrivateTmp) }},
+	{"private-devices", onOff(func(p *Profile) *Field[bool] { return &p.PrivateDevices }),
+		func(r *Profile, sp *Spec) { sp.Isolation.NoPrivateDevices = off(r.PrivateDevices) }},
+	{"terminals", onOff(func(p *Profile) *Field[bool] { return &p.Terminals }),
+		func(r *Profile, sp *Spec) { sp.Isolation.Terminals = r.Terminals.Value }},
+	{"private-network", onOff(func(p *Profile) *Field[bool] { return &p.PrivateNetwork }),
+		func(r *Profile, sp *Spec) { sp.Isolation.PrivateNetwork = r.PrivateNetwork.Value }},
+	{"restrict-suid-sgid", onOff(func(p *Profile) *Field[bool] { return &p.RestrictSUIDSGID }),
+		func(r *Profile, sp *Spec) { sp.Isolation.AllowSUIDSGID = off(r.RestrictSUIDSGID) }},
+	{"process-scope", onOff(func(p *Profile) *Field[bool] { return &p.ProcessScope }),
+		func(r *Profile, sp *Spec) { sp.Isolation.NoProcessScope = off(r.ProcessScope) }},
+	{"address-families", parseFamilies, func(r *Profile, sp *Spec) {
+		f := r.AddressFamilies
+		sp.Isolation.AnyAddressFamily = f.Set && f.Value == nil
+		if f.Set && f.Value != nil {
+			sp.Isolation.AddressFamilies = slices.Clone(f.Value)
+		}
+	}},
 }
 
-// IsolationKeys are the keys isolationSetting reads.
-var IsolationKeys = []string{"protect-system", "protect-home", "read-write", "read-only",
-	"inaccessible", "private-tmp", "private-devices", "terminals", "private-network",
-	"restrict-suid-sgid", "process-scope", "address-families"}
+// off - an on/off key written "off" (unset is on).
+func off(f Field[bool]) bool { return f.Set && !f.Value }
 
-// over returns ip with every field that top sets taken from top.
-func (ip IsolationProfile) over(top IsolationProfile) IsolationProfile {
-	if top.ProtectSystem.Set {
-		ip.ProtectSystem = top.ProtectSystem
+// notDefault - "" for the default value, else v.
+func notDefault(v, def string) string {
+	if v == def {
+		return ""
 	}
-	if top.ProtectHome.Set {
-		ip.ProtectHome = top.ProtectHome
-	}
-	if top.ReadWrite.Set {
-		ip.ReadWrite = top.ReadWrite
-	}
-	if top.ReadOnly.Set {
-		ip.ReadOnly = top.ReadOnly
-	}
-	if top.Inaccessible.Set {
-		ip.Inaccessible = top.Inaccessible
-	}
-	if top.PrivateTmp.Set {
-		ip.PrivateTmp = top.PrivateTmp
-	}
-	if top.PrivateDevices.Set {
-		ip.PrivateDevices = top.PrivateDevices
-	}
-	if top.Terminals.Set {
-		ip.Terminals = top.Terminals
-	}
-	if top.PrivateNetwork.Set {
-		ip.PrivateNetwork = top.PrivateNetwork
-	}
-	if top.RestrictSUIDSGID.Set {
-		ip.RestrictSUIDSGID = top.RestrictSUIDSGID
-	}
-	if top.ProcessScope.Set {
-		ip.ProcessScope = top.ProcessScope
-	}
-	if top.AddressFamilies.Set {
-		ip.AddressFamilies = top.AddressFamilies
-	}
-	return ip
+	return v
 }
 
-// resolve turns the layered settings into an Isolation.
-func (ip IsolationProfile) resolve() Isolation {
-	iso := Isolation{
-		ReadWrite:        ip.ReadWrite.Value,
-		ReadOnly:         ip.ReadOnly.Value,
-		Inaccessible:     ip.Inaccessible.Value,
-		NoPrivateTmp:     ip.PrivateTmp.Set && !ip.PrivateTmp.Value,
-		NoPrivateDevices: ip.PrivateDevices.Set && !ip.PrivateDevices.Value,
-		Terminals:        ip.Terminals.Value,
-		PrivateNetwork:   ip.PrivateNetwork.Value,
-		AllowSUIDSGID:    ip.RestrictSUIDSGID.Set && !ip.RestrictSUIDSGID.Value,
-		NoProcessScope:   ip.ProcessScope.Set && !ip.ProcessScope.Value,
+// choice - one of allowed, once per section.
+func choice(field func(*Profile) *Field[string], allowed ...string) func(a *setArgs) {
+	return func(a *setArgs) {
+		v, ok := a.one()
+		if !ok {
+			return
+		}
+		if !slices.Contains(allowed, v) {
+			a.errorf("bad %s value %q; expect %s", a.key, v, strings.Join(allowed, ", "))
+			return
+		}
+		set(a, field(a.pr), v)
 	}
-	if v := ip.ProtectSystem.Value; v != "strict" {
-		iso.ProtectSystem = v
-	}
-	if v := ip.ProtectHome.Value; v != "on" {
-		iso.ProtectHome = v
-	}
-	if ip.AddressFamilies.Set {
-		if ip.AddressFamilies.Value == nil {
-			iso.AnyAddressFamily = true
-		} else {
-			iso.AddressFamilies = ip.AddressFamilies.Value
+}
+
+// onOff - on or off, once per section.
+func onOff(field func(*Profile) *Field[bool]) func(a *setArgs) {
+	return func(a *setArgs) {
+		if v, ok := a.onOff(); ok {
+			set(a, field(a.pr), v)
 		}
 	}
-	return iso
 }
 
-// checkIsolation reports what a resolved Isolation cannot be combined
-// with, naming where the settings were written.
-func checkIsolation(ip IsolationProfile, allowNewPrivs Field[bool]) error {
-	// landlock_restrict_self needs no_new_privs (or CAP_SYS_ADMIN, which
-	// a child never has): landlock(7), "Restrictions".
-	if allowNewPrivs.Set && allowNewPrivs.Value && !(ip.ProcessScope.Set && !ip.ProcessScope.Value) {
-		return fmt.Errorf("%s: no-new-privs off needs process-scope off: a landlock domain can only be entered with no_new_privs (landlock(7))", allowNewPrivs.Pos)
+// paths - absolute paths that exist (or "-PATH"); repeated lines in one
+// section add up, as in systemd.
+func paths(field func(*Profile) *Field[[]string]) func(a *setArgs) {
+	return func(a *setArgs) {
+		if len(a.args) == 0 {
+			a.errorf("%q needs at least one path", a.key)
+			return
+		}
+		bad := false
+		for _, p := range a.args {
+			if err := checkIsoPath(p); err != nil {
+				a.errorf("%s %v", a.key, err)
+				bad = true
+			}
+		}
+		if bad {
+			return
+		}
+		f := field(a.pr)
+		set(a, f, append(slices.Clone(f.Value), a.args...))
 	}
-	return nil
+}
+
+// parseFamilies - address-families AF_NAME... or any.
+func parseFamilies(a *setArgs) {
+	if len(a.args) == 0 {
+		a.errorf("%q needs AF_ names, or any", a.key)
+		return
+	}
+	if !a.p.scalar(a.line, a.key) {
+		return
+	}
+	if len(a.args) == 1 && a.args[0] == "any" {
+		set(a, &a.pr.AddressFamilies, nil)
+		return
+	}
+	ok := true
+	for _, f := range a.args {
+		if _, known := addressFamilies[f]; !known {
+			a.errorf("unknown address family %q; expect AF_UNIX, AF_INET, AF_INET6, AF_NETLINK, AF_PACKET … or any", f)
+			ok = false
+		}
+	}
+	if ok {
+		set(a, &a.pr.AddressFamilies, slices.Clone(a.args))
+	}
+}
+
+// isolationErrors - what a Spec's isolation cannot be combined with, and
+// what it needs that hinetd without root cannot give.
+func isolationErrors(r *Profile, sp *Spec, name string, opt CompileOptions) []error {
+	var errs []error
+	iso := sp.Isolation
+	// landlock_restrict_self needs no_new_privs (or CAP_SYS_ADMIN, which a
+	// child never has): landlock(7), "Restrictions".
+	if sp.AllowNewPrivs && !iso.NoProcessScope {
+		errs = append(errs, posErr(r.AllowNewPrivs.Pos, name,
+			"no-new-privs off needs process-scope off: a landlock domain can only be entered with no_new_privs (landlock(7))"))
+	}
+	if opt.Unprivileged && (iso.NeedsMounts() || iso.PrivateNetwork) {
+		errs = append(errs, posErr(r.Pos, name, "needs root for its isolation (mount, pid and network namespaces); "+
+			"without root, set protect-system off, protect-home off, private-tmp off, private-devices off, "+
+			"process-scope off and private-network off"))
+	}
+	return errs
+}
+
+// Restrictions is what the seccomp program refuses by argument for iso:
+// setuid/setgid file modes, and socket families other than Families (nil:
+// any family).
+func (iso Isolation) Restrictions() (suidsgid bool, families []int) {
+	if names := iso.Families(); names != nil {
+		families = []int{}
+		for _, n := range names {
+			if v, ok := addressFamilies[n]; ok && !slices.Contains(families, v) {
+				families = append(families, v)
+			}
+		}
+		slices.Sort(families)
+	}
+	return !iso.AllowSUIDSGID, families
 }
 
 // statPath is os.Stat, replaceable in tests.
 var statPath = os.Stat
-
-// isolationSetting parses one isolation key of a section into ip; it
-// returns false if key is not one of them. errorf reports at the line.
-func isolationSetting(ip *IsolationProfile, key string, args []string, pos Pos,
-	scalar func() bool, errorf func(format string, a ...any)) bool {
-	one := func(allowed ...string) (string, bool) {
-		if len(args) != 1 {
-			errorf("%q takes one value, got %d", key, len(args))
-			return "", false
-		}
-		if !slices.Contains(allowed, args[0]) {
-			errorf("bad %s value %q; expect %s", key, args[0], strings.Join(allowed, ", "))
-			return "", false
-		}
-		return args[0], scalar()
-	}
-	onOff := func(f *Field[bool]) {
-		if v, ok := one("on", "off"); ok {
-			*f = Field[bool]{true, v == "on", pos}
-		}
-	}
-	paths := func(f *Field[[]string]) {
-		if len(args) == 0 {
-			errorf("%q needs at least one path", key)
-			return
-		}
-		var errs []error
-		for _, a := range args {
-			if err := checkIsoPath(a); err != nil {
-				errs = append(errs, err)
-			}
-		}
-		if len(errs) > 0 {
-			for _, e := range errs {
-				errorf("%s %v", key, e)
-			}
-			return
-		}
-		// Repeated lines in one section add up, as in systemd.
-		v := append(slices.Clone(f.Value), args...)
-		*f = Field[[]string]{true, v, pos}
-	}
-	switch key {
-	case "protect-system":
-		if v, ok := one("strict", "full", "off"); ok {
-			ip.ProtectSystem = Field[string]{true, v, pos}
-		}
-	case "protect-home":
-		if v, ok := one("on", "read-only", "off"); ok {
-			ip.ProtectHome = Field[string]{true, v, pos}
-		}
-	case "read-write":
-		paths(&ip.ReadWrite)
-	case "read-only":
-		paths(&ip.ReadOnly)
-	case "inaccessible":
-		paths(&ip.Inaccessible)
-	case "private-tmp":
-		onOff(&ip.PrivateTmp)
-	case "private-devices":
-		onOff(&ip.PrivateDevices)
-	case "terminals":
-		onOff(&ip.Terminals)
-	case "private-network":
-		onOff(&ip.PrivateNetwork)
-	case "restrict-suid-sgid":
-		onOff(&ip.RestrictSUIDSGID)
-	case "process-scope":
-		onOff(&ip.ProcessScope)
-	case "address-families":
-		if len(args) == 0 {
-			errorf("%q needs AF_ names, or any", key)
-			return true
-		}
-		if !scalar() {
-			return true
-		}
-		if len(args) == 1 && args[0] == "any" {
-			ip.AddressFamilies = Field[[]string]{true, nil, pos}
-			return true
-		}
-		ok := true
-		for _, a := range args {
-			if _, known := addressFamilies[a]; !known {
-				errorf("unknown address family %q; expect AF_UNIX, AF_INET, AF_INET6, AF_NETLINK, AF_PACKET … or any", a)
-				ok = false
-			}
-		}
-		if ok {
-			ip.AddressFamilies = Field[[]string]{true, slices.Clone(args), pos}
-		}
-	default:
-		return false
-	}
-	return true
-}
 
 // checkIsoPath - an absolute, clean path that exists, unless written
 // "-PATH" (optional, as in systemd's ReadWritePaths=).

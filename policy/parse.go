@@ -350,11 +350,7 @@ func set[T any](a *setArgs, dst *Field[T], v T) { *dst = Field[T]{true, v, a.pos
 // these; settings that need resolving, like user or caps, are compiled
 // there). The order is the one error messages list. A new confinement key
 // is a row here: see "Adding a confinement key" in spec.go.
-var settings = []struct {
-	key   string
-	parse func(a *setArgs)
-	spec  func(r *Profile, sp *Spec) // nil: compiled in CompileWith
-}{
+var settings = append([]setting{
 	{"user", func(a *setArgs) {
 		if v, ok := a.one(); ok {
 			set(a, &a.pr.User, v)
@@ -482,6 +478,13 @@ var settings = []struct {
 			set(a, &a.pr.Chroot, v)
 		}
 	}, func(r *Profile, sp *Spec) { sp.Chroot = r.Chroot.Value }},
+}, isolationSettings...)
+
+// setting is one row of settings.
+type setting struct {
+	key   string
+	parse func(a *setArgs)
+	spec  func(r *Profile, sp *Spec) // nil: compiled in CompileWith
 }
 
 // keys lists the settings, for error messages.

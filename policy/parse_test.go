@@ -28,7 +28,7 @@ func TestParseErrors(t *testing.T) {
 		{"duplicate service", "[service ftp]\n[service telnet ftp]\n",
 			`p:2: duplicate section for service "ftp" (first at p:1)`},
 		{"unknown key", "[default]\nusr nobody\n",
-			`p:2: unknown setting "usr"; expect user, group, groups, caps, seccomp, seccomp-groups, seccomp-allow, seccomp-deny, seccomp-action, no-new-privs, rlimit, nice, umask, env, pass, user-env, dir, chroot, max-child, max-child-per-ip, max-conn-per-ip-per-minute, invocations-per-minute, cps, source-rate, listen-backlog`},
+			`p:2: unknown setting "usr"; expect user, group, groups, caps, seccomp, seccomp-groups, seccomp-allow, seccomp-deny, seccomp-action, no-new-privs, rlimit, nice, umask, env, pass, user-env, dir, chroot, protect-system, protect-home, read-write, read-only, inaccessible, private-tmp, private-devices, terminals, private-network, restrict-suid-sgid, process-scope, address-families, max-child, max-child-per-ip, max-conn-per-ip-per-minute, invocations-per-minute, cps, source-rate, listen-backlog`},
 		{"user with two values", "[default]\nuser a b\n",
 			`p:2: "user" takes one value, got 2`},
 		{"duplicate user", "[default]\nuser a\nuser b\n",

@@ -102,6 +102,20 @@ type Profile struct {
 	Dir     Field[string]
 	Chroot  Field[string]
 
+	// Isolation (isolation.go): unset means the default, on.
+	ProtectSystem    Field[string]   // strict, full, off
+	ProtectHome      Field[string]   // on, read-only, off
+	ReadWrite        Field[[]string] // lines in one section add up
+	ReadOnly         Field[[]string]
+	Inaccessible     Field[[]string]
+	PrivateTmp       Field[bool]
+	PrivateDevices   Field[bool]
+	Terminals        Field[bool]
+	PrivateNetwork   Field[bool]
+	RestrictSUIDSGID Field[bool]
+	ProcessScope     Field[bool]
+	AddressFamilies  Field[[]string] // nil Value: any
+
 	// Connection limits: not part of the Spec (the spawn stage has no use
 	// for them); the daemon reads them through Set.Limits.
 	MaxChild             Field[int]

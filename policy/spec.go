@@ -76,6 +76,10 @@ type Spec struct {
 	// AllowNewPrivs opts out of PR_SET_NO_NEW_PRIVS. Only for a policy that
 	// says so; the default keeps it off.
 	AllowNewPrivs bool
+
+	// Isolation is what the service may see and reach of the system
+	// (isolation.go); the zero value is everything on.
+	Isolation Isolation
 }
 
 // Rlimit is one resource limit (RLIMIT_* number from <sys/resource.h>).

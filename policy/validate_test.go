@@ -85,6 +85,15 @@ func TestExposure(t *testing.T) {
   no_new_privs: on
   rlimits:      fsize=1073741824/1073741824 core=0/0 nproc=1024/1024 nofile=1024/1024 as=infinity/infinity
   chroot:       /srv/ftp, dir /, umask 0027, nice 0
+  read-only system: strict (the whole tree read-only)
+  writable paths:   none
+  tmp:              private /tmp, /var/tmp, /dev/shm
+  home:             inaccessible
+  devices:          minimal /dev (null zero full random urandom tty)
+  process scope:    own descendants only (landlock scope: signals, ptrace, /proc/PID/mem; pid namespace; /proc lists its own processes)
+  setuid/setgid:    refused (chmod/open/mknod with S_ISUID or S_ISGID fail EPERM)
+  address families: AF_UNIX AF_INET AF_INET6
+  network:          the host's
 `
 	if got := e.String(); got != want {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
@@ -92,7 +101,7 @@ func TestExposure(t *testing.T) {
 }
 
 func TestWarnings(t *testing.T) {
-	s := mustParse(t, "[service ftp]\ncaps CAP_SETUID\nseccomp off\nno-new-privs off\n[service tftp]\nseccomp-action log\n")
+	s := mustParse(t, "[service ftp]\ncaps CAP_SETUID\nseccomp off\nno-new-privs off\nprocess-scope off\n[service tftp]\nseccomp-action log\n")
 	ftp, _, _ := s.CompileWith(Service{Name: "ftp", User: "root", Program: "/usr/sbin/in.ftpd"}, testOpts)
 	tftp, _, _ := s.CompileWith(Service{Name: "tftp", User: "nobody", Program: "/usr/sbin/no-profile-tftpd"}, testOpts) // in.tftpd has a shipped profile
 	named, _, _ := s.CompileWith(Service{Name: "domain", User: "nobody", Program: "/usr/sbin/named"}, testOpts)
@@ -105,7 +114,8 @@ func TestWarnings(t *testing.T) {
 		{"chargen", "udp", nil, []string{"chargen/udp offers UDP chargen: a reflection and amplification source for spoofed requests"}},
 		{"echo", "udp6", nil, []string{"echo/udp6 offers UDP echo: a reflection and amplification source for spoofed requests"}},
 		{"echo", "tcp", nil, nil},
-		{"ftp", "tcp", ftp, []string{"ftp runs as root", "ftp keeps capabilities CAP_SETUID", "ftp has no seccomp filter", "ftp runs without no_new_privs"}},
+		{"ftp", "tcp", ftp, []string{"ftp runs as root", "ftp keeps capabilities CAP_SETUID", "ftp has no seccomp filter", "ftp runs without no_new_privs",
+			"ftp process-scope off: the service may signal and ptrace processes of its uid, and sees every process in /proc"}},
 		{"tftp", "udp", tftp, []string{"tftp: seccomp only logs violations"}},
 		// named is refused by the inetd.conf parser (config's
 		// notForInetd), not warned about here.

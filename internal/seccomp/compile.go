@@ -41,18 +41,19 @@ type Compiler struct {
 // into a program whose action on anything else is action: "kill", "log"
 // or "errno NAME" (as policy.Action.String writes it). Programs with the
 // same names and action are shared: callers must not change them.
-func (c *Compiler) Program(names []string, action string) ([]byte, error) {
+func (c *Compiler) Program(names []string, action string, suidsgid bool, families []int) ([]byte, error) {
 	act, err := parseAction(action)
 	if err != nil {
 		return nil, err
 	}
-	key := action + "\n" + strings.Join(names, "\n")
+	r := Restrict{SUIDSGID: suidsgid, Families: families}
+	key := action + "\n" + r.key() + "\n" + strings.Join(names, "\n")
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if prog, ok := c.cache[key]; ok {
 		return prog, nil
 	}
-	prog, err := buildFilter(names, act)
+	prog, err := buildFilter(names, act, r)
 	if err != nil {
 		return nil, err
 	}
@@ -89,7 +90,7 @@ const nsFlags = unix.CLONE_NEWNS | unix.CLONE_NEWCGROUP | unix.CLONE_NEWUTS |
 
 // buildFilter compiles an allow-list of syscall names into a BPF program
 // for the native architecture.
-func buildFilter(names []string, act libseccomp.ScmpAction) ([]byte, error) {
+func buildFilter(names []string, act libseccomp.ScmpAction, r Restrict) ([]byte, error) {
 	f, err := libseccomp.NewFilter(act)
 	if err != nil {
 		return nil, fmt.Errorf("seccomp_init: %w", err)
@@ -128,15 +129,17 @@ func buildFilter(names []string, act libseccomp.ScmpAction) ([]byte, error) {
 			// Not a call of this architecture (groups are multi-arch).
 			continue
 		}
-		switch name {
-		case "clone3":
+		switch {
+		case r.restricted(name):
+			err = r.addRestrict(f, nr, name)
+		case name == "clone3":
 			continue // below, whether listed or not
-		case "clone":
+		case name == "clone":
 			// x86_64, like most: flags are the first argument.
 			err = f.AddRuleConditional(nr, libseccomp.ActAllow, nsMask(0))
-		case "unshare":
+		case name == "unshare":
 			err = f.AddRuleConditional(nr, libseccomp.ActAllow, nsMask(0))
-		case "personality":
+		case name == "personality":
 			for _, v := range []uint64{0xffffffff, perLinux} {
 				c, _ := libseccomp.MakeCondition(0, libseccomp.CompareMaskedEqual, 0xffffffff, v)
 				if err = f.AddRuleConditional(nr, libseccomp.ActAllow, []libseccomp.ScmpCondition{c}); err != nil {
