@@ -131,7 +131,7 @@ func buildFilter(names []string, act libseccomp.ScmpAction, r Restrict) ([]byte,
 		}
 		switch {
 		case r.restricted(name):
-			err = r.addRestrict(f, nr, name)
+			err = r.addRestrict(f, nr, name, act)
 		case name == "clone3":
 			continue // below, whether listed or not
 		case name == "clone":

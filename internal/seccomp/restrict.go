@@ -75,7 +75,7 @@ func (r Restrict) restricted(name string) bool {
 // addRestrict adds the rules for one allowed call that restricted names.
 // The rules partition the arguments: each call is either allowed or
 // refused with its errno, never left to the default action.
-func (r Restrict) addRestrict(f *libseccomp.ScmpFilter, nr libseccomp.ScmpSyscall, name string) error {
+func (r Restrict) addRestrict(f *libseccomp.ScmpFilter, nr libseccomp.ScmpSyscall, name string, def libseccomp.ScmpAction) error {
 	cond := func(arg uint, mask, val uint64) libseccomp.ScmpCondition {
 		c, err := libseccomp.MakeCondition(arg, libseccomp.CompareMaskedEqual, mask, val)
 		if err != nil {
@@ -84,6 +84,9 @@ func (r Restrict) addRestrict(f *libseccomp.ScmpFilter, nr libseccomp.ScmpSyscal
 		return c
 	}
 	add := func(act libseccomp.ScmpAction, conds ...libseccomp.ScmpCondition) error {
+		if act == def {
+			return nil // the filter's own action already (seccomp-action errno EPERM)
+		}
 		if err := f.AddRuleConditional(nr, act, conds); err != nil {
 			return fmt.Errorf("rule for %q: %w", name, err)
 		}
@@ -92,7 +95,10 @@ func (r Restrict) addRestrict(f *libseccomp.ScmpFilter, nr libseccomp.ScmpSyscal
 	eperm := libseccomp.ActErrno.SetReturnCode(int16(unix.EPERM))
 	const sxid = unix.S_ISUID | unix.S_ISGID
 	if name == "openat2" {
-		return add(libseccomp.ActErrno.SetReturnCode(int16(unix.ENOSYS)))
+		if enosys := libseccomp.ActErrno.SetReturnCode(int16(unix.ENOSYS)); enosys != def {
+			return f.AddRule(nr, enosys)
+		}
+		return nil
 	}
 	if a, ok := modeArg[name]; ok {
 		mode, flags := uint(a[0]), a[1]

@@ -272,7 +272,10 @@ func TestDefaultFilterBPF(t *testing.T) {
 	}
 	sp := compileDefault(t)
 	allowed := policy.Expand(append(policy.DefaultGroups(), policy.SpawnerGroup)...)
-	special := map[string]bool{"clone": true, "clone3": true, "unshare": true, "personality": true}
+	special := map[string]bool{"clone": true, "clone3": true, "unshare": true, "personality": true,
+		// Restricted by argument (TestRestrictBPF).
+		"socket": true, "socketpair": true, "chmod": true, "fchmod": true, "fchmodat": true, "fchmodat2": true,
+		"mknod": true, "mknodat": true, "creat": true, "open": true, "openat": true, "openat2": true}
 	for _, g := range policy.Groups() {
 		for _, name := range g.Syscalls {
 			if strings.HasPrefix(name, "@") || special[name] {
@@ -566,4 +569,58 @@ func FuzzEval(f *testing.F) {
 	f.Fuzz(func(t *testing.T, prog []byte, nr int32, arch uint32, arg0 uint64) {
 		_, _ = Eval(prog, Data{Nr: nr, Arch: arch, Args: [6]uint64{arg0}})
 	})
+}
+
+// TestRestrictBPF: the default filter refuses setuid/setgid modes with
+// EPERM (RestrictSUIDSGID) and socket families other than AF_UNIX,
+// AF_INET, AF_INET6 with EAFNOSUPPORT, and lets the rest of those calls
+// through (issue 11).
+func TestRestrictBPF(t *testing.T) {
+	if runtime.GOARCH != "amd64" {
+		testenv.Skip(t, "syscall numbers checked for amd64")
+	}
+	sp := compileDefault(t)
+	const (
+		eperm  = RetErrno | uint32(unix.EPERM)
+		eafno  = RetErrno | uint32(unix.EAFNOSUPPORT)
+		enosys = RetErrno | uint32(unix.ENOSYS)
+	)
+	tests := []struct {
+		call string
+		args [6]uint64
+		want uint32
+	}{
+		{"chmod", [6]uint64{0, 0o4755}, eperm},
+		{"chmod", [6]uint64{0, 0o2755}, eperm},
+		{"chmod", [6]uint64{0, 0o1777}, RetAllow},
+		{"fchmod", [6]uint64{3, 0o6755}, eperm},
+		{"fchmodat", [6]uint64{3, 0, 0o4700}, eperm},
+		{"fchmodat", [6]uint64{3, 0, 0o755}, RetAllow},
+		{"mknodat", [6]uint64{3, 0, unix.S_IFREG | 0o4755}, eperm},
+		{"creat", [6]uint64{0, 0o2700}, eperm},
+		{"openat", [6]uint64{3, 0, unix.O_CREAT | unix.O_WRONLY, 0o4755}, eperm},
+		{"openat", [6]uint64{3, 0, unix.O_TMPFILE | unix.O_RDWR, 0o2755}, eperm},
+		{"openat", [6]uint64{3, 0, unix.O_CREAT | unix.O_WRONLY, 0o644}, RetAllow},
+		// Without O_CREAT the mode is not read: a stray value passes.
+		{"openat", [6]uint64{3, 0, unix.O_RDONLY, 0o4755}, RetAllow},
+		{"openat2", [6]uint64{3, 0, 0, 24}, enosys},
+		{"socket", [6]uint64{unix.AF_INET, unix.SOCK_STREAM}, RetAllow},
+		{"socket", [6]uint64{unix.AF_INET6, unix.SOCK_DGRAM}, RetAllow},
+		{"socket", [6]uint64{unix.AF_UNIX, unix.SOCK_STREAM}, RetAllow},
+		{"socket", [6]uint64{unix.AF_NETLINK, unix.SOCK_RAW}, eafno},
+		{"socket", [6]uint64{unix.AF_PACKET, unix.SOCK_RAW}, eafno},
+		{"socket", [6]uint64{1 << 32 | unix.AF_INET, unix.SOCK_STREAM}, eafno},
+		{"socket", [6]uint64{4000, 0}, eafno},
+		{"socketpair", [6]uint64{unix.AF_NETLINK, 0}, eafno},
+		{"socketpair", [6]uint64{unix.AF_UNIX, 0}, RetAllow},
+	}
+	for _, tt := range tests {
+		got, err := Eval(sp.Seccomp, Data{Nr: nr(t, tt.call), Arch: AuditArchX8664, Args: tt.args})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != tt.want {
+			t.Errorf("%s(%#o): got %#x, want %#x", tt.call, tt.args[:4], got, tt.want)
+		}
+	}
 }
