@@ -609,7 +609,7 @@ func TestRestrictBPF(t *testing.T) {
 		{"socket", [6]uint64{unix.AF_UNIX, unix.SOCK_STREAM}, RetAllow},
 		{"socket", [6]uint64{unix.AF_NETLINK, unix.SOCK_RAW}, eafno},
 		{"socket", [6]uint64{unix.AF_PACKET, unix.SOCK_RAW}, eafno},
-		{"socket", [6]uint64{1 << 32 | unix.AF_INET, unix.SOCK_STREAM}, eafno},
+		{"socket", [6]uint64{1<<32 | unix.AF_INET, unix.SOCK_STREAM}, eafno},
 		{"socket", [6]uint64{4000, 0}, eafno},
 		{"socketpair", [6]uint64{unix.AF_NETLINK, 0}, eafno},
 		{"socketpair", [6]uint64{unix.AF_UNIX, 0}, RetAllow},
