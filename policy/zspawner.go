@@ -42,6 +42,9 @@ var spawnerCalls = []SpawnerCall{
 	{"getresgid", [4]uint64{0, 0, 0, 0}, "child_main: re-checks the ids"},
 	{"prlimit64", [4]uint64{0, 0, 0, 0}, "child_main: the policy's rlimits, in the child only"},
 	{"execve", [4]uint64{0, 0, 0, 0}, "child_main: the service"},
+	{"readlinkat", [4]uint64{0, 0, 0, 15}, "child_main: its own pid in the host's /proc (\"self\"), for Started"},
+	{"sendmsg", [4]uint64{0, 0, uint64(unix.MSG_NOSIGNAL), 0}, "child_main: the Started report"},
+	{"landlock_restrict_self", [4]uint64{0, 0, 0, 0}, "child_main: the child's own landlock domain (process-scope)"},
 }
 
 // WireSize is the size of spec as the spawner receives it: the magic,
@@ -62,5 +65,11 @@ func (spec *Spec) WireSize() int {
 		wireStr(spec.Path) + // path
 		wireStrv(spec.Argv) + // argv
 		wireStrv(spec.Env) + // envp
-		4 + len(spec.Seccomp) // prog
+		4 + len(spec.Seccomp) + // prog
+		4 + // iso_flags
+		4 + // protect_system
+		4 + // protect_home
+		wireStrv(spec.Isolation.ReadWrite) + // rw
+		wireStrv(spec.Isolation.ReadOnly) + // ro
+		wireStrv(spec.Isolation.Inaccessible) // inaccessible
 }

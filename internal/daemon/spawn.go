@@ -198,10 +198,17 @@ func (d *Daemon) onSpawnEvent(ev sandbox.Event) {
 		// be reported, so stop counting it rather than leak the slot.
 		d.conns.remove(c.id)
 		msg := "spawner gone; child exit not observed"
+		fields := []audit.Field{audit.Int(audit.KeyPID, int64(ev.PID)), str("lost", "true")}
+		if ev.Signal == syscall.SIGKILL {
+			// Its spawner was the init of its pid namespace: the
+			// kernel killed it with the spawner.
+			msg = "spawner gone; child killed with it"
+			fields = append(fields, str(audit.KeySignal, "SIGKILL"))
+		}
 		if ev.Err != nil {
 			msg += ": " + ev.Err.Error()
 		}
-		d.event(audit.KindExit, s, c, msg, audit.Int(audit.KeyPID, int64(ev.PID)), str("lost", "true"))
+		d.event(audit.KindExit, s, c, msg, fields...)
 		d.release(c)
 		d.childGone(c)
 	case sandbox.Exited:

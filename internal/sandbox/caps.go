@@ -18,11 +18,15 @@ import (
 //   - CAP_SETUID, CAP_SETGID: setgroups, setresgid, setresuid.
 //   - CAP_SETPCAP: dropping the bounding set and setting SECBIT_NOROOT.
 //   - CAP_SYS_CHROOT: chroot.
+//   - CAP_SYS_ADMIN: the isolation (issue 11): the pid namespace the
+//     daemon clones the spawner into, and the spawner's mount namespace,
+//     mounts and mount_setattr. The spawner drops it with the rest.
 var SpawnerCaps = []capability.Cap{
 	capability.CAP_SETUID,
 	capability.CAP_SETGID,
 	capability.CAP_SETPCAP,
 	capability.CAP_SYS_CHROOT,
+	capability.CAP_SYS_ADMIN,
 }
 
 // SpawnerOptionalCaps are kept when the daemon has them, for policies that
@@ -59,6 +63,10 @@ func ParentCaps(specs ...*policy.Spec) []capability.Cap {
 		}
 		for _, c := range s.KeepCaps {
 			set[capability.Cap(c)] = true
+		}
+		if s.Isolation.PrivateNetwork {
+			// Bringing the loopback of its network namespace up.
+			set[capability.CAP_NET_ADMIN] = true
 		}
 	}
 	out := make([]capability.Cap, 0, len(set))

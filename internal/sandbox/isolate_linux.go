@@ -8,7 +8,8 @@ package sandbox
 import "C"
 
 import (
-	"encoding/binary"
+	"fmt"
+	"syscall"
 
 	"github.com/hinetd/hinetd/policy"
 )
@@ -45,26 +46,44 @@ func isoFlags(iso policy.Isolation) (flags, protectSystem, protectHome uint32) {
 	return flags, protectSystem, protectHome
 }
 
-// appendIso encodes iso as hs_parse_iso (spawner.c) reads it: u32 flags,
-// u32 protect_system, u32 protect_home, then the read-write, read-only and
-// inaccessible paths, each a strv (u32 count, then u32 length counting
-// the NUL, bytes, NUL).
-func appendIso(b []byte, iso policy.Isolation) []byte {
-	ne := binary.NativeEndian
-	flags, ps, ph := isoFlags(iso)
-	b = ne.AppendUint32(b, flags)
-	b = ne.AppendUint32(b, ps)
-	b = ne.AppendUint32(b, ph)
-	for _, list := range [][]string{iso.ReadWrite, iso.ReadOnly, iso.Inaccessible} {
-		b = ne.AppendUint32(b, uint32(len(list)))
-		for _, s := range list {
-			b = ne.AppendUint32(b, uint32(len(s)+1))
-			b = append(b, s...)
-			b = append(b, 0)
-		}
-	}
-	return b
-}
+// The spawner.h HS_SPEC_FIELDS expressions for the isolation's numbers.
+func isoFlagsOf(iso policy.Isolation) uint32      { f, _, _ := isoFlags(iso); return f }
+func protectSystemOf(iso policy.Isolation) uint32 { _, ps, _ := isoFlags(iso); return ps }
+func protectHomeOf(iso policy.Isolation) uint32   { _, _, ph := isoFlags(iso); return ph }
 
 // isoStepName names a step of hs_isolate.
 func isoStepName(n int) string { return C.GoString(C.hs_iso_step_name(C.int(n))) }
+
+// isoOptOut names, for each step of hs_isolate, the keys that turn it off.
+var isoOptOut = map[string]string{
+	"unshare_mount_ns": "protect-system off, protect-home off, private-tmp off, private-devices off and process-scope off",
+	"mount_private":    "protect-system off, protect-home off, private-tmp off, private-devices off and process-scope off",
+	"dev_clone":        "private-devices off",
+	"bind_paths":       "read-write, read-only (the path named)",
+	"inaccessible":     "inaccessible, protect-home off",
+	"protect_system":   "protect-system off",
+	"read_only":        "read-only",
+	"read_write":       "read-write",
+	"protect_home":     "protect-home off",
+	"private_tmp":      "private-tmp off",
+	"private_devices":  "private-devices off",
+	"mount_proc":       "process-scope off",
+	"private_network":  "private-network off",
+}
+
+// isolateDetail - the failed isolation step, what it needs, and the key
+// that opts out (fail closed, say why: issue 11 item 5).
+func isolateDetail(step int, errno syscall.Errno) string {
+	name := isoStepName(step)
+	d := fmt.Sprintf("isolate(%s)", name)
+	switch errno {
+	case syscall.EPERM:
+		d += " needs CAP_SYS_ADMIN in hinetd (and CAP_NET_ADMIN for private-network)"
+	case syscall.ENOSYS, syscall.EOPNOTSUPP, syscall.EINVAL, syscall.ENODEV:
+		d += " is not supported by this kernel"
+	}
+	if k, ok := isoOptOut[name]; ok {
+		d += "; opt out with " + k
+	}
+	return d
+}

@@ -48,6 +48,7 @@
 #include <linux/securebits.h>
 
 #include "spawner.h"
+#include "isolate.h"
 
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
@@ -133,6 +134,8 @@ struct hs_spec {
 static struct hs_spec spec;
 
 static int ctl = -1; /* control socket */
+static int hostproc = -1; /* the host's /proc (O_PATH), opened before the mounts: a child reads its pid there */
+static int ruleset = -1;  /* the landlock ruleset each child restricts itself with */
 
 static void send_msg(const struct hs_msg *m)
 {
@@ -142,7 +145,7 @@ static void send_msg(const struct hs_msg *m)
 		;
 }
 
-static void __attribute__((noreturn)) fail_init(int step, int err)
+static void __attribute__((noreturn)) fail_init_sub(int step, int sub, int err)
 {
 	struct hs_msg m;
 
@@ -150,10 +153,16 @@ static void __attribute__((noreturn)) fail_init(int step, int err)
 	m.kind = HS_MSG_INIT_FAILED;
 	m.step = step;
 	m.err = err;
+	m.status = sub;
 	m.pid = getpid();
 	if (ctl >= 0)
 		send_msg(&m);
 	_exit(HS_EXIT_BASE + step);
+}
+
+static void __attribute__((noreturn)) fail_init(int step, int err)
+{
+	fail_init_sub(step, 0, err);
 }
 
 /* ---- Spec decoding ---------------------------------------------------- */
@@ -761,6 +770,7 @@ struct hs_slot {
 	int32_t err;
 	int32_t owner; /* pid the slot was last given to; 0 = never used */
 	int fd;        /* the connection, for the child */
+	uint64_t conn; /* its id, for the child's Started report */
 	char *stack_top;
 };
 
@@ -867,13 +877,56 @@ static int child_main(void *arg)
 	uint64_t empty = 0;
 	uid_t r, e, s;
 	gid_t rg, eg, sg;
+	struct hs_msg m;
+	struct iovec iov;
+	struct msghdr mh;
+	char buf[16];
 	long ret;
-	int i;
+	int i, pid = 0;
+
+	/*
+	 * Started, from the child itself: only it can name its pid as the
+	 * host (and the audit log, and the kernel's seccomp records) sees it,
+	 * by reading the host's /proc/self; in the spawner's pid namespace it
+	 * is a small number. Before any step that can fail, so that a Failed
+	 * that follows has a Started before it, as when the spawner sent it.
+	 * Fields one by one: no memset from libc here.
+	 */
+	ret = hs_sys(SYS_readlinkat, hostproc, (long)"self", (long)buf, sizeof buf - 1);
+	if (ret <= 0)
+		child_fail(sl, HS_STEP_HOST_PROC, ret < 0 ? ret : -EIO);
+	for (i = 0; i < ret; i++)
+		pid = pid * 10 + (buf[i] - '0');
+	m.kind = HS_MSG_STARTED;
+	m.step = 0;
+	m.err = 0;
+	m.pid = pid;
+	m.conn = sl->conn;
+	m.status = 0;
+	m.pad = 0;
+	m.dur_ns = 0;
+	iov.iov_base = &m;
+	iov.iov_len = sizeof m;
+	mh.msg_name = NULL;
+	mh.msg_namelen = 0;
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = NULL;
+	mh.msg_controllen = 0;
+	mh.msg_flags = 0;
+	/* A parent gone (EPIPE) is no reason not to serve: carry on. */
+	hs_sys(SYS_sendmsg, ctl, (long)&mh, MSG_NOSIGNAL, 0);
 
 	/* The socket on 0, 1, 2; dup3 leaves them without FD_CLOEXEC. */
 	for (i = 0; i < 3; i++)
 		if ((ret = hs_sys(SYS_dup3, sl->fd, i, 0, 0)) < 0)
 			child_fail(sl, HS_STEP_DUP, ret);
+	/* A landlock domain of its own (isolate.c, hs_scope_ruleset): from
+	 * here it may signal and ptrace only itself and what it starts. The
+	 * spawner set no_new_privs, which landlock_restrict_self needs;
+	 * before close_range, which closes the ruleset. */
+	if (ruleset >= 0 && (ret = hs_sys(SYS_landlock_restrict_self, ruleset, 0, 0, 0)) < 0)
+		child_fail(sl, HS_STEP_LANDLOCK, ret);
 	/* Every other descriptor closed: the control socket, the signalfd,
 	 * our copy of the connection, anything else. */
 	if ((ret = hs_sys(SYS_close_range, 3, ~0U, 0, 0)) < 0)
@@ -944,6 +997,7 @@ static void spawn_one(uint64_t conn, int fd)
 	}
 	sl = &slotv[si];
 	sl->fd = fd;
+	sl->conn = conn;
 	sl->err = 0;
 	__atomic_store_n(&sl->step, 0, __ATOMIC_RELAXED);
 	/* The kernel stores the pid in tid before the child runs
@@ -961,12 +1015,8 @@ static void spawn_one(uint64_t conn, int fd)
 	children[nchildren].slot = si;
 	children[nchildren].conn = conn;
 	nchildren++;
-	/* Started: the child exists. If a step fails before execve, Failed
-	 * follows (when it is reaped) instead of Exited. */
-	m.kind = HS_MSG_STARTED;
-	m.step = 0;
-	m.pid = pid;
-	send_msg(&m);
+	/* Started comes from the child (child_main). If a step fails before
+	 * execve, Failed follows (when it is reaped) instead of Exited. */
 }
 
 static void reap(void)
@@ -1084,6 +1134,44 @@ static void __attribute__((noreturn)) hs_loop(int sfd)
 	}
 }
 
+/*
+ * hs_isolation - the service's view of the system (isolate.c), while the
+ * spawner still holds CAP_SYS_ADMIN: before hs_confine drops it, and
+ * before chroot, so that the paths a policy names are the host's.
+ */
+static void hs_isolation(void)
+{
+	struct hs_iso iso;
+	const char *path;
+	int step, r;
+
+	/* The host's /proc, for the children's Started reports, before a
+	 * procfs of the spawner's pid namespace covers it. */
+	hostproc = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (hostproc < 0)
+		fail_init(HS_STEP_HOST_PROC, errno);
+	/* The process scope needs the pid namespace the parent made for us
+	 * (CLONE_NEWPID): read it back, as the ids are, rather than trust
+	 * it. As its init we take every child down with us if we die. */
+	if ((spec.iso_flags & HS_ISO_SCOPE) && getpid() != 1)
+		fail_init(HS_STEP_PID_NS, ESRCH);
+	memset(&iso, 0, sizeof iso);
+	iso.flags = spec.iso_flags;
+	iso.protect_system = spec.protect_system;
+	iso.protect_home = spec.protect_home;
+	iso.rw = spec.rw;
+	iso.ro = spec.ro;
+	iso.inaccessible = spec.inaccessible;
+	r = hs_isolate(&iso, &step, &path);
+	if (r != 0)
+		fail_init_sub(HS_STEP_ISOLATE, step, r);
+	if (spec.iso_flags & HS_ISO_SCOPE) {
+		ruleset = hs_scope_ruleset();
+		if (ruleset < 0)
+			fail_init(HS_STEP_LANDLOCK_RULESET, -ruleset);
+	}
+}
+
 static void __attribute__((noreturn)) hs_main(int fd)
 {
 	uint8_t *buf;
@@ -1127,6 +1215,7 @@ static void __attribute__((noreturn)) hs_main(int fd)
 	if (hs_parse_spec(&spec, buf, n) < 0)
 		fail_init(HS_STEP_SPEC, EINVAL);
 
+	hs_isolation();
 	hs_confine();
 
 	/* What the loop needs, made before the filter: it may forbid

@@ -71,7 +71,13 @@
 	X(STR, path, "spec.Path")                       \
 	X(STRV, argv, "spec.Argv")                      \
 	X(STRV, envp, "spec.Env")                       \
-	X(PROG, prog, "spec.Seccomp")
+	X(PROG, prog, "spec.Seccomp")                   \
+	X(U32, iso_flags, "isoFlagsOf(spec.Isolation)") \
+	X(U32, protect_system, "protectSystemOf(spec.Isolation)") \
+	X(U32, protect_home, "protectHomeOf(spec.Isolation)") \
+	X(STRV, rw, "spec.Isolation.ReadWrite")         \
+	X(STRV, ro, "spec.Isolation.ReadOnly")          \
+	X(STRV, inaccessible, "spec.Isolation.Inaccessible")
 
 /* Bits of the flags field. */
 #define HS_FLAG_SWITCH_IDS 1u
@@ -87,8 +93,8 @@ struct hs_req {
 
 enum {
 	HS_MSG_READY = 1,       /* confinement done; pid = spawner pid, step = 1 if the filter is installed per child */
-	HS_MSG_INIT_FAILED = 2, /* step, err; the spawner exits 64+step */
-	HS_MSG_STARTED = 3,     /* conn, pid */
+	HS_MSG_INIT_FAILED = 2, /* step, err, status = the hs_isolate step (isolate.h) for HS_STEP_ISOLATE; the spawner exits 64+step */
+	HS_MSG_STARTED = 3,     /* conn, pid (as the host sees it): sent by the child itself */
 	HS_MSG_FAILED = 4,      /* conn, step, err (the child, if any, is reaped) */
 	HS_MSG_EXITED = 5,      /* conn, pid, status (wait status), dur_ns */
 };
@@ -159,7 +165,12 @@ struct hs_msg {
 	X(HS_STEP_RLIMIT_CPU, 39, "setrlimit_cpu")      \
 	X(HS_STEP_SECCOMP_CHILD, 40, "seccomp_child")   \
 	X(HS_STEP_EXECVE, 41, "execve")                 \
-	X(HS_STEP_CHILD_RLIMIT, 42, "child_rlimit")
+	X(HS_STEP_CHILD_RLIMIT, 42, "child_rlimit")     \
+	X(HS_STEP_ISOLATE, 43, "isolate")               \
+	X(HS_STEP_LANDLOCK_RULESET, 44, "landlock_ruleset") \
+	X(HS_STEP_HOST_PROC, 45, "host_proc")           \
+	X(HS_STEP_LANDLOCK, 46, "landlock_restrict_self") \
+	X(HS_STEP_PID_NS, 47, "pid_namespace")
 
 #define HS_STEP_ENUM(id, n, name) id = n,
 enum { HS_STEPS(HS_STEP_ENUM) };

@@ -32,4 +32,7 @@ static const struct hs_call {
 	{SYS_getresgid, {0, 0, 0, 0}}, /* child_main: re-checks the ids */
 	{SYS_prlimit64, {0, 0, 0, 0}}, /* child_main: the policy's rlimits, in the child only */
 	{SYS_execve, {0, 0, 0, 0}}, /* child_main: the service */
+	{SYS_readlinkat, {0, 0, 0, 15}}, /* child_main: its own pid in the host's /proc ("self"), for Started */
+	{SYS_sendmsg, {0, 0, MSG_NOSIGNAL, 0}}, /* child_main: the Started report */
+	{SYS_landlock_restrict_self, {0, 0, 0, 0}}, /* child_main: the child's own landlock domain (process-scope) */
 };

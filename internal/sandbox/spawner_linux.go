@@ -80,6 +80,14 @@ type Spawner struct {
 	closed    atomic.Bool
 	closeOnce sync.Once
 
+	// Spawns sent and not yet acknowledged (Started or Failed), by
+	// connID: a spawner that leaves one unanswered for AckTimeout is hung
+	// (stopped, or looping) and is killed (issue 11 item 4).
+	ackMu    sync.Mutex
+	pending  map[uint64]time.Time
+	ackTimer *time.Timer
+	hung     atomic.Bool
+
 	evMu    sync.Mutex // serialises onEvent calls
 	lookups sync.WaitGroup
 	lookSem chan struct{}
@@ -140,7 +148,7 @@ func Start(spec *policy.Spec, onEvent func(Event)) (*Spawner, error) {
 		Dir:   "/",
 		Env:   []string{C.HS_ENV + "=3"},
 		Files: []*os.File{null, null, null, childEnd},
-		Sys:   &syscall.SysProcAttr{Setsid: true},
+		Sys:   &syscall.SysProcAttr{Setsid: true, Cloneflags: cloneFlags(spec)},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("spawn %s: starting spawner: %w", spec.Service, err)
@@ -226,7 +234,11 @@ func (s *Spawner) handshake() error {
 		s.childSeccomp = m.step != 0
 		return nil
 	case C.HS_MSG_INIT_FAILED:
-		return fail(s.stepErr(StepName(int(m.step)), syscall.Errno(m.err)))
+		se := s.stepErr(StepName(int(m.step)), syscall.Errno(m.err))
+		if int(m.step) == C.HS_STEP_ISOLATE {
+			se.Detail = isolateDetail(int(m.status), syscall.Errno(m.err))
+		}
+		return fail(se)
 	}
 	return fail(fmt.Errorf("spawn %s: spawner sent message kind %d before ready", s.service, m.kind))
 }
@@ -332,8 +344,34 @@ func (s *Spawner) read() {
 	st, werr := s.proc.Wait()
 	s.state = st
 	s.lookups.Wait()
+	// Spawns it never answered: nothing was run for them (a child that
+	// was cloned has died with its pid namespace's init, or is counted
+	// below if there was none).
+	s.ackMu.Lock()
+	if s.ackTimer != nil {
+		s.ackTimer.Stop()
+	}
+	unacked := s.pending
+	s.pending = nil
+	s.ackMu.Unlock()
+	step, errno := "spawner_gone", syscall.ECHILD
+	if s.hung.Load() {
+		step, errno = "ack_timeout", syscall.ETIMEDOUT
+	}
+	for conn := range unacked {
+		if _, ok := live[conn]; !ok {
+			s.emit(Event{Kind: Failed, ConnID: conn, Step: step, Errno: errno})
+		}
+	}
 	for conn, pid := range live {
-		s.emit(Event{Kind: Lost, ConnID: conn, PID: pid, Err: bad})
+		ev := Event{Kind: Lost, ConnID: conn, PID: pid, Err: bad}
+		if !s.spec.Isolation.NoProcessScope {
+			// The spawner was the init of the children's pid
+			// namespace: the kernel killed them when it died
+			// (pid_namespaces(7)), before Wait returned.
+			ev.Signal = syscall.SIGKILL
+		}
+		s.emit(ev)
 	}
 	switch {
 	case bad != nil:
@@ -357,18 +395,30 @@ func (s *Spawner) read() {
 // A report of a kind it does not know is an error: the spawner is then
 // stopped.
 func (s *Spawner) handle(m C.struct_hs_msg, live map[uint64]int) error {
+	// The pid a Started report names is the host's (the child reads it);
+	// the spawner's own reports name it as its pid namespace sees it.
+	pid := int(m.pid)
+	if p, ok := live[uint64(m.conn)]; ok {
+		pid = p
+	}
 	switch m.kind {
 	case C.HS_MSG_STARTED:
-		live[uint64(m.conn)] = int(m.pid)
-		s.emit(Event{Kind: Started, ConnID: uint64(m.conn), PID: int(m.pid)})
+		s.acked(uint64(m.conn))
+		live[uint64(m.conn)] = pid
+		s.emit(Event{Kind: Started, ConnID: uint64(m.conn), PID: pid})
 	case C.HS_MSG_FAILED:
+		s.acked(uint64(m.conn))
 		delete(live, uint64(m.conn))
-		s.emit(Event{Kind: Failed, ConnID: uint64(m.conn), PID: int(m.pid),
+		s.emit(Event{Kind: Failed, ConnID: uint64(m.conn), PID: pid,
 			Step: StepName(int(m.step)), Errno: syscall.Errno(m.err)})
 	case C.HS_MSG_EXITED:
+		if m.conn == 0 {
+			return nil // an orphan the spawner adopted as init: no connection of ours
+		}
+		s.acked(uint64(m.conn))
 		delete(live, uint64(m.conn))
 		ws := syscall.WaitStatus(m.status)
-		ev := Event{Kind: Exited, ConnID: uint64(m.conn), PID: int(m.pid), Status: ws,
+		ev := Event{Kind: Exited, ConnID: uint64(m.conn), PID: pid, Status: ws,
 			Duration: time.Duration(m.dur_ns)}
 		if ws.Signaled() {
 			ev.Signal = ws.Signal()
@@ -447,7 +497,77 @@ func (s *Spawner) Spawn(connID uint64, fd int) error {
 		}
 		return fmt.Errorf("spawn %s: sendmsg: %w", s.service, err)
 	}
+	s.ackMu.Lock()
+	if !s.hung.Load() {
+		if s.pending == nil {
+			s.pending = map[uint64]time.Time{}
+		}
+		s.pending[connID] = time.Now()
+		if len(s.pending) == 1 {
+			if s.ackTimer == nil {
+				s.ackTimer = time.AfterFunc(AckTimeout, s.checkAcks)
+			} else {
+				s.ackTimer.Reset(AckTimeout)
+			}
+		}
+	}
+	s.ackMu.Unlock()
 	return nil
+}
+
+// AckTimeout bounds how long a spawner may leave a spawn unanswered (no
+// Started from the child, no Failed) before it is taken for hung, killed
+// and replaced. Cloning a child takes microseconds; seconds mean a
+// stopped or looping spawner.
+var AckTimeout = 5 * time.Second
+
+// acked - the spawn of conn was answered.
+func (s *Spawner) acked(conn uint64) {
+	s.ackMu.Lock()
+	delete(s.pending, conn)
+	s.ackMu.Unlock()
+}
+
+// checkAcks runs when the oldest pending spawn may have timed out: kill
+// the spawner if it has, else look again when the oldest will.
+func (s *Spawner) checkAcks() {
+	s.ackMu.Lock()
+	defer s.ackMu.Unlock()
+	var oldest time.Time
+	for _, t := range s.pending {
+		if oldest.IsZero() || t.Before(oldest) {
+			oldest = t
+		}
+	}
+	if oldest.IsZero() {
+		return
+	}
+	if wait := AckTimeout - time.Since(oldest); wait > 0 {
+		s.ackTimer.Reset(wait)
+		return
+	}
+	// Hung: no more work for it; SIGKILL works on a stopped process too.
+	// read() sees it go, reports the unanswered spawns as failed (step
+	// ack_timeout) and the daemon starts a new spawner for the next
+	// connection.
+	s.hung.Store(true)
+	s.closed.Store(true)
+	_ = s.proc.Kill() // ours, by pid, not yet reaped (read() reaps it)
+}
+
+// Hung says whether the spawner was killed for leaving a spawn
+// unanswered for AckTimeout.
+func (s *Spawner) Hung() bool { return s.hung.Load() }
+
+// cloneFlags - a pid namespace of its own for a spawner whose service has
+// the process scope: the spawner is its init, so that its death takes
+// every process it started with it (pid_namespaces(7)), and no child can
+// signal it (init gets no signal it has no handler for from inside).
+func cloneFlags(spec *policy.Spec) uintptr {
+	if spec.Isolation.NoProcessScope {
+		return 0
+	}
+	return syscall.CLONE_NEWPID
 }
 
 // Close stops the spawner from taking work. It returns at once; the

@@ -23,5 +23,11 @@ func wireFields(spec *policy.Spec) []wireField {
 		{name: "argv", kind: wireSTRV, strs: spec.Argv},
 		{name: "envp", kind: wireSTRV, strs: spec.Env},
 		{name: "prog", kind: wirePROG, bytes: spec.Seccomp},
+		{name: "iso_flags", kind: wireU32, num: uint64(isoFlagsOf(spec.Isolation))},
+		{name: "protect_system", kind: wireU32, num: uint64(protectSystemOf(spec.Isolation))},
+		{name: "protect_home", kind: wireU32, num: uint64(protectHomeOf(spec.Isolation))},
+		{name: "rw", kind: wireSTRV, strs: spec.Isolation.ReadWrite},
+		{name: "ro", kind: wireSTRV, strs: spec.Isolation.ReadOnly},
+		{name: "inaccessible", kind: wireSTRV, strs: spec.Isolation.Inaccessible},
 	}
 }
