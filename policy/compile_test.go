@@ -276,7 +276,7 @@ func TestCompileUnprivileged(t *testing.T) {
 }
 
 func TestCompileSeccompOff(t *testing.T) {
-	s := mustParse(t, "[service x]\nseccomp off\nno-new-privs off\n")
+	s := mustParse(t, "[service x]\nseccomp off\nno-new-privs off\nprocess-scope off\n")
 	sp, notes, err := s.CompileWith(Service{Name: "x", User: "root", Program: "/bin/true"}, testOpts)
 	if err != nil {
 		t.Fatal(err)

@@ -348,3 +348,34 @@ func (iso Isolation) NeedsMounts() bool {
 		!iso.NoPrivateDevices || !iso.NoProcessScope || len(iso.ReadWrite) > 0 ||
 		len(iso.ReadOnly) > 0 || len(iso.Inaccessible) > 0
 }
+
+// checkIsolation - values the spawner would read differently than meant:
+// unknown levels, relative or unclean paths, an unknown family, and the
+// process scope without no_new_privs (landlock_restrict_self refuses it).
+func checkIsolation(sp *Spec) error {
+	iso := sp.Isolation
+	var errs []error
+	if !slices.Contains([]string{"", "full", "off"}, iso.ProtectSystem) {
+		errs = append(errs, fmt.Errorf("protect-system %q", iso.ProtectSystem))
+	}
+	if !slices.Contains([]string{"", "read-only", "off"}, iso.ProtectHome) {
+		errs = append(errs, fmt.Errorf("protect-home %q", iso.ProtectHome))
+	}
+	for _, list := range [][]string{iso.ReadWrite, iso.ReadOnly, iso.Inaccessible} {
+		for _, p := range list {
+			q := strings.TrimPrefix(p, "-")
+			if !filepath.IsAbs(q) || filepath.Clean(q) != q || q == "/" || strings.IndexByte(q, 0) >= 0 {
+				errs = append(errs, fmt.Errorf("path %q is not an absolute, clean path below /", p))
+			}
+		}
+	}
+	for _, f := range iso.AddressFamilies {
+		if _, ok := addressFamilies[f]; !ok {
+			errs = append(errs, fmt.Errorf("unknown address family %q", f))
+		}
+	}
+	if sp.AllowNewPrivs && !iso.NoProcessScope {
+		errs = append(errs, errors.New("no_new_privs off with the process scope: landlock_restrict_self needs no_new_privs"))
+	}
+	return errors.Join(errs...)
+}

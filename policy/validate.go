@@ -23,6 +23,7 @@ var checks = []struct {
 	{"process", checkProcess},
 	{"paths", checkPaths},
 	{"seccomp", checkSeccomp},
+	{"isolation", checkIsolation},
 	{"size", checkSize},
 }
 

@@ -39,11 +39,16 @@ func TestValidate(t *testing.T) {
 		{"too many arguments", func(sp *Spec) { sp.Argv = make([]string, MaxStrings+1) },
 			"spec probe: program: 65537 arguments, at most 65536"},
 		{"too large", func(sp *Spec) { sp.Argv = slices.Repeat([]string{strings.Repeat("a", 120<<10)}, 9) },
-			"spec probe: size: 1109900 bytes encoded, at most 1048576"},
+			"spec probe: size: 1111324 bytes encoded, at most 1048576"},
 		{"NUL in directory", func(sp *Spec) { sp.Dir = "/a\x00b" }, `spec probe: paths: NUL byte in chroot "" or directory "/a\x00b"`},
 		// seccomp(2) needs no_new_privs or CAP_SYS_ADMIN (issue 10 item 2).
-		{"no_new_privs off with a filter", func(sp *Spec) { sp.AllowNewPrivs = true },
+		{"no_new_privs off with a filter", func(sp *Spec) { sp.AllowNewPrivs, sp.Isolation.NoProcessScope = true, true },
 			"spec probe: seccomp: " + errNNPSeccomp.Error()},
+		// landlock_restrict_self needs no_new_privs (issue 11).
+		{"no_new_privs off with the process scope", func(sp *Spec) { sp.AllowNewPrivs, sp.NoSeccomp, sp.Seccomp = true, true, nil },
+			"spec probe: isolation: no_new_privs off with the process scope: landlock_restrict_self needs no_new_privs"},
+		{"relative read-write path", func(sp *Spec) { sp.Isolation.ReadWrite = []string{"-srv"} },
+			`spec probe: isolation: path "-srv" is not an absolute, clean path below /`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -61,7 +66,7 @@ func TestValidate(t *testing.T) {
 	// A service that keeps CAP_SYS_ADMIN may install the filter without
 	// no_new_privs.
 	admin := *base
-	admin.AllowNewPrivs, admin.KeepCaps = true, []int{21}
+	admin.AllowNewPrivs, admin.KeepCaps, admin.Isolation.NoProcessScope = true, []int{21}, true
 	if err := admin.Validate(); err != nil {
 		t.Errorf("no_new_privs off, CAP_SYS_ADMIN kept: %v", err)
 	}

@@ -56,7 +56,7 @@ func TestMain(m *testing.M) {
 func probe(t testing.TB) string {
 	t.Helper()
 	probeOnce.Do(func() {
-		probeDir, probeErr = os.MkdirTemp("", "hinetd-probe-")
+		probeDir, probeErr = testDir()
 		if probeErr != nil {
 			return
 		}
@@ -306,7 +306,7 @@ func TestSigsysReported(t *testing.T) {
 // no capability.
 func TestSetuidRootNoGain(t *testing.T) {
 	needRoot(t)
-	dir := t.TempDir()
+	dir := tempDir(t)
 	os.Chmod(filepath.Dir(dir), 0o755)
 	os.Chmod(dir, 0o755)
 	b, err := os.ReadFile(probe(t))
@@ -339,6 +339,10 @@ func TestSetuidRootNoGain(t *testing.T) {
 		spec.Path = suid
 		spec.AllowNewPrivs = true
 		spec.Seccomp, spec.NoSeccomp = nil, true // an unprivileged filter needs no_new_privs
+		// No landlock without no_new_privs, and no nosuid mounts: the
+		// isolation off, so that the setuid bit is honoured at all.
+		spec.Isolation = policy.Isolation{ProtectSystem: "off", ProtectHome: "off", NoPrivateTmp: true,
+			NoPrivateDevices: true, NoProcessScope: true}
 		r, _ := runProbe(t, spec)
 		if got := r.status("Uid"); got != "65534 0 0 0" {
 			t.Errorf("Uid %q, want euid 0 from the setuid bit", got)
@@ -429,7 +433,7 @@ func TestRootServiceNoCaps(t *testing.T) {
 // TestChroot: a service in a chroot that holds only the (static) probe.
 func TestChroot(t *testing.T) {
 	needRoot(t)
-	dir := t.TempDir()
+	dir := tempDir(t)
 	b, err := os.ReadFile(probe(t))
 	if err != nil {
 		t.Fatal(err)
@@ -695,7 +699,9 @@ func capLine(t *testing.T, key string) uint64 {
 // probe under the default policy compiled for an unprivileged hinetd, and
 // tries a Spec that would switch ids.
 func unprivilegedHelper() {
-	set, err := policy.Parse("none", nil)
+	// Without root there are no namespaces to build: the isolation off.
+	set, err := policy.Parse("unpriv", []byte("[default]\nprotect-system off\nprotect-home off\n"+
+		"private-tmp off\nprivate-devices off\nprocess-scope off\n"))
 	if err != nil {
 		fmt.Println("parse:", err)
 		os.Exit(1)
@@ -858,4 +864,33 @@ func TestIgnoredSignalsReset(t *testing.T) {
 	if got := r.status("SigIgn"); got != zeroCaps {
 		t.Errorf("SigIgn %q in the service", got)
 	}
+}
+
+// testDir makes a directory for test programs that every user can reach
+// and that is not under /tmp: a service has a /tmp of its own
+// (private-tmp), and its spawner chroots after the mounts.
+func testDir() (string, error) {
+	base, err := filepath.Abs("../../bin/testbin")
+	if err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(base, 0o755); err != nil {
+		return "", err
+	}
+	dir, err := os.MkdirTemp(base, "sandbox-")
+	if err != nil {
+		return "", err
+	}
+	return dir, os.Chmod(dir, 0o755)
+}
+
+// tempDir is testDir, removed when t ends.
+func tempDir(t *testing.T) string {
+	t.Helper()
+	dir, err := testDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
 }

@@ -355,12 +355,16 @@ func TestSpawnerKilled(t *testing.T) {
 	if err := sp.Spawn(6, fds[0]); !errors.Is(err, ErrClosed) {
 		t.Errorf("Spawn on a dead spawner: %v, want ErrClosed", err)
 	}
-	// The orphan still serves its client.
+	// The spawner was the init of the child's pid namespace: the child
+	// died with it (issue 11 item 4), and the client sees the end.
 	unix.Write(fds[0], []byte("still\n"))
 	buf := make([]byte, 16)
 	n, _ := unix.Read(fds[0], buf)
-	if string(buf[:n]) != "still\n" {
-		t.Errorf("orphaned child answered %q", buf[:n])
+	if n > 0 {
+		t.Errorf("child outlived its spawner and answered %q", buf[:n])
+	}
+	if err := syscall.Kill(started.PID, 0); err != syscall.ESRCH {
+		t.Errorf("kill(%d, 0) after the spawner died: %v, want ESRCH", started.PID, err)
 	}
 }
 
@@ -410,9 +414,10 @@ func TestSpawnFailsConcurrently(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// 0, 1, 2 (/dev/null), the control socket, the signalfd.
-	if len(fds) != 5 {
-		t.Errorf("spawner holds %d descriptors, want 5", len(fds))
+	// 0, 1, 2 (/dev/null), the control socket, the signalfd, the host's
+	// /proc (O_PATH) and the landlock ruleset.
+	if len(fds) != 7 {
+		t.Errorf("spawner holds %d descriptors, want 7", len(fds))
 	}
 }
 
@@ -491,6 +496,7 @@ func TestStepNumbersStable(t *testing.T) {
 		"recvmsg", "clone", "dup3", "close_range", "sigprocmask", "setsid", "check_ids",
 		"setrlimit_cpu", "seccomp_child", "execve", // 0-41: before issue 10
 		"child_rlimit", // 42
+		"isolate", "landlock_ruleset", "host_proc", "landlock_restrict_self", "pid_namespace", // 43-47: issue 11
 	}
 	seen := map[string]int{}
 	for n, name := range want {
