@@ -495,7 +495,7 @@ func TestStepNumbersStable(t *testing.T) {
 		"check_securebits", "check_no_new_privs", "check_dumpable", "event_loop", "seccomp",
 		"recvmsg", "clone", "dup3", "close_range", "sigprocmask", "setsid", "check_ids",
 		"setrlimit_cpu", "seccomp_child", "execve", // 0-41: before issue 10
-		"child_rlimit", // 42
+		"child_rlimit",                                                                        // 42
 		"isolate", "landlock_ruleset", "host_proc", "landlock_restrict_self", "pid_namespace", // 43-47: issue 11
 	}
 	seen := map[string]int{}
