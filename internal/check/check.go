@@ -85,6 +85,7 @@ type Exposure struct {
 	Umask               int      `json:"umask"`
 	Nice                int      `json:"nice"`
 	Env                 []string `json:"env,omitempty"` // but for the default PATH
+	Isolation           []string `json:"isolation"`     // what it may see and reach: file system, processes, network (policy.Isolation.Lines)
 
 	text string // policy.Exposure.String, for the text report
 }
@@ -215,7 +216,7 @@ func (r *Report) service(c *config.Service, pol *policy.Set) Service {
 		SwitchIDs: e.SwitchIDs, Caps: nonNil(e.Caps), Seccomp: e.Seccomp, SeccompGroups: e.SeccompGroups,
 		SeccompAllow: e.SeccompAllow, SeccompDeny: e.SeccompDeny, SeccompAction: e.SeccompAction,
 		SeccompInstructions: e.SeccompInstructions, NoNewPrivs: e.NoNewPrivs, Rlimits: nonNil(e.Rlimits),
-		Chroot: e.Chroot, Dir: e.Dir, Umask: e.Umask, Nice: e.Nice, Env: e.Env, text: e.String()}
+		Chroot: e.Chroot, Dir: e.Dir, Umask: e.Umask, Nice: e.Nice, Env: e.Env, Isolation: nonNil(e.Isolation), text: e.String()}
 	for _, n := range notes {
 		s.Notes = append(s.Notes, n.String())
 	}

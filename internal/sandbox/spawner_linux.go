@@ -617,6 +617,11 @@ func Check(spec *policy.Spec) error {
 	if specBlobCheck(encodeSpec(spec)) < 0 {
 		return errors.New("the spawner's parser refuses this service's spec")
 	}
+	// Fail closed, say why: a kernel without what the isolation needs
+	// gets no weaker service, and the error names the key that opts out.
+	if err := CheckKernel(spec.Isolation); err != nil {
+		return fmt.Errorf("service %s: %w", spec.Service, err)
+	}
 	return nil
 }
 

@@ -254,7 +254,8 @@ func freePort() (int, error) {
 // workDir makes a temp dir that the service user (nobody) can enter, with a
 // copy of the hello program, so confined services can run it.
 func workDir(e *env, name string) (string, error) {
-	dir, err := os.MkdirTemp("", "hinetd-bench-"+name+"-")
+	// Not under /tmp: an isolated service has a /tmp of its own.
+	dir, err := os.MkdirTemp(e.out, "work-"+name+"-")
 	if err != nil {
 		return "", err
 	}

@@ -29,7 +29,16 @@ const base = "C fork+exec"
 
 // unconfinedPolicy turns off, for every service of that hinetd, what a
 // policy can turn off (run/main_test.go loads it with the policy package).
-const unconfinedPolicy = "# bench: the unconfined spawn path\n[default]\nseccomp off\nno-new-privs off\n"
+const unconfinedPolicy = "# bench: the unconfined spawn path\n[default]\nseccomp off\nno-new-privs off\n" + noIsolation
+
+// noIsolation turns off the isolation of issue 11 (namespaces, landlock,
+// the seccomp argument rules), for the rows that measure what came before.
+const noIsolation = "protect-system off\nprotect-home off\nprivate-tmp off\nprivate-devices off\nprocess-scope off\n" +
+	"restrict-suid-sgid off\naddress-families any\n"
+
+// confinedPolicy is issue 4's confinement alone: the default policy but
+// for the isolation.
+const confinedPolicy = "# bench: the confined spawn path, without the isolation\n[default]\n" + noIsolation
 
 // spawnMode - issue 2 and issue 4: the hello service through every server.
 func spawnMode(e *env) mode {
@@ -38,21 +47,25 @@ func spawnMode(e *env) mode {
 	// root service keeps none unless its policy lists them).
 	hinetd := hinetdServer("hinetd unconfined", "hello", hinetdSetup{policy: map[string]string{"bench.policy": unconfinedPolicy}})
 	hinetd.targets = map[string]float64{base: 0.90}
-	confined := hinetdServer("hinetd confined", "hello", hinetdSetup{user: "nobody"})
+	confined := hinetdServer("hinetd confined", "hello", hinetdSetup{user: "nobody", policy: map[string]string{"bench.policy": confinedPolicy}})
 	confined.targets = map[string]float64{base: 0.85}
+	// Issue 11: the default policy, everything on.
+	isolated := hinetdServer("hinetd isolated", "hello", hinetdSetup{user: "nobody"})
+	isolated.targets = map[string]float64{base: 1.0}
 	return mode{
 		name:  "spawn",
 		title: "The hello service (a static C program that writes `hello\\n` and exits) behind each server; ratio = conn/s over the bare C fork+exec server's in the same round.",
 		servers: []server{
-			forkexecServer(), hinetd, confined, xinetdServer(), obsdServer(), tcpserverServer(), tcpsvdServer(),
+			forkexecServer(), hinetd, confined, isolated, xinetdServer(), obsdServer(), tcpserverServer(), tcpsvdServer(),
 		},
 		conc:      []int{1, 8, 64},
 		n:         5000,
 		baselines: []string{base},
 		notes: []string{
 			"- hinetd unconfined: service user root, empty hosts files, a policy with `seccomp off` and `no-new-privs off` (capabilities still dropped: a root service keeps none unless its policy names them).",
-			"- hinetd confined: service user nobody with the default policy (ids switched, capabilities dropped, no_new_privs, default seccomp filter).",
-			"- Targets (issues 2 and 4): hinetd unconfined ≥ 0.90×, hinetd confined ≥ 0.85× the C fork+exec server at every concurrency.",
+			"- hinetd confined: service user nobody with the default policy but for the isolation (ids switched, capabilities dropped, no_new_privs, default seccomp filter; `protect-system off` … `address-families any`).",
+			"- hinetd isolated: service user nobody with the default policy, everything on (issue 11: mount and pid namespaces per spawner, private /tmp and /dev, a landlock domain per child, the setuid and address-family rules).",
+			"- Targets (issues 2, 4 and 11): hinetd unconfined ≥ 0.90×, hinetd confined ≥ 0.85×, hinetd isolated ≥ 1.0× the C fork+exec server at every concurrency.",
 		},
 	}
 }
