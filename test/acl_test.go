@@ -147,7 +147,10 @@ func TestACLSpawnHostileName(t *testing.T) {
 		return fmt.Sprintf("spawn (echo %%h %%n; id -u; grep -E '^(NoNewPrivs|Seccomp|CapEff)\\:' /proc/self/status) > %s/%s", spool, tag)
 	}
 	files := map[string]string{
-		"etc-hosts": "127.0.0.1 localhost\n127.0.0.6 " + hostile + "\n127.0.0.7 good-host.example\n",
+		// The commands write their output there: the rest of the tree
+		// is read-only to them (protect-system strict).
+		"policy/rw.policy": "[default]\nread-write " + spool + "\n",
+		"etc-hosts":        "127.0.0.1 localhost\n127.0.0.6 " + hostile + "\n127.0.0.7 good-host.example\n",
 		"hosts.allow": "echo: 127.0.0.6: " + cmd("hostile") + "\n" +
 			"echo: 127.0.0.7: " + cmd("good") + "\n",
 	}

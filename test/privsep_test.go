@@ -13,8 +13,9 @@ import (
 // parentCaps are the capabilities SECURITY.md says the daemon keeps after
 // start-up, by number (capabilities(7)): CAP_SETGID 6, CAP_SETUID 7,
 // CAP_KILL 5, CAP_SETPCAP 8, CAP_NET_BIND_SERVICE 10, CAP_SYS_CHROOT 18,
-// CAP_SYS_NICE 23, CAP_SYS_RESOURCE 24, CAP_SYSLOG 34.
-var parentCaps = []uint{5, 6, 7, 8, 10, 18, 23, 24, 34}
+// CAP_SYS_ADMIN 21 (the isolation), CAP_SYS_NICE 23, CAP_SYS_RESOURCE 24,
+// CAP_SYSLOG 34.
+var parentCaps = []uint{5, 6, 7, 8, 10, 18, 21, 23, 24, 34}
 
 func capMask(caps []uint) uint64 {
 	var m uint64
@@ -92,7 +93,11 @@ func TestWithoutRoot(t *testing.T) {
 	mine, other, echo := freePort(t), freePort(t), freePort(t)
 	spool := filepath.Join(os.TempDir(), fmt.Sprintf("hinetd-spool-nobody-%d", os.Getpid()))
 	t.Cleanup(func() { os.RemoveAll(spool) })
-	d := startDaemonWith(t, []string{"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"}, nil,
+	// Without root there are no namespaces to build: a service runs only
+	// with its policy's isolation off (docs/policy.md, "Run without root").
+	noIso := map[string]string{"policy/noiso.policy": "[default]\nprotect-system off\nprotect-home off\n" +
+		"private-tmp off\nprivate-devices off\nprocess-scope off\n"}
+	d := startDaemonWith(t, []string{"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"}, noIso,
 		fmt.Sprintf(`127.0.0.1:%d stream tcp nowait nobody /bin/grep grep -E ^(Uid|NoNewPrivs|Seccomp|CapEff): /proc/self/status
 127.0.0.1:%d stream tcp nowait root /bin/echo echo root
 127.0.0.1:%d stream tcp nowait nobody internal echo

@@ -27,11 +27,11 @@ func buildC(t *testing.T, src string) string {
 	if p, ok := cBuilt[src]; ok {
 		return p
 	}
-	// Not under /tmp: a service has a /tmp of its own (private-tmp).
-	dir := filepath.Join(binDir, "testbin")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	dir, err := os.MkdirTemp("", "hinetd-testbin-") // not under /tmp: see TestMain
+	if err != nil {
 		t.Fatal(err)
 	}
+	os.Chmod(dir, 0o755)
 	out := filepath.Join(dir, strings.TrimSuffix(filepath.Base(src), ".c"))
 	if b, err := exec.Command("gcc", "-O2", "-static", "-o", out, src).CombinedOutput(); err != nil {
 		t.Fatalf("building %s: %v\n%s", src, err, b)
