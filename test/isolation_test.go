@@ -366,7 +366,8 @@ func TestIsolationSpawnerStopped(t *testing.T) {
 }
 
 // TestIsolationOptOuts: each opt-out key turns off its own protection and
-// no other. The probe checks one thing per protection; the default row is
+// no other (and each opt-in key, private-network and terminals, turns on
+// only its own). The probe checks one thing per protection; the default row is
 // the reference.
 func TestIsolationOptOuts(t *testing.T) {
 	needRoot(t)
@@ -406,6 +407,7 @@ func TestIsolationOptOuts(t *testing.T) {
 		"process-scope":      {"kill:1", eperm},
 		"address-families":   {"socket:16", eafnosupport},
 		"private-network":    {"connect:" + strconv.Itoa(hostPort), 0},
+		"terminals":          {"exists:/dev/pts/ptmx", enoent},
 	}
 	// A file only the host's /tmp has.
 	if err := os.WriteFile("/tmp/"+name+"-host", nil, 0o644); err != nil {
@@ -415,15 +417,18 @@ func TestIsolationOptOuts(t *testing.T) {
 	rows := []struct {
 		key, setting string
 		want         int // the check's result with the setting
+		also         map[string]int
 	}{
-		{"protect-system", "protect-system off", 0},
-		{"private-tmp", "private-tmp off", 0},
-		{"protect-home", "protect-home off", 0},
-		{"private-devices", "private-devices off", 0},
-		{"restrict-suid-sgid", "restrict-suid-sgid off", 0},
-		{"process-scope", "process-scope off", 0},
-		{"address-families", "address-families any", 0},
-		{"private-network", "private-network on", econnrefused},
+		{"protect-system", "protect-system off", 0, nil},
+		{"private-tmp", "private-tmp off", 0, nil},
+		{"protect-home", "protect-home off", 0, nil},
+		// The host's /dev has its terminals.
+		{"private-devices", "private-devices off", 0, map[string]int{"terminals": 0}},
+		{"restrict-suid-sgid", "restrict-suid-sgid off", 0, nil},
+		{"process-scope", "process-scope off", 0, nil},
+		{"address-families", "address-families any", 0, nil},
+		{"private-network", "private-network on", econnrefused, nil},
+		{"terminals", "terminals on", 0, nil},
 	}
 	var keys []string
 	for k := range checks {
@@ -472,6 +477,9 @@ func TestIsolationOptOuts(t *testing.T) {
 			want := checks[k].def
 			if k == r.key {
 				want = r.want
+			}
+			if w, ok := r.also[k]; ok {
+				want = w
 			}
 			if got[checks[k].call] != want {
 				t.Errorf("%q: %s (%s): errno %d, want %d", r.setting, k, checks[k].call, got[checks[k].call], want)
