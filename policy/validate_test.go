@@ -125,7 +125,7 @@ func TestWarnings(t *testing.T) {
 		// named is refused by the inetd.conf parser (config's
 		// notForInetd), not warned about here.
 		{"domain", "udp", named, nil},
-		{"finger", "tcp", finger, nil},
+		{"finger", "tcp", finger, []string{"finger protect-home read-only: home directories are readable"}}, // its profile
 	}
 	for _, tt := range tests {
 		if got := Warnings(tt.name, tt.proto, tt.sp); !reflect.DeepEqual(got, tt.want) {
