@@ -284,16 +284,17 @@ func (s *Set) CompileWith(svc Service, opt CompileOptions) (*Spec, []Note, error
 		note(NoteWeaker, r.AllowNewPrivs.Pos, "no_new_privs is off: setuid programs can gain privileges")
 	}
 	errs = append(errs, isolationErrors(&r, sp, svc.Name, opt)...)
-	if sp.NoSeccomp && !sp.Isolation.AllowSUIDSGID {
-		// The setuid/setgid restriction is a seccomp rule: with no filter
-		// there is none, so say that it is gone with it.
-		note(r.SeccompOff.Pos, "seccomp off also lifts restrict-suid-sgid and address-families")
-	}
 
 	// Seccomp.
 	if r.SeccompOff.Value {
 		sp.NoSeccomp = true
-		note(NoteWeaker, r.SeccompOff.Pos, "seccomp is off")
+		if !sp.Isolation.AllowSUIDSGID || !sp.Isolation.AnyAddressFamily {
+			// Those restrictions are seccomp rules: with no filter
+			// there are none, so say that they are gone with it.
+			note(NoteWeaker, r.SeccompOff.Pos, "seccomp is off (and with it restrict-suid-sgid and address-families)")
+		} else {
+			note(NoteWeaker, r.SeccompOff.Pos, "seccomp is off")
+		}
 	} else {
 		sp.SeccompGroups = slices.Clone(r.SeccompGroups.Value)
 		sp.SeccompAllow = slices.Clone(r.SeccompAllow.Value)

@@ -285,7 +285,7 @@ func TestCompileSeccompOff(t *testing.T) {
 		t.Errorf("spec %+v", sp)
 	}
 	if len(notes) != 2 || notes[0].String() != "p:3: service x: no_new_privs is off: setuid programs can gain privileges" ||
-		notes[1].String() != "p:2: service x: seccomp is off" {
+		notes[1].String() != "p:2: service x: seccomp is off (and with it restrict-suid-sgid and address-families)" {
 		t.Errorf("notes %q", notes)
 	}
 	// The default section turns it off; the service turns it back on.
