@@ -109,13 +109,15 @@ func TestCheckJSON(t *testing.T) {
 		t.Errorf("tcpd: %+v", s)
 	}
 	// Every warning and error is a finding with its place: the services'
-	// exposure warnings at their inetd.conf lines, then the syntax error.
-	if f := r.Findings; len(f) != 3 ||
+	// exposure warnings at their inetd.conf lines (fingerd's profile reads
+	// plan files: protect-home read-only), then the syntax error.
+	if f := r.Findings; len(f) != 4 ||
 		f[0].Code != "exposure" || f[0].Severity != "warning" || !strings.HasSuffix(f[0].File, "inetd.conf") || f[0].Line != 1 ||
 		f[1].Code != "exposure" || f[1].Line != 2 || !strings.Contains(f[1].Message, "keeps capabilities CAP_NET_BIND_SERVICE") ||
-		f[2].Code != "syntax" || f[2].Severity != "error" || !strings.HasSuffix(f[2].File, "hosts.deny") ||
-		f[2].Line != 1 || f[2].Col != 6 || !strings.HasPrefix(f[2].Message, "bad IPv6 address") {
-		t.Errorf("findings: %+v, want the two exposure warnings and the hosts.deny:1:6 syntax error", r.Findings)
+		f[2].Code != "exposure" || f[2].Line != 3 || !strings.Contains(f[2].Message, "protect-home read-only") ||
+		f[3].Code != "syntax" || f[3].Severity != "error" || !strings.HasSuffix(f[3].File, "hosts.deny") ||
+		f[3].Line != 1 || f[3].Col != 6 || !strings.HasPrefix(f[3].Message, "bad IPv6 address") {
+		t.Errorf("findings: %+v, want the three exposure warnings and the hosts.deny:1:6 syntax error", r.Findings)
 	}
 	os.WriteFile(filepath.Join(dir, "hosts.deny"), nil, 0o644)
 	r, code = check()
@@ -124,8 +126,8 @@ func TestCheckJSON(t *testing.T) {
 		sawShadow = sawShadow || f.Code == "shadowed" && f.Severity == "warning" && strings.HasSuffix(f.File, "hosts.allow") && f.Line == 3
 		sawNoDeny = sawNoDeny || f.Code == "no-default-deny" && f.Severity == "warning" && f.Line == 0
 	}
-	if code != 0 || r.Errors != 0 || r.Warnings != 4 || !sawShadow || !sawNoDeny {
-		t.Errorf("exit %d, %d errors, %d warnings (want 0, 0, 4: chargen, the capability, shadowed, no default deny); findings %+v", code, r.Errors, r.Warnings, r.Findings)
+	if code != 0 || r.Errors != 0 || r.Warnings != 5 || !sawShadow || !sawNoDeny {
+		t.Errorf("exit %d, %d errors, %d warnings (want 0, 0, 5: chargen, the capability, fingerd's readable homes, shadowed, no default deny); findings %+v", code, r.Errors, r.Warnings, r.Findings)
 	}
 }
 
