@@ -122,3 +122,33 @@ func spawnPID(t *testing.T, d *daemon, part string, n int) int {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestNoBindBesideStale: a datagram socket another process holds on the
+// port (as a wait server of an earlier hinetd holds its listening socket,
+// SO_REUSEADDR set) stops hinetd from binding beside it: the service is a
+// bind-error naming the holder, the others start. On the old main hinetd
+// bound beside it, and the kernel handed datagrams to either.
+func TestNoBindBesideStale(t *testing.T) {
+	needRoot(t)
+	port, other := freePort(t), freePort(t)
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_DGRAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Close(fd)
+	syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_REUSEADDR, 1)
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Port: port, Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	d := startDaemon(t, fmt.Sprintf("127.0.0.1:%d dgram udp wait nobody /bin/cat cat\n127.0.0.1:%d stream tcp nowait nobody /bin/echo echo up\n", port, other))
+	// The holder is named when hinetd may read its descriptors (not
+	// this test's: it has capabilities the daemon dropped), else by the
+	// socket's inode.
+	d.waitLog("event=bind-error", 5*time.Second, fmt.Sprintf("udp port %d is held by", port), "not by this hinetd")
+	if n := d.countLog("event=listener-up", fmt.Sprintf("%d/udp", port)); n != 0 {
+		t.Errorf("hinetd bound beside the socket another process holds:\n%s", d.logText())
+	}
+	if got := string(dialRead(t, "tcp", fmt.Sprintf("127.0.0.1:%d", other), nil)); got != "up\n" {
+		t.Errorf("the other service: %q", got)
+	}
+}

@@ -42,6 +42,9 @@ func (d *Daemon) startSystemd() {
 func (d *Daemon) socket(s *service) (int, error) {
 	sk := d.sockets.Take(s.cfg)
 	if sk == nil {
+		if who := staleHolder(s.cfg); who != "" {
+			return -1, fmt.Errorf("udp port %d is held by %s, not by this hinetd: a wait server left from an earlier run? Not binding beside it", s.cfg.Port, who)
+		}
 		return openSocket(s.cfg, s.backlog, s.filter)
 	}
 	if sk.Type == "stream" {
