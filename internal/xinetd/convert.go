@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/hinetd/hinetd/internal/audit"
 	"github.com/hinetd/hinetd/internal/builtins"
 )
 
@@ -45,7 +46,8 @@ type Result struct {
 	Notes      []Note
 	Services   int // services written (disabled ones included, as "#<off>#" lines)
 
-	lookupPort func(name, proto string) (int, error)
+	lookupPort    func(name, proto string) (int, error)
+	auditFacility string // from the defaults' log_type SYSLOG FACILITY
 }
 
 // Options are the system lookups; nil uses the system's.
@@ -96,6 +98,9 @@ func Convert(c *Config, o Options) *Result {
 		}
 		r.service(s, vals, defs, sections, acls, listeners, &inetd, &policy, &allow, &deny)
 	}
+	if r.auditFacility != "" {
+		fmt.Fprintf(&policy, "\n# log_type of the defaults section\n[audit]\nlog-facility %s\n", r.auditFacility)
+	}
 	r.InetdConf, r.Policy, r.HostsAllow, r.HostsDeny = inetd.String(), policy.String(), allow.String(), deny.String()
 	return r
 }
@@ -128,7 +133,12 @@ func (r *Result) defaultsNotes(defs map[string]*value) {
 		switch name {
 		case "log_type":
 			if len(v.vals) > 0 && strings.EqualFold(v.vals[0], "SYSLOG") && len(v.vals) > 1 {
-				r.note(v.attr, "", false, "audit records go to syslog facility %s: write \"log-facility %s\" in the policy's [audit] section or pass --log-facility %s", v.vals[1], v.vals[1], v.vals[1])
+				if _, ok := audit.ParseFacility(v.vals[1]); ok {
+					r.auditFacility = strings.ToLower(v.vals[1])
+					r.note(v.attr, "", false, "the audit records go to syslog facility %s: written as the policy's [audit] log-facility (the [audit] section may be written once across /etc/hinetd/*.policy)", r.auditFacility)
+				} else {
+					r.note(v.attr, "", true, "unknown syslog facility %q", v.vals[1])
+				}
 			} else if len(v.vals) > 0 && strings.EqualFold(v.vals[0], "FILE") {
 				r.note(v.attr, "", true, "hinetd writes no text log file; --log-to file:///PATH.jsonl writes JSON lines, or log to syslog")
 			}

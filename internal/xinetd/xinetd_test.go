@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/hinetd/hinetd/policy"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden")
@@ -96,6 +98,12 @@ func TestConvertGolden(t *testing.T) {
 	b.WriteString("==> notes <==\n")
 	for _, n := range r.Notes {
 		b.WriteString(n.String() + "\n")
+	}
+	// The written policy is one hinetd loads.
+	pol := filepath.Join(t.TempDir(), "xinetd.policy")
+	os.WriteFile(pol, []byte(r.Policy), 0o644)
+	if _, err := policy.Load(pol); err != nil {
+		t.Errorf("the written policy does not load: %v\n%s", err, r.Policy)
 	}
 	got := b.String()
 	if *update {
