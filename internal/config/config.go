@@ -149,6 +149,7 @@ func (s *Service) Key() string {
 type Snapshot struct {
 	Path     string
 	Hash     string // sha256 of the file's bytes, hex, for logs
+	Size     int    // the file's length in bytes (the watch holds back a shorter version)
 	Services []*Service
 	LoadedAt time.Time
 	// Unterminated is the number of the last line when it has no

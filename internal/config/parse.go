@@ -76,6 +76,7 @@ func Parse(path string, opts Options) (*Snapshot, []error) {
 	snap := &Snapshot{
 		Path:     path,
 		Hash:     hex.EncodeToString(sum[:]),
+		Size:     len(data),
 		LoadedAt: time.Now(),
 	}
 	p := newParser(path, opts)

@@ -3,6 +3,7 @@ package daemon
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"path/filepath"
 	"time"
@@ -18,6 +19,15 @@ import (
 // often write it several times in a row (one update-inetd call per
 // service of a package), and one reload for the lot is enough.
 const configSettle = 300 * time.Millisecond
+
+// configShrinkSettle is how long a version of inetd.conf shorter than the
+// one in force (an empty one included) must stay unchanged before the
+// watch reloads it: an editor that saves in place truncates the file and
+// then writes it, and the empty or partial file in between must not take
+// every service after the cut down (issue 13 item 2; the hosts files have
+// the same rule, acl.DefaultShrinkSettle). A legitimate edit that removes
+// lines takes this long instead of configSettle; SIGHUP applies at once.
+const configShrinkSettle = time.Second
 
 // watchConfig watches inetd.conf for changes (inotify on its directory:
 // an editor or update-inetd replaces the file by rename, which a watch on
@@ -70,20 +80,33 @@ func (d *Daemon) watchConfig() (<-chan struct{}, func()) {
 	}()
 	go func() { // debounce, then compare content with the snapshot in force
 		var settle <-chan time.Time
+		var last time.Time // the last event
 		for {
 			select {
 			case _, ok := <-events:
 				if !ok {
 					return
 				}
+				last = time.Now()
 				settle = time.After(configSettle)
 			case <-settle:
 				settle = nil
-				if d.configChanged() {
-					select {
-					case changed <- struct{}{}:
-					default:
+				diff, size, was := d.configChanged()
+				if !diff {
+					continue
+				}
+				if size < was {
+					if quiet := time.Since(last); quiet < configShrinkSettle {
+						settle = time.After(configShrinkSettle - quiet)
+						continue
 					}
+					d.alog.Emit(audit.Event{Kind: audit.KindLog, Severity: audit.SevWarning,
+						Msg: fmt.Sprintf("%s: a shorter version settled (%d bytes, was %d); unchanged for %v, now reloaded",
+							path, size, was, configShrinkSettle)})
+				}
+				select {
+				case changed <- struct{}{}:
+				default:
 				}
 			case <-done:
 				return
@@ -94,17 +117,21 @@ func (d *Daemon) watchConfig() (<-chan struct{}, func()) {
 }
 
 // configChanged reports whether inetd.conf's content differs from the
-// snapshot in force. A missing file is a change (the reload reports it
-// and keeps the previous configuration).
-func (d *Daemon) configChanged() bool {
+// snapshot in force, with the file's size and the size of the one in
+// force. A missing file is a change, not a shorter one (the reload reports
+// it and keeps the previous configuration).
+func (d *Daemon) configChanged() (changed bool, size, was int) {
 	data, err := os.ReadFile(d.opts.ConfigPath)
 	if err != nil {
-		return true
+		return true, 0, 0
 	}
 	sum := sha256.Sum256(data)
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.snap == nil || d.snap.Hash != hex.EncodeToString(sum[:])
+	if d.snap == nil {
+		return true, len(data), 0
+	}
+	return d.snap.Hash != hex.EncodeToString(sum[:]), len(data), d.snap.Size
 }
 
 // reload re-reads everything, as SIGHUP asks and as a changed inetd.conf
