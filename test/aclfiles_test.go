@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -71,7 +72,12 @@ func TestHostsDenyRewrittenInPlace(t *testing.T) {
 
 	// Deleted: the rules stay, the error names the file.
 	os.Remove(deny)
-	d.waitLog("event=config-error", 5*time.Second, deny+": removed; its rules stay in force")
+	line := d.waitLog("event=config-error", 5*time.Second, deny+": removed; its rules stay in force")
+	// Said once, by the daemon: the watcher's own "hosts tables not
+	// reloaded, previous rules stay in force" once stood in between.
+	if want := "config-error: access control files not reloaded; the previous rules stay in force: " + deny + ": removed;"; !strings.Contains(line, want) {
+		t.Errorf("record %q, want it to contain %q", line, want)
+	}
 	probeDenied(t, "127.0.0.1", addr, 1500*time.Millisecond, "hosts.deny deleted")
 	if !echoGranted(t, "127.0.0.2", addr) {
 		t.Fatal("127.0.0.2 refused with hosts.deny deleted")

@@ -280,7 +280,7 @@ func (w *Watcher) check(force bool) error {
 	if err != nil {
 		w.pending = nil
 		if w.opts.OnError != nil {
-			w.opts.OnError(fmt.Errorf("hosts tables not reloaded, previous rules stay in force: %w", err))
+			w.opts.OnError(err)
 		}
 		return err
 	}
