@@ -300,16 +300,33 @@ func TestLoad(t *testing.T) {
 }
 
 // TestDocsKeys: docs/policy.md has a row for every setting a section
-// takes (settings and limitKeys), so that a new key cannot ship without
-// its documentation.
+// takes (settings and limitKeys), and hinetd.policy(5) names it in KEYS
+// (".Cm key"), so that a new key cannot ship without its documentation.
+// The man page once lacked every isolation key.
 func TestDocsKeys(t *testing.T) {
 	data, err := os.ReadFile("../docs/policy.md")
 	if err != nil {
 		t.Fatal(err)
 	}
+	man, err := os.ReadFile("../docs/man/hinetd.policy.5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, keysSection, _ := strings.Cut(string(man), "\n.Sh KEYS\n")
+	keysSection, _, _ = strings.Cut(keysSection, "\n.Sh ")
+	named := map[string]bool{}
+	words := strings.Fields(keysSection)
+	for i := 0; i+1 < len(words); i++ {
+		if words[i] == "Cm" {
+			named[words[i+1]] = true
+		}
+	}
 	for _, k := range keys {
 		if !strings.Contains(string(data), "\n| `"+k+"` |") {
 			t.Errorf("docs/policy.md has no row for %q", k)
+		}
+		if !named[k] {
+			t.Errorf("docs/man/hinetd.policy.5 does not name %q in KEYS", k)
 		}
 	}
 }

@@ -18,9 +18,12 @@ package policy
 //  6. internal/sandbox/spawner.c: the step itself, in hs_confine (once per
 //     service, in the spawner) or child_main (per connection, raw system
 //     calls only: it runs on the spawner's memory).
-//  7. docs/policy.md: the key's row (TestDocsKeys).
+//  7. docs/policy.md: the key's row, and docs/man/hinetd.policy.5: its
+//     entry under KEYS (TestDocsKeys checks both).
 //
-// Optional: Exposure (what hinetd-check prints) and stepDetail in
+// Optional: the key's default in builtin() (policy/compile.go) when it is
+// not the zero value; Exposure (what hinetd-check prints; a field of its
+// own also needs one in internal/check's JSON Service) and stepDetail in
 // internal/sandbox (the argument a failed step's error names).
 // TestSpecFieldsOnWire (internal/sandbox) fails when a Spec field is
 // neither on the wire nor one of the Go-only fields it lists.
