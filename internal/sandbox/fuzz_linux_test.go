@@ -102,6 +102,7 @@ func FuzzSpecRoundTrip(f *testing.F) {
 		if prog := []byte(arg)[:len(arg)/8*8]; len(prog) > 0 {
 			spec.Seccomp, spec.NoSeccomp = prog, false
 		}
+		spec.Isolation = fuzzIsolation(path, env, chroot, uid, gid, nice, allowNewPrivs)
 		if spec.Validate() != nil {
 			return
 		}
@@ -117,6 +118,57 @@ func FuzzSpecRoundTrip(f *testing.F) {
 			t.Fatalf("%v\nspec %+v\ndump:\n%s", err, spec, dump)
 		}
 	})
+}
+
+// fuzzIsolation makes FuzzSpecRoundTrip's isolation from its arguments
+// (the corpus keeps its signature): each path list its own fuzzed bytes,
+// hex-encoded so that the path stays clean and absolute, and the flags and
+// modes from bits of the ids, so that the isolation fields on the wire
+// carry values, not only zero lists, and a mix-up between them shows.
+func fuzzIsolation(path, env, chroot string, uid, gid, nice int, allowNewPrivs bool) policy.Isolation {
+	under := func(dir, s string) []string {
+		if s == "" {
+			return []string{dir}
+		}
+		return []string{dir + "/" + hex.EncodeToString([]byte(s))}
+	}
+	mod3 := func(n int) int { return (n%3 + 3) % 3 }
+	return policy.Isolation{
+		ProtectSystem:    []string{"", "full", "off"}[mod3(nice)],
+		ProtectHome:      []string{"", "read-only", "off"}[mod3(gid)],
+		ReadWrite:        under("/w", env),
+		ReadOnly:         under("/r", chroot),
+		Inaccessible:     under("-/i", path),
+		NoPrivateTmp:     uid&1 != 0,
+		NoPrivateDevices: uid&2 != 0,
+		Terminals:        uid&4 != 0,
+		PrivateNetwork:   uid&8 != 0,
+		NoProcessScope:   allowNewPrivs || uid&16 != 0, // no_new_privs off needs it off
+	}
+}
+
+// TestRoundTripIsolation: the isolation fields round-trip with values in
+// every list and flag (FuzzSpecRoundTrip's seeds once left them all zero).
+func TestRoundTripIsolation(t *testing.T) {
+	sp := nobodySpec("/bin/true", "true")
+	sp.Isolation = policy.Isolation{ProtectSystem: "full", ProtectHome: "read-only",
+		ReadWrite: []string{"/var/spool/x", "-/srv/y"}, ReadOnly: []string{"/etc/z"}, Inaccessible: []string{"/home/a", "/home/b", "/home/c"},
+		Terminals: true, PrivateNetwork: true}
+	if err := sp.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	dump, ok := specBlobDump(encodeSpec(sp))
+	if !ok {
+		t.Fatal("refused")
+	}
+	if err := sameAsDumped(sp, dump); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"rw=" + hex.EncodeToString([]byte("-/srv/y")), "ro=" + hex.EncodeToString([]byte("/etc/z")), "inaccessible=" + hex.EncodeToString([]byte("/home/c"))} {
+		if !strings.Contains(dump, want+"\n") {
+			t.Errorf("the spawner's dump lacks %q:\n%s", want, dump)
+		}
+	}
 }
 
 // sameAsDumped compares every field of sp that the spawner reads
