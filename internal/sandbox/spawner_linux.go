@@ -471,6 +471,7 @@ func (s *Spawner) Spawn(connID uint64, fd int) error {
 	req.conn = C.uint64_t(connID)
 	b := unsafe.Slice((*byte)(unsafe.Pointer(&req)), unsafe.Sizeof(req))
 	oob := unix.UnixRights(fd)
+	s.awaitAck(connID)
 	var serr error
 	err := s.raw.Write(func(sfd uintptr) bool {
 		serr = unix.Sendmsg(int(sfd), b, oob, nil, unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL)
@@ -491,29 +492,45 @@ func (s *Spawner) Spawn(connID uint64, fd int) error {
 	if err == nil {
 		err = serr
 	}
+	if testAfterSend != nil {
+		testAfterSend()
+	}
 	if err != nil {
+		s.acked(connID) // not sent: nothing to wait for
 		if errors.Is(err, unix.EPIPE) || errors.Is(err, net.ErrClosed) {
 			return fmt.Errorf("spawn %s: %w", s.service, ErrClosed)
 		}
 		return fmt.Errorf("spawn %s: sendmsg: %w", s.service, err)
 	}
-	s.ackMu.Lock()
-	if !s.hung.Load() {
-		if s.pending == nil {
-			s.pending = map[uint64]time.Time{}
-		}
-		s.pending[connID] = time.Now()
-		if len(s.pending) == 1 {
-			if s.ackTimer == nil {
-				s.ackTimer = time.AfterFunc(AckTimeout, s.checkAcks)
-			} else {
-				s.ackTimer.Reset(AckTimeout)
-			}
-		}
-	}
-	s.ackMu.Unlock()
 	return nil
 }
+
+// awaitAck records that conn's spawn is about to be sent. Before the send,
+// not after: the child's Started can be read before Spawn returns, and an
+// acknowledgement that comes first must not leave the spawn pending for
+// ever (which would take a healthy spawner for hung).
+func (s *Spawner) awaitAck(conn uint64) {
+	s.ackMu.Lock()
+	defer s.ackMu.Unlock()
+	if s.hung.Load() {
+		return
+	}
+	if s.pending == nil {
+		s.pending = map[uint64]time.Time{}
+	}
+	s.pending[conn] = time.Now()
+	if len(s.pending) == 1 {
+		if s.ackTimer == nil {
+			s.ackTimer = time.AfterFunc(AckTimeout, s.checkAcks)
+		} else {
+			s.ackTimer.Reset(AckTimeout)
+		}
+	}
+}
+
+// testAfterSend, when set by a test, runs in Spawn right after the send:
+// it lets the child's Started be read before Spawn returns.
+var testAfterSend func()
 
 // AckTimeout bounds how long a spawner may leave a spawn unanswered (no
 // Started from the child, no Failed) before it is taken for hung, killed

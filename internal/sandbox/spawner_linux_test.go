@@ -571,3 +571,46 @@ func TestSpecFieldsOnWire(t *testing.T) {
 		}
 	}
 }
+
+// TestAckBeforeSpawnReturns: a child's Started read before Spawn returns
+// (a fast child on a busy machine) acknowledges its spawn; it must not be
+// left pending and the healthy spawner taken for hung and killed when
+// AckTimeout passes. On the first version, which recorded the spawn after
+// the send, the bench's hello service lost its spawner about once in
+// 5,000 connections ("spawner closed" spawn-fail records).
+func TestAckBeforeSpawnReturns(t *testing.T) {
+	needRoot(t)
+	oldTimeout := AckTimeout
+	AckTimeout = 300 * time.Millisecond
+	testAfterSend = func() { time.Sleep(100 * time.Millisecond) }
+	defer func() { AckTimeout, testAfterSend = oldTimeout, nil }()
+	sp, rec := start(t, nobodySpec("/bin/true", "true"))
+	for conn := uint64(1); conn <= 3; conn++ {
+		spawnPair(t, sp, conn)
+		if ev := rec.next(t, conn); ev.Kind != Started {
+			t.Fatalf("conn %d: %+v", conn, ev)
+		}
+	}
+	time.Sleep(3 * AckTimeout)
+	if sp.Hung() {
+		t.Fatal("spawner killed as hung although every spawn was answered")
+	}
+	spawnPair(t, sp, 4)
+	if ev := rec.next(t, 4); ev.Kind != Started {
+		t.Fatalf("conn 4 after the timeout: %+v", ev)
+	}
+}
+
+// spawnPair spawns conn on one end of a fresh socket pair.
+func spawnPair(t *testing.T, sp *Spawner, conn uint64) {
+	t.Helper()
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Close(fds[0]) })
+	if err := sp.Spawn(conn, fds[1]); err != nil {
+		t.Fatal(err)
+	}
+	unix.Close(fds[1])
+}
