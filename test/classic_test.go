@@ -10,7 +10,11 @@ package test
 //
 // Each test also reads the server's /proc/PID/status while it waits for
 // its client, and checks that it keeps exactly the capabilities its
-// service profile grants, with no_new_privs and a seccomp filter.
+// service profile grants, with no_new_privs and a seccomp filter, and
+// reads its /proc/PID/mountinfo: every writable mount is one its profile
+// grants, and /, /etc and /usr are read-only. Where the protocol lets a
+// user write (telnet, rsh, ftp STOR), a write outside the profile's paths
+// fails with "Read-only file system".
 // The capabilities, system calls and environment come from the shipped
 // service profiles (policy/profiles); make test's deps-test installs the
 // packages (APT_TEST).
@@ -24,6 +28,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -165,6 +170,33 @@ func userIDs(t *testing.T, name string) [2]int {
 	return [2]int{uid, gid}
 }
 
+// outsideDir makes a directory that anyone may write, outside every
+// profile's read-write paths: without the isolation a logged-in user
+// could write there, with it the server's mount is read-only.
+func outsideDir(t *testing.T) string {
+	t.Helper()
+	dir := fmt.Sprintf("/srv/hinetd-outside-%d", os.Getpid())
+	os.RemoveAll(dir)
+	if err := os.Mkdir(dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(dir, 0o1777) // past the umask
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
+}
+
+// wantAbsent fails if a write the isolation should have refused reached
+// the host.
+func wantAbsent(t *testing.T, paths ...string) {
+	t.Helper()
+	for _, p := range paths {
+		if _, err := os.Lstat(p); err == nil {
+			os.Remove(p)
+			t.Errorf("%s was written: the server wrote outside its profile's paths", p)
+		}
+	}
+}
+
 // startClassic starts hinetd in a new network namespace on conf, with the
 // hosts files, no policy file, and a new test user. files are written in
 // the daemon's directory (name → text); bind maps a path in the daemon's
@@ -302,6 +334,119 @@ func (c *classic) wantConfined(pid int, prog string, caps ...string) {
 	}
 	if got := statusField(st, "Seccomp"); got != "2" {
 		c.t.Errorf("server %d: Seccomp %s, want 2 (filter)", pid, got)
+	}
+	c.wantMounts(pid, prog)
+}
+
+// classicWrites are the paths each server's profile makes writable
+// (read-write), and whether it has a devpts of its own (terminals on):
+// the test's own list, not read from the profile, so that a profile that
+// grants more fails here.
+var classicWrites = map[string]struct {
+	rw   []string
+	ptys bool
+}{
+	"/usr/sbin/in.fingerd":  {},
+	"/usr/sbin/ftpd":        {rw: []string{"/home", "/srv/ftp", "/var/log/wtmp", "/var/log/btmp", "/run/utmp"}},
+	"/usr/sbin/telnetd":     {rw: []string{"/home", "/var/log/wtmp", "/var/log/btmp", "/var/log/lastlog", "/run/utmp"}, ptys: true},
+	"/usr/sbin/in.rlogind":  {rw: []string{"/home", "/var/log/wtmp", "/var/log/btmp", "/var/log/lastlog", "/run/utmp"}, ptys: true},
+	"/usr/sbin/in.tftpd":    {rw: []string{"/srv/tftp", "/var/lib/tftpboot"}},
+	"/usr/sbin/popa3d":      {rw: []string{"/var/mail", "/var/spool/mail"}},
+	"/usr/lib/dovecot/imap": {rw: []string{"/home", "/var/mail", "/var/spool/mail"}},
+	"/usr/sbin/in.rexecd":   {rw: []string{"/home"}},
+	"/usr/sbin/in.rshd":     {rw: []string{"/home"}},
+	"/usr/sbin/in.ntalkd":   {},
+	"/usr/sbin/bootpd":      {},
+	"/usr/sbin/bootpgw":     {},
+}
+
+// mountEntry is one line of /proc/PID/mountinfo (proc(5)).
+type mountEntry struct {
+	point, fstype  string
+	writable       bool   // the mount and its superblock are read-write
+	opts, superOps string // for the error messages
+}
+
+// readMountinfo parses /proc/PID/mountinfo: the mounts the process
+// sees, in the order they were made, points relative to its root.
+func readMountinfo(pid int) ([]mountEntry, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/mountinfo", pid))
+	if err != nil {
+		return nil, err
+	}
+	var out []mountEntry
+	for i, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		f := strings.Fields(line)
+		sep := slices.Index(f, "-")
+		if len(f) < 6 || sep < 6 || len(f) < sep+4 {
+			return nil, fmt.Errorf("mountinfo line %d: %q", i+1, line)
+		}
+		// Mount points escape space, tab, newline and backslash as
+		// octal (\040 ...).
+		point, err := strconv.Unquote(`"` + strings.ReplaceAll(f[4], `"`, `\"`) + `"`)
+		if err != nil {
+			point = f[4]
+		}
+		ro := func(opts string) bool { return slices.Contains(strings.Split(opts, ","), "ro") }
+		out = append(out, mountEntry{point: point, fstype: f[sep+1], opts: f[5], superOps: f[sep+3],
+			writable: !ro(f[5]) && !ro(f[sep+3])})
+	}
+	return out, nil
+}
+
+// under reports whether path is dir or below it.
+func under(path, dir string) bool {
+	return path == dir || dir == "/" || strings.HasPrefix(path, dir+"/")
+}
+
+// wantMounts checks, from what the kernel says about the server's mount
+// namespace, that it cannot write outside its profile's paths: every
+// writable mount is one the profile grants (its read-write paths, the
+// private /tmp, /var/tmp and /dev/shm, the minimal /dev's nodes, its own
+// devpts where terminals are on, the pid-only /proc), and /, /etc and
+// /usr are read-only.
+func (c *classic) wantMounts(pid int, prog string) {
+	c.t.Helper()
+	grant, ok := classicWrites[prog]
+	if !ok {
+		c.t.Fatalf("no writable paths listed for %s", prog)
+	}
+	mounts, err := readMountinfo(pid)
+	if err != nil {
+		c.t.Errorf("server %d (%s): %v", pid, prog, err)
+		return
+	}
+	devNodes := []string{"/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty"}
+	for _, m := range mounts {
+		if !m.writable {
+			continue
+		}
+		allowed := slices.ContainsFunc(grant.rw, func(p string) bool { return under(m.point, p) }) ||
+			slices.Contains([]string{"/tmp", "/var/tmp", "/dev/shm"}, m.point) && m.fstype == "tmpfs" ||
+			slices.Contains(devNodes, m.point) ||
+			m.point == "/dev/pts" && m.fstype == "devpts" && grant.ptys ||
+			m.point == "/proc" && m.fstype == "proc" && strings.Contains(m.superOps, "subset=pid")
+		if !allowed {
+			c.t.Errorf("server %d (%s) may write to %s (%s %s %s): not a path its profile grants",
+				pid, prog, m.point, m.fstype, m.opts, m.superOps)
+		}
+	}
+	for _, p := range []string{"/", "/etc", "/usr", "/etc/passwd", "/usr/sbin"} {
+		var at *mountEntry
+		for i := range mounts {
+			// The last mount on the longest matching point is the one
+			// the path is on (a later mount on the same point hides the
+			// earlier).
+			if under(p, mounts[i].point) && (at == nil || len(mounts[i].point) >= len(at.point)) {
+				at = &mounts[i]
+			}
+		}
+		switch {
+		case at == nil:
+			c.t.Errorf("server %d (%s): no mount holds %s", pid, prog, p)
+		case at.writable:
+			c.t.Errorf("server %d (%s): %s is on a writable mount (%s: %s %s %s)", pid, prog, p, at.point, at.fstype, at.opts, at.superOps)
+		}
 	}
 }
 
@@ -480,6 +625,7 @@ func TestClassicFinger(t *testing.T) {
 func TestClassicFTP(t *testing.T) {
 	needPrograms(t, "/usr/sbin/ftpd", "/usr/bin/inetutils-ftp")
 	c := startClassic(t, lineFTP, nil, nil)
+	outside := outsideDir(t)
 	c.confinedAtStart("ftp", 21, 1, "/usr/sbin/ftpd", "CAP_SETUID", "CAP_SETGID", "CAP_SYS_CHROOT")
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "up.txt"), []byte("uploaded-by-client\n"), 0o644)
@@ -509,6 +655,13 @@ func TestClassicFTP(t *testing.T) {
 		if got := tm.expect("ftp> ", 10*time.Second); !strings.Contains(got, "226") {
 			t.Fatalf("%s STOR:\n%s", mode, got)
 		}
+		// STOR outside the profile's paths (ftpd: "553 PATH:
+		// strerror"); without the isolation it is stored.
+		tm.send("put up.txt " + outside + "/up-" + mode + ".txt\r")
+		if got := tm.expect("ftp> ", 10*time.Second); !strings.Contains(got, "553 "+outside+"/up-"+mode+".txt: Read-only file system") {
+			t.Errorf("%s STOR outside the profile's paths:\n%s", mode, got)
+		}
+		wantAbsent(t, outside+"/up-"+mode+".txt")
 		tm.send("quit\r")
 		tm.expect("221", 5*time.Second)
 		if b, _ := os.ReadFile(filepath.Join(dir, "got-"+mode+".txt")); string(b) != "hello-from-home\n" {
@@ -564,6 +717,7 @@ func TestClassicFTP(t *testing.T) {
 func TestClassicTelnet(t *testing.T) {
 	needPrograms(t, "/usr/sbin/telnetd", "/usr/bin/inetutils-telnet")
 	c := startClassic(t, lineTelnet, nil, nil)
+	out := outsideDir(t)
 	c.confinedAtStart("telnet", 23, 1, "/usr/sbin/telnetd", "CAP_SETUID", "CAP_SETGID", "CAP_CHOWN", "CAP_FOWNER")
 	tm := c.startTerm("inetutils-telnet", "127.0.0.1")
 	tm.expect("login: ", 15*time.Second)
@@ -573,6 +727,16 @@ func TestClassicTelnet(t *testing.T) {
 	tm.expect("$ ", 15*time.Second)
 	tm.send("echo telnet-$((6*7)) $(id -un)\r")
 	tm.expect("telnet-42 "+classicUser, 10*time.Second)
+	// Outside the profile's paths the user's writes fail as the kernel
+	// says for a read-only mount (without the isolation: /etc "Permission
+	// denied", the open directory written).
+	etc := fmt.Sprintf("/etc/hinetd-x-%d", os.Getpid())
+	// (The shell prints what it found, so that the terminal's echo of
+	// the command cannot match.)
+	tm.send("for f in " + etc + " " + out + "/telnet; do touch $f 2>&1 | grep -q 'Read-only file system' && echo erofs-$f; done\r")
+	tm.expect("erofs-"+etc, 10*time.Second)
+	tm.expect("erofs-"+out+"/telnet", 10*time.Second)
+	wantAbsent(t, etc, out+"/telnet")
 	tm.send("exit\r")
 	tm.expect("Connection closed", 10*time.Second)
 	c.noFailures()
@@ -677,6 +841,15 @@ func TestClassicRsh(t *testing.T) {
 	if err != nil || out != "rsh-out "+classicUser+"\n" || errs != "rsh-err\n" {
 		t.Fatalf("rsh: %v\nstdout %q\nstderr %q", err, out, errs)
 	}
+	// A command writing outside the profile's paths: "Read-only file
+	// system" (without the isolation the open directory is written).
+	dir := outsideDir(t)
+	out, errs, err = c.run(15*time.Second, "", "netkit-rsh", "-l", classicUser, "127.0.0.1",
+		"touch "+dir+"/rsh; echo touch-status $?")
+	if err != nil || out != "touch-status 1\n" || !strings.Contains(errs, dir+"/rsh") || !strings.Contains(errs, ": Read-only file system\n") {
+		t.Errorf("rsh touch outside the profile's paths: %v\nstdout %q\nstderr %q, want Read-only file system", err, out, errs)
+	}
+	wantAbsent(t, dir+"/rsh")
 	c.noFailures()
 }
 
