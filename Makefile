@@ -70,7 +70,7 @@ run: build
 # loaded machine (golang/go#75804, fixed in Go 1.27); a count has no deadline
 # to race. Each count is about 5 s here at the rate the target runs on 2 cores.
 # FUZZTIME=10m (or 1000000x) fuzzes every target that long instead.
-FUZZ := ./internal/config:FuzzParse:50000x ./internal/xinetd:FuzzParse:100000x ./policy:FuzzParse:50000x \
+FUZZ := ./internal/config:FuzzParse:50000x ./internal/xinetd:FuzzParse:100000x ./policy:FuzzParse:50000x ./policy:FuzzPasswd:100000x \
 	./internal/limits:FuzzAgainstSlow:40000x ./internal/acl:FuzzIdentReply:150000x ./internal/acl:FuzzWaitFilter:150000x \
 	./internal/audit:FuzzFormat:25000x ./internal/audit/audittest:FuzzParseRFC5424:90000x ./internal/audit:FuzzCheckTarget:100000x \
 	./hosts:FuzzParse:150000x ./hosts:FuzzExpand:150000x ./hosts:FuzzFastSlow:150000x \

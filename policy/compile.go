@@ -232,6 +232,15 @@ func (s *Set) CompileWith(svc Service, opt CompileOptions) (*Spec, []Note, error
 				errs = append(errs, posErr(r.UserEnv.Pos, svc.Name, "user-env: user %q: %v", sp.User, err))
 			case k == "HOME":
 				env[k] = u.HomeDir
+			case k == "SHELL":
+				// As login(1) sets it (telnetd and rlogind's login
+				// does; a server run straight by inetd gets none).
+				sh, serr := userShell(u.Username)
+				if serr != nil {
+					errs = append(errs, posErr(r.UserEnv.Pos, svc.Name, "user-env SHELL: %v", serr))
+					continue
+				}
+				env[k] = sh
 			default: // USER, LOGNAME
 				env[k] = u.Username
 			}

@@ -98,7 +98,7 @@ type Profile struct {
 	Umask   Field[int]
 	Env     map[string]Field[string] // set list, by variable name
 	Pass    Field[[]string]          // variables copied from hinetd's environment
-	UserEnv Field[[]string]          // USER, LOGNAME, HOME set from the service's user
+	UserEnv Field[[]string]          // USER, LOGNAME, HOME, SHELL set from the service's user
 	Dir     Field[string]
 	Chroot  Field[string]
 

@@ -19,7 +19,7 @@ import (
 var profileFiles embed.FS
 
 // userEnvNames are the variables user-env can set.
-var userEnvNames = []string{"USER", "LOGNAME", "HOME"}
+var userEnvNames = []string{"USER", "LOGNAME", "HOME", "SHELL"}
 
 var shipped = sync.OnceValue(func() *Set {
 	s := &Set{}
