@@ -66,8 +66,12 @@ type FilterCompiler interface {
 	// "log" or "errno NAME" (Action.String). With suidsgid, calls that
 	// would make a setuid or setgid file fail EPERM; with families not
 	// nil, socket() and socketpair() of any other family fail
-	// EAFNOSUPPORT (Isolation.Restrictions).
-	Program(names []string, action string, suidsgid bool, families []int) ([]byte, error)
+	// EAFNOSUPPORT (Isolation.Restrictions). keepCaps are the
+	// capabilities the service keeps, uid and gid its ids: setgroups,
+	// chroot, and setgid or setuid to another id, when the capability
+	// they need is not kept, are logged (and fail EPERM from the kernel)
+	// so that the daemon can say which privilege a server lacked.
+	Program(names []string, action string, suidsgid bool, families []int, keepCaps []int, uid, gid uint32) ([]byte, error)
 }
 
 // Built-in rlimits. Every other rlimit is inherited from hinetd unless a
@@ -310,7 +314,8 @@ func (s *Set) CompileWith(svc Service, opt CompileOptions) (*Spec, []Note, error
 		sp.SeccompDeny = slices.Clone(r.SeccompDeny.Value)
 		sp.SeccompAction = r.SeccompAction.Value.String()
 		suid, fams := sp.Isolation.Restrictions()
-		prog, denied, err := program(opt.Filter, sp.SeccompGroups, sp.SeccompAllow, sp.SeccompDeny, r.SeccompAction.Value, suid, fams)
+		prog, denied, err := program(opt.Filter, sp.SeccompGroups, sp.SeccompAllow, sp.SeccompDeny, r.SeccompAction.Value, suid, fams,
+			sp.KeepCaps, uint32(sp.UID), uint32(sp.GID))
 		if err != nil {
 			errs = append(errs, posErr(r.Pos, svc.Name, "seccomp: %v", err))
 		}
@@ -461,7 +466,7 @@ func (s *Set) resolveIDs(sp *Spec, svc Service, r *Profile, opt CompileOptions, 
 // the additions and what the spawner needs, less the removals; and the
 // spawner's calls that the removals took out (then the spawner cannot run
 // under the filter, and installs it in each child instead).
-func program(fc FilterCompiler, base, allow, deny []string, act Action, suidsgid bool, families []int) ([]byte, []string, error) {
+func program(fc FilterCompiler, base, allow, deny []string, act Action, suidsgid bool, families []int, keepCaps []int, uid, gid uint32) ([]byte, []string, error) {
 	if fc == nil {
 		return nil, nil, errors.New("no filter compiler (CompileOptions.Filter)")
 	}
@@ -486,6 +491,6 @@ func program(fc FilterCompiler, base, allow, deny []string, act Action, suidsgid
 			denied = append(denied, n)
 		}
 	}
-	prog, err := fc.Program(sortedKeys(names), act.String(), suidsgid, families)
+	prog, err := fc.Program(sortedKeys(names), act.String(), suidsgid, families, keepCaps, uid, gid)
 	return prog, denied, err
 }

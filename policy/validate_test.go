@@ -39,7 +39,7 @@ func TestValidate(t *testing.T) {
 		{"too many arguments", func(sp *Spec) { sp.Argv = make([]string, MaxStrings+1) },
 			"spec probe: program: 65537 arguments, at most 65536"},
 		{"too large", func(sp *Spec) { sp.Argv = slices.Repeat([]string{strings.Repeat("a", 120<<10)}, 9) },
-			"spec probe: size: 1111324 bytes encoded, at most 1048576"},
+			"spec probe: size: 1111364 bytes encoded, at most 1048576"},
 		{"NUL in directory", func(sp *Spec) { sp.Dir = "/a\x00b" }, `spec probe: paths: NUL byte in chroot "" or directory "/a\x00b"`},
 		// seccomp(2) needs no_new_privs or CAP_SYS_ADMIN (issue 10 item 2).
 		{"no_new_privs off with a filter", func(sp *Spec) { sp.AllowNewPrivs, sp.Isolation.NoProcessScope = true, true },

@@ -761,6 +761,26 @@ func TestClassicTFTP(t *testing.T) {
 	c.noFailures()
 }
 
+// TestClassicTFTPPrivilege: in.tftpd under a policy without CAP_SETGID:
+// its child's setgroups fails EPERM and the client times out, which
+// left nothing in any log (issue 12 item 4); the record now says which
+// call failed for want of which capability.
+func TestClassicTFTPPrivilege(t *testing.T) {
+	needPrograms(t, "/usr/sbin/in.tftpd", "/usr/bin/tftp")
+	c := startClassic(t, lineTFTP, map[string]string{"policy/nosetgid.policy": "[service tftp]\ncaps CAP_SETUID CAP_SYS_CHROOT\n"}, nil)
+	name := fmt.Sprintf("hinetd-classic-priv-%d.txt", os.Getpid())
+	if err := os.WriteFile("/srv/tftp/"+name, []byte("tftp-served\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Remove("/srv/tftp/" + name) })
+	dst := filepath.Join(t.TempDir(), "got")
+	c.run(6*time.Second, "", "tftp", "127.0.0.1", "-c", "get", name, dst)
+	if b, _ := os.ReadFile(dst); len(b) != 0 {
+		t.Fatalf("tftp get worked without CAP_SETGID: %q", b)
+	}
+	t.Log(c.d.waitLog("called setgroups without CAP_SETGID: it fails with EPERM", 10*time.Second, "in.tftpd (pid ", "capability=CAP_SETGID"))
+}
+
 // TestClassicTFTPCreate: in.tftpd -c (--create, which Debian's README
 // says to add for uploads) stores a file a client puts, in a directory
 // of the root that anyone may write (without -p, tftpd-hpa answered

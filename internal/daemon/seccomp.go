@@ -3,12 +3,14 @@ package daemon
 import (
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/hinetd/hinetd/internal/audit"
 	"github.com/hinetd/hinetd/internal/kmsg"
+	"github.com/hinetd/hinetd/internal/seccomp"
 )
 
 // watchSeccomp reports, as records of hinetd's own log, the seccomp
@@ -45,6 +47,14 @@ func (d *Daemon) onSeccomp(r kmsg.Seccomp) {
 		msg = fmt.Sprintf("seccomp violation: %s (pid %d, %s), a process of the service, killed for %s", r.Comm, r.PID, r.Exe, r.Syscall)
 	case "log":
 		msg = fmt.Sprintf("seccomp-action log: %s (pid %d, %s) called %s, which the filter does not allow", r.Comm, r.PID, r.Exe, r.Syscall)
+		if cp, ok := seccomp.PrivilegeCalls[r.Syscall]; ok && !keeps(c, cp.Number) {
+			// The filter logs these calls when the service lacks
+			// the capability (seccomp.Unprivileged): a server that
+			// dies at once of an EPERM it may not even print
+			// (tftpd-hpa's child, failing setgroups) is explained here.
+			msg = fmt.Sprintf("%s (pid %d, %s) called %s without %s: it fails with EPERM", r.Comm, r.PID, r.Exe, r.Syscall, cp.Name)
+			fields = append(fields, str("capability", cp.Name))
+		}
 	default:
 		msg = fmt.Sprintf("seccomp %s: %s (pid %d, %s) called %s", r.Action, r.Comm, r.PID, r.Exe, r.Syscall)
 	}
@@ -57,6 +67,16 @@ func (d *Daemon) onSeccomp(r kmsg.Seccomp) {
 	ev := d.record(audit.KindLog, c.svc, c, msg, fields)
 	ev.Severity = audit.SevWarning
 	d.alog.Emit(ev)
+}
+
+// keeps reports whether c's server keeps capability number cp (its rule's
+// spec, else its service's).
+func keeps(c *conn, cp int) bool {
+	sp := c.spec
+	if sp == nil && c.svc != nil {
+		sp = c.svc.spec
+	}
+	return sp != nil && slices.Contains(sp.KeepCaps, cp)
 }
 
 // ended is a server that exited a moment ago: the kernel prints a seccomp

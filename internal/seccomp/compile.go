@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -39,14 +40,21 @@ type Compiler struct {
 
 // Program compiles names (syscall names, groups already expanded, sorted)
 // into a program whose action on anything else is action: "kill", "log"
-// or "errno NAME" (as policy.Action.String writes it). Programs with the
-// same names and action are shared: callers must not change them.
-func (c *Compiler) Program(names []string, action string, suidsgid bool, families []int) ([]byte, error) {
+// or "errno NAME" (as policy.Action.String writes it). keepCaps are the
+// capability numbers the service keeps and uid, gid its ids: the
+// privileged calls it may not make are logged (Unprivileged). Programs
+// with the same arguments are shared: callers must not change them.
+func (c *Compiler) Program(names []string, action string, suidsgid bool, families []int, keepCaps []int, uid, gid uint32) ([]byte, error) {
 	act, err := parseAction(action)
 	if err != nil {
 		return nil, err
 	}
-	r := Restrict{SUIDSGID: suidsgid, Families: families}
+	r := Restrict{SUIDSGID: suidsgid, Families: families, Unprivileged: &Unprivileged{
+		SetUID: slices.Contains(keepCaps, unix.CAP_SETUID),
+		SetGID: slices.Contains(keepCaps, unix.CAP_SETGID),
+		Chroot: slices.Contains(keepCaps, unix.CAP_SYS_CHROOT),
+		UID:    uid, GID: gid,
+	}}
 	key := action + "\n" + r.key() + "\n" + strings.Join(names, "\n")
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -132,6 +140,8 @@ func buildFilter(names []string, act libseccomp.ScmpAction, r Restrict) ([]byte,
 		switch {
 		case r.restricted(name):
 			err = r.addRestrict(f, nr, name, act)
+		case r.Unprivileged.logs(name):
+			err = r.Unprivileged.addLog(f, nr, name, act)
 		case name == "clone3":
 			continue // below, whether listed or not
 		case name == "clone":

@@ -24,6 +24,93 @@ type Restrict struct {
 	// socketpair() may open; any other fails EAFNOSUPPORT, as systemd's
 	// RestrictAddressFamilies=.
 	Families []int
+	// Unprivileged, when set, makes the calls that need a capability
+	// the service does not keep SCMP_ACT_LOG instead of allowed: the
+	// call still fails EPERM, from the kernel, and its audit record lets
+	// hinetd say which privilege a server that died at once lacked
+	// (issue 12 item 4: tftpd-hpa's child failing setgroups left nothing
+	// in any log). nil logs nothing.
+	Unprivileged *Unprivileged
+}
+
+// Unprivileged is what a service may not do for want of a capability,
+// and the ids it runs with. The zero value lacks every capability below
+// and runs as uid and gid 0.
+type Unprivileged struct {
+	// SetUID, SetGID, Chroot: the service keeps CAP_SETUID, CAP_SETGID,
+	// CAP_SYS_CHROOT; a call is logged only when its capability is not
+	// kept.
+	SetUID, SetGID, Chroot bool
+	UID, GID               uint32
+}
+
+// PrivilegeCalls are the calls an Unprivileged program logs, with the
+// capability each needs: setgroups and chroot always, setgid and setuid
+// to an id other than the service's own (the one change the kernel lets
+// a process without the capability make). setresgid, setregid,
+// setresuid, setreuid and setfsuid/setfsgid are not logged: seccomp
+// compares each argument once per rule, and "neither the service's id
+// nor -1" on three arguments is not one comparison each.
+var PrivilegeCalls = map[string]Capability{
+	"setgroups": {"CAP_SETGID", unix.CAP_SETGID},
+	"setgid":    {"CAP_SETGID", unix.CAP_SETGID},
+	"setuid":    {"CAP_SETUID", unix.CAP_SETUID},
+	"chroot":    {"CAP_SYS_CHROOT", unix.CAP_SYS_CHROOT},
+}
+
+// Capability is one capability, by name and number.
+type Capability struct {
+	Name   string
+	Number int
+}
+
+// logs reports whether name is logged rather than allowed.
+func (u *Unprivileged) logs(name string) bool {
+	if u == nil {
+		return false
+	}
+	switch PrivilegeCalls[name].Name {
+	case "CAP_SETGID":
+		return !u.SetGID
+	case "CAP_SETUID":
+		return !u.SetUID
+	case "CAP_SYS_CHROOT":
+		return !u.Chroot
+	}
+	return false
+}
+
+// addLog adds the rules of one allowed call that u logs: setgroups and
+// chroot logged whatever their arguments; setgid and setuid allowed to
+// the service's own id and logged to any other (CompareEqual and
+// CompareNotEqual on the whole 64-bit argument partition it). Under
+// seccomp-action log the filter's own action logs them already, and
+// libseccomp refuses a rule with the default action.
+func (u *Unprivileged) addLog(f *libseccomp.ScmpFilter, nr libseccomp.ScmpSyscall, name string, def libseccomp.ScmpAction) error {
+	var own uint64
+	switch name {
+	case "setgid":
+		own = uint64(u.GID)
+	case "setuid":
+		own = uint64(u.UID)
+	default:
+		if def == libseccomp.ActLog {
+			return nil
+		}
+		return f.AddRule(nr, libseccomp.ActLog)
+	}
+	eq, err := libseccomp.MakeCondition(0, libseccomp.CompareEqual, own)
+	if err != nil {
+		return err
+	}
+	ne, err := libseccomp.MakeCondition(0, libseccomp.CompareNotEqual, own)
+	if err != nil {
+		return err
+	}
+	if err := f.AddRuleConditional(nr, libseccomp.ActAllow, []libseccomp.ScmpCondition{eq}); err != nil || def == libseccomp.ActLog {
+		return err
+	}
+	return f.AddRuleConditional(nr, libseccomp.ActLog, []libseccomp.ScmpCondition{ne})
 }
 
 // key is r in the program cache's key.
@@ -37,6 +124,9 @@ func (r Restrict) key() string {
 		for _, f := range r.Families {
 			b.WriteString(":" + strconv.Itoa(f))
 		}
+	}
+	if u := r.Unprivileged; u != nil {
+		fmt.Fprintf(&b, " priv:%t:%t:%t:%d:%d", u.SetUID, u.SetGID, u.Chroot, u.UID, u.GID)
 	}
 	return b.String()
 }

@@ -275,7 +275,9 @@ func TestDefaultFilterBPF(t *testing.T) {
 	special := map[string]bool{"clone": true, "clone3": true, "unshare": true, "personality": true,
 		// Restricted by argument (TestRestrictBPF).
 		"socket": true, "socketpair": true, "chmod": true, "fchmod": true, "fchmodat": true, "fchmodat2": true,
-		"mknod": true, "mknodat": true, "creat": true, "open": true, "openat": true, "openat2": true}
+		"mknod": true, "mknodat": true, "creat": true, "open": true, "openat": true, "openat2": true,
+		// Logged without CAP_SETGID (TestUnprivilegedBPF).
+		"setgroups": true}
 	for _, g := range policy.Groups() {
 		for _, name := range g.Syscalls {
 			if strings.HasPrefix(name, "@") || special[name] {
@@ -621,6 +623,65 @@ func TestRestrictBPF(t *testing.T) {
 		}
 		if got != tt.want {
 			t.Errorf("%s(%#o): got %#x, want %#x", tt.call, tt.args[:4], got, tt.want)
+		}
+	}
+}
+
+// TestUnprivilegedBPF: a service without CAP_SETGID, CAP_SETUID or
+// CAP_SYS_CHROOT has setgroups, chroot, and setgid or setuid to an id
+// other than its own, logged instead of allowed (the kernel then fails
+// them EPERM and its record says which call, issue 12 item 4); with the
+// capability kept they are allowed, as before.
+func TestUnprivilegedBPF(t *testing.T) {
+	if runtime.GOARCH != "amd64" {
+		testenv.Skip(t, "syscall numbers checked for amd64")
+	}
+	s, err := policy.Parse("p", []byte("[service bare]\nseccomp-allow chroot\n"+
+		"[service caps]\nseccomp-allow chroot\ncaps CAP_SETUID CAP_SETGID CAP_SYS_CHROOT\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	compile := func(name string) []byte {
+		sp, _, err := s.CompileWith(policy.Service{Name: name, User: "daemon", Program: "/bin/true"}, testOpts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sp.UID != 1 || sp.GID != 1 {
+			t.Fatalf("user daemon: uid %d gid %d, want Debian's 1 and 1", sp.UID, sp.GID)
+		}
+		return sp.Seccomp
+	}
+	bare, caps := compile("bare"), compile("caps")
+	for _, tt := range []struct {
+		call      string
+		arg0      uint64
+		bare, cap uint32 // without and with the capabilities
+	}{
+		{"setgroups", 0, RetLog, RetAllow},
+		{"setgroups", 3, RetLog, RetAllow},
+		{"chroot", 0, RetLog, RetAllow},
+		// The service's own id: the kernel allows it without privilege.
+		{"setgid", 1, RetAllow, RetAllow},
+		{"setuid", 1, RetAllow, RetAllow},
+		{"setgid", 0, RetLog, RetAllow},
+		{"setgid", 1000, RetLog, RetAllow},
+		{"setuid", 0, RetLog, RetAllow},
+		{"setuid", 1<<32 | 1, RetLog, RetAllow},
+		// Not logged (PrivilegeCalls says why): allowed as before.
+		{"setresgid", 0, RetAllow, RetAllow},
+		{"setresuid", 0, RetAllow, RetAllow},
+	} {
+		for _, c := range []struct {
+			prog []byte
+			want uint32
+		}{{bare, tt.bare}, {caps, tt.cap}} {
+			got, err := Eval(c.prog, Data{Nr: nr(t, tt.call), Arch: AuditArchX8664, Args: [6]uint64{tt.arg0}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != c.want {
+				t.Errorf("%s(%d) %s: got %#x, want %#x", tt.call, tt.arg0, map[bool]string{true: "with caps", false: "without"}[&c.prog[0] == &caps[0]], got, c.want)
+			}
 		}
 	}
 }
