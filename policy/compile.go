@@ -67,9 +67,9 @@ type FilterCompiler interface {
 	// would make a setuid or setgid file fail EPERM; with families not
 	// nil, socket() and socketpair() of any other family fail
 	// EAFNOSUPPORT (Isolation.Restrictions). keepCaps are the
-	// capabilities the service keeps, uid and gid its ids: setgroups,
-	// chroot, and setgid or setuid to another id, when the capability
-	// they need is not kept, are logged (and fail EPERM from the kernel)
+	// capabilities the service keeps, uid and gid its ids: in a service
+	// run as root, setgroups, chroot, and setgid or setuid to another
+	// id, when the capability they need is not kept, are logged (and fail EPERM from the kernel)
 	// so that the daemon can say which privilege a server lacked.
 	Program(names []string, action string, suidsgid bool, families []int, keepCaps []int, uid, gid uint32) ([]byte, error)
 }

@@ -42,19 +42,29 @@ type Compiler struct {
 // into a program whose action on anything else is action: "kill", "log"
 // or "errno NAME" (as policy.Action.String writes it). keepCaps are the
 // capability numbers the service keeps and uid, gid its ids: the
-// privileged calls it may not make are logged (Unprivileged). Programs
+// privileged calls a service run as root may not make are logged
+// (Unprivileged). Programs
 // with the same arguments are shared: callers must not change them.
 func (c *Compiler) Program(names []string, action string, suidsgid bool, families []int, keepCaps []int, uid, gid uint32) ([]byte, error) {
 	act, err := parseAction(action)
 	if err != nil {
 		return nil, err
 	}
-	r := Restrict{SUIDSGID: suidsgid, Families: families, Unprivileged: &Unprivileged{
-		SetUID: slices.Contains(keepCaps, unix.CAP_SETUID),
-		SetGID: slices.Contains(keepCaps, unix.CAP_SETGID),
-		Chroot: slices.Contains(keepCaps, unix.CAP_SYS_CHROOT),
-		UID:    uid, GID: gid,
-	}}
+	r := Restrict{SUIDSGID: suidsgid, Families: families}
+	if uid == 0 {
+		// Only a service run as root: it is the one that expects to
+		// switch ids or chroot and dies when it cannot (ftpd, telnetd's
+		// login, tftpd-hpa, rexecd). A service run as another user
+		// calls setuid(0) and setgid(0) on purpose, to check that they
+		// fail (dovecot's restrict_access does on every connection),
+		// and a record of that would be noise.
+		r.Unprivileged = &Unprivileged{
+			SetUID: slices.Contains(keepCaps, unix.CAP_SETUID),
+			SetGID: slices.Contains(keepCaps, unix.CAP_SETGID),
+			Chroot: slices.Contains(keepCaps, unix.CAP_SYS_CHROOT),
+			UID:    uid, GID: gid,
+		}
+	}
 	key := action + "\n" + r.key() + "\n" + strings.Join(names, "\n")
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -29,7 +29,8 @@ type Restrict struct {
 	// call still fails EPERM, from the kernel, and its audit record lets
 	// hinetd say which privilege a server that died at once lacked
 	// (issue 12 item 4: tftpd-hpa's child failing setgroups left nothing
-	// in any log). nil logs nothing.
+	// in any log). nil logs nothing; Program sets it for services run
+	// as root only.
 	Unprivileged *Unprivileged
 }
 
