@@ -6,6 +6,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/hinetd/hinetd/internal/testenv"
 	"github.com/hinetd/hinetd/policy"
 )
 
@@ -14,7 +15,7 @@ import (
 // that opts out, as does a failed isolation step (issue 11 item 5).
 func TestCheckKernel(t *testing.T) {
 	if abi := LandlockABI(); abi < 6 {
-		t.Skipf("landlock ABI %d: the default isolation cannot run here", abi)
+		testenv.Skip(t, "landlock ABI %d: the default isolation cannot run here", abi)
 	}
 	if err := CheckKernel(policy.Isolation{}); err != nil {
 		t.Fatalf("default isolation on this kernel: %v", err)

@@ -129,3 +129,47 @@ func TestMakeTestInstallsFirst(t *testing.T) {
 		t.Errorf(".ci/run does not export %s=1 before make test:\n%s", CIEnv, ci)
 	}
 }
+
+// TestUnitRunsEveryPackage: the unit target's package list leaves out only
+// the integration tests (test/ and below), which make integration runs.
+// Its filter once matched "/test" anywhere and dropped this package, so
+// TestNoBareSkips and the tests above never ran under make test.
+func TestUnitRunsEveryPackage(t *testing.T) {
+	mk := NeedTool(t, "make", "make")
+	cmd := exec.Command(mk, "-n", "-C", root, "unit")
+	for _, kv := range os.Environ() {
+		if k, _, _ := strings.Cut(kv, "="); k != "MAKEFLAGS" && k != "MFLAGS" && k != "MAKELEVEL" {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("make -n unit: %v\n%s", err, out)
+	}
+	var list string
+	for _, line := range strings.Split(string(out), "\n") {
+		if i := strings.Index(line, "$(go list"); strings.Contains(line, "go test") && i >= 0 {
+			list = strings.TrimSuffix(line[i+2:], ")")
+		}
+	}
+	if list == "" {
+		t.Fatalf("make -n unit has no go test over a go list:\n%s", out)
+	}
+	sh := exec.Command("sh", "-c", list)
+	sh.Dir = root
+	pkgs, err := sh.Output()
+	if err != nil {
+		t.Fatalf("%s: %v", list, err)
+	}
+	got := "\n" + string(pkgs)
+	for _, want := range []string{"/internal/testenv\n", "/internal/sandbox\n", "/policy\n", "/hosts\n"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("make unit does not test %s; its list (%s):%s", strings.TrimSpace(want), list, got)
+		}
+	}
+	for _, not := range []string{"/hinetd/test\n", "/test/bench/"} {
+		if strings.Contains(got, not) {
+			t.Errorf("make unit runs the integration package %s", strings.TrimSpace(not))
+		}
+	}
+}
