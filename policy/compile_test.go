@@ -142,7 +142,7 @@ env A=ftp
 pass HINETD_TEST_TZ HINETD_TEST_MISSING
 seccomp-action log
 `)
-	sp, notes, err := s.CompileWith(Service{Name: "ftp", User: "nobody", Group: "nogroup", Program: "/usr/sbin/in.ftpd"}, testOpts)
+	sp, notes, err := s.CompileWith(Service{Name: "ftp", User: "nobody", Group: "nogroup", Program: "/usr/local/sbin/noprofile-ftpd"}, testOpts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,6 +19,9 @@ func TestShippedProfiles(t *testing.T) {
 	}{
 		{"/usr/sbin/in.fingerd", "profile in.fingerd", nil, nil, nil},
 		{"/usr/sbin/ftpd", "profile ftpd", []string{"CAP_SETUID", "CAP_SETGID", "CAP_SYS_CHROOT"}, []string{"chroot"}, nil},
+		{"/usr/sbin/in.ftpd", "profile in.ftpd", []string{"CAP_SETUID", "CAP_SETGID", "CAP_SYS_CHROOT", "CAP_NET_BIND_SERVICE"}, []string{"chroot"}, nil},
+		// netkit's in.ftpd where TestClassicNetkitFTP extracts it.
+		{"/srv/x/usr/sbin/in.ftpd", "profile in.ftpd", []string{"CAP_SETUID", "CAP_SETGID", "CAP_SYS_CHROOT", "CAP_NET_BIND_SERVICE"}, []string{"chroot"}, nil},
 		{"/usr/sbin/telnetd", "profile telnetd", []string{"CAP_SETUID", "CAP_SETGID", "CAP_CHOWN", "CAP_FOWNER"}, []string{"keyctl"}, nil},
 		{"/usr/sbin/in.tftpd", "profile in.tftpd", []string{"CAP_SETUID", "CAP_SETGID", "CAP_SYS_CHROOT"}, []string{"chroot"}, nil},
 		{"/usr/sbin/popa3d", "profile popa3d", []string{"CAP_SETUID", "CAP_SETGID", "CAP_SYS_CHROOT"}, []string{"chroot"}, nil},

@@ -74,7 +74,7 @@ func TestValidate(t *testing.T) {
 
 func TestExposure(t *testing.T) {
 	s := mustParse(t, "[service ftp]\ncaps CAP_NET_BIND_SERVICE\nseccomp-allow @debug\nseccomp-deny @chown\nrlimit as infinity\nchroot /srv/ftp\n")
-	sp, _, err := s.CompileWith(Service{Name: "ftp", User: "root", Program: "/usr/sbin/in.ftpd"}, testOpts)
+	sp, _, err := s.CompileWith(Service{Name: "ftp", User: "root", Program: "/usr/local/sbin/noprofile-ftpd"}, testOpts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +107,7 @@ func TestExposure(t *testing.T) {
 
 func TestWarnings(t *testing.T) {
 	s := mustParse(t, "[service ftp]\ncaps CAP_SETUID\nseccomp off\nno-new-privs off\nprocess-scope off\n[service tftp]\nseccomp-action log\n")
-	ftp, _, _ := s.CompileWith(Service{Name: "ftp", User: "root", Program: "/usr/sbin/in.ftpd"}, testOpts)
+	ftp, _, _ := s.CompileWith(Service{Name: "ftp", User: "root", Program: "/usr/local/sbin/noprofile-ftpd"}, testOpts)
 	tftp, _, _ := s.CompileWith(Service{Name: "tftp", User: "nobody", Program: "/usr/sbin/no-profile-tftpd"}, testOpts) // in.tftpd has a shipped profile
 	named, _, _ := s.CompileWith(Service{Name: "domain", User: "nobody", Program: "/usr/sbin/named"}, testOpts)
 	finger, _, _ := s.CompileWith(Service{Name: "finger", User: "nobody", Program: "/usr/sbin/in.fingerd"}, testOpts)

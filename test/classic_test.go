@@ -348,6 +348,7 @@ var classicWrites = map[string]struct {
 }{
 	"/usr/sbin/in.fingerd":  {},
 	"/usr/sbin/ftpd":        {rw: []string{"/home", "/srv/ftp", "/var/log/wtmp", "/var/log/btmp", "/run/utmp"}},
+	"in.ftpd":               {rw: []string{"/home", "/srv/ftp", "/var/log/wtmp", "/run/utmp"}},
 	"/usr/sbin/telnetd":     {rw: []string{"/home", "/var/log/wtmp", "/var/log/btmp", "/var/log/lastlog", "/run/utmp"}, ptys: true},
 	"/usr/sbin/in.rlogind":  {rw: []string{"/home", "/var/log/wtmp", "/var/log/btmp", "/var/log/lastlog", "/run/utmp"}, ptys: true},
 	"/usr/sbin/in.tftpd":    {rw: []string{"/srv/tftp", "/var/lib/tftpboot"}},
@@ -408,6 +409,9 @@ func under(path, dir string) bool {
 func (c *classic) wantMounts(pid int, prog string) {
 	c.t.Helper()
 	grant, ok := classicWrites[prog]
+	if !ok { // a server run from where its package was extracted
+		grant, ok = classicWrites[filepath.Base(prog)]
+	}
 	if !ok {
 		c.t.Fatalf("no writable paths listed for %s", prog)
 	}
@@ -625,8 +629,18 @@ func TestClassicFinger(t *testing.T) {
 func TestClassicFTP(t *testing.T) {
 	needPrograms(t, "/usr/sbin/ftpd", "/usr/bin/inetutils-ftp")
 	c := startClassic(t, lineFTP, nil, nil)
-	outside := outsideDir(t)
 	c.confinedAtStart("ftp", 21, 1, "/usr/sbin/ftpd", "CAP_SETUID", "CAP_SETGID", "CAP_SYS_CHROOT")
+	c.ftpSessions()
+}
+
+// ftpSessions logs in to the ftp service on port 21 with the ftp client
+// as the test user, in passive then active mode, lists, retrieves and
+// stores a file, fails to store outside the profile's paths, then
+// retrieves a file as an anonymous user chrooted to the ftp user's home.
+func (c *classic) ftpSessions() {
+	t := c.t
+	t.Helper()
+	outside := outsideDir(t)
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "up.txt"), []byte("uploaded-by-client\n"), 0o644)
 	for _, mode := range []string{"passive", "active"} {
@@ -655,8 +669,8 @@ func TestClassicFTP(t *testing.T) {
 		if got := tm.expect("ftp> ", 10*time.Second); !strings.Contains(got, "226") {
 			t.Fatalf("%s STOR:\n%s", mode, got)
 		}
-		// STOR outside the profile's paths (ftpd: "553 PATH:
-		// strerror"); without the isolation it is stored.
+		// STOR outside the profile's paths (ftpd, in.ftpd: "553
+		// PATH: strerror"); without the isolation it is stored.
 		tm.send("put up.txt " + outside + "/up-" + mode + ".txt\r")
 		if got := tm.expect("ftp> ", 10*time.Second); !strings.Contains(got, "553 "+outside+"/up-"+mode+".txt: Read-only file system") {
 			t.Errorf("%s STOR outside the profile's paths:\n%s", mode, got)
@@ -710,6 +724,57 @@ func TestClassicFTP(t *testing.T) {
 		t.Errorf("anonymous RETR gave %q", b)
 	}
 	c.noFailures()
+}
+
+// TestClassicNetkitFTP: Debian's netkit ftpd (package ftpd, whose server
+// in.ftpd is in ftpd-ssl) conflicts with inetutils-ftpd, which
+// TestClassicFTP needs, so it is not installed: the test fetches both
+// packages with apt-get download into ../bin/testbin/debs (kept between
+// runs) and runs in.ftpd from where dpkg -x puts it. The shipped profile
+// in.ftpd is chosen by the base name. The sessions are TestClassicFTP's.
+func TestClassicNetkitFTP(t *testing.T) {
+	needPrograms(t, "/usr/sbin/tcpd", "/usr/bin/inetutils-ftp")
+	prog := netkitFTPD(t)
+	c := startClassic(t, "ftp\tstream\ttcp\tnowait\troot\t/usr/sbin/tcpd\t"+prog+"\n", nil, nil)
+	c.confinedAtStart("ftp", 21, 1, prog, "CAP_SETUID", "CAP_SETGID", "CAP_SYS_CHROOT", "CAP_NET_BIND_SERVICE")
+	c.ftpSessions()
+}
+
+// netkitFTPD returns the path of in.ftpd extracted from the Debian
+// packages ftpd-ssl and ftpd, downloading them when not yet cached. A
+// failed download fails the test: it is never a skip.
+func netkitFTPD(t *testing.T) string {
+	t.Helper()
+	debs := filepath.Join(binDir, "testbin", "debs")
+	root := filepath.Join(debs, "netkit-ftpd")
+	prog := filepath.Join(root, "usr", "sbin", "in.ftpd")
+	if _, err := os.Stat(prog); err == nil {
+		return prog
+	}
+	if err := os.MkdirAll(debs, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("apt-get", "download", "ftpd-ssl", "ftpd")
+	cmd.Dir = debs
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("apt-get download ftpd-ssl ftpd: %v\n%s", err, out)
+	}
+	files, _ := filepath.Glob(filepath.Join(debs, "ftpd*.deb"))
+	tmp := root + ".new"
+	os.RemoveAll(tmp)
+	for _, f := range files {
+		if out, err := exec.Command("dpkg", "-x", f, tmp).CombinedOutput(); err != nil {
+			t.Fatalf("dpkg -x %s: %v\n%s", f, err, out)
+		}
+	}
+	os.RemoveAll(root)
+	if err := os.Rename(tmp, root); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(prog); err != nil {
+		t.Fatalf("in.ftpd not in %v: %v", files, err)
+	}
+	return prog
 }
 
 // TestClassicTelnet: telnetd (behind tcpd) runs login, the user logs in
