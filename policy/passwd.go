@@ -54,6 +54,12 @@ func lookupPasswd(file string, r io.Reader, name string) (passwdEntry, error) {
 		if err1 != nil || err2 != nil || e.UID < 0 || e.GID < 0 {
 			return passwdEntry{}, fmt.Errorf("%s:%d: entry of %q: bad uid %q or gid %q", file, n, name, f[2], f[3])
 		}
+		// A control character (a stray \r past the one the scanner drops
+		// from a CRLF line) makes a home or shell that names no file, and
+		// one that would not survive being written back.
+		if i := strings.IndexFunc(e.Home+e.Shell, func(r rune) bool { return r < 0x20 || r == 0x7f }); i >= 0 {
+			return passwdEntry{}, fmt.Errorf("%s:%d: entry of %q: control character in its home or shell field", file, n, name)
+		}
 		if e.Shell == "" {
 			e.Shell = "/bin/sh"
 		}
