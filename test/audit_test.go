@@ -760,11 +760,11 @@ func TestAuditStartReload(t *testing.T) {
 
 // refRecord is one line of the JSON-lines reference sink.
 type refRecord struct {
-	Seq    uint64     `json:"seq"`
-	Kind   string     `json:"kind"`
-	Conn   uint64     `json:"conn,string"`
-	Msg    string     `json:"msg"`
-	Fields jsonFields `json:"fields"`
+	Seq    uint64               `json:"seq"`
+	Kind   string               `json:"kind"`
+	Conn   uint64               `json:"conn,string"`
+	Msg    string               `json:"msg"`
+	Fields audittest.JSONFields `json:"fields"`
 }
 
 // TestAuditRsyslogOutage: rsyslog is stopped for two seconds in the
@@ -1171,24 +1171,4 @@ func TestAuditSectionInPolicy(t *testing.T) {
 			t.Errorf("--check: %v, output lacks %q:\n%s", err, want, out)
 		}
 	}
-}
-
-// jsonFields reads a JSON record's "fields" object with every value as
-// its text: numbers (pid, count, duration in seconds) as they are written.
-type jsonFields map[string]string
-
-func (f *jsonFields) UnmarshalJSON(b []byte) error {
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(b, &raw); err != nil {
-		return err
-	}
-	*f = jsonFields{}
-	for k, v := range raw {
-		var s string
-		if json.Unmarshal(v, &s) != nil {
-			s = string(v)
-		}
-		(*f)[k] = s
-	}
-	return nil
 }

@@ -201,23 +201,3 @@ func readable(s string) string {
 	}
 	return b.String()
 }
-
-// jsonFields reads a JSON record's "fields" object with every value as
-// its text: numbers (pid, count, duration in seconds) as they are written.
-type jsonFields map[string]string
-
-func (f *jsonFields) UnmarshalJSON(b []byte) error {
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(b, &raw); err != nil {
-		return err
-	}
-	*f = jsonFields{}
-	for k, v := range raw {
-		var s string
-		if json.Unmarshal(v, &s) != nil {
-			s = string(v)
-		}
-		(*f)[k] = s
-	}
-	return nil
-}

@@ -157,7 +157,7 @@ func TestBlockedSink(t *testing.T) {
 	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
 		var m struct {
 			Kind   string
-			Fields jsonFields
+			Fields audittest.JSONFields
 		}
 		if err := json.Unmarshal([]byte(line), &m); err != nil {
 			t.Fatalf("%v: %s", err, line)
@@ -202,7 +202,7 @@ func TestDropNotice(t *testing.T) {
 		for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
 			var m struct {
 				Kind   string
-				Fields jsonFields
+				Fields audittest.JSONFields
 			}
 			if json.Unmarshal([]byte(line), &m) == nil && m.Kind == "drop" && m.Fields[KeySink] == dead {
 				c, _ := strconv.ParseUint(m.Fields[KeyCount], 10, 64)

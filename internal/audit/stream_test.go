@@ -103,7 +103,7 @@ func TestFileSink(t *testing.T) {
 			ClientPort                                         int    `json:"client_port"`
 			Conn                                               uint64 `json:",string"`
 			Seq                                                uint64
-			Fields                                             jsonFields
+			Fields                                             audittest.JSONFields
 		}
 		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
 			t.Fatalf("not JSON: %v: %s", err, sc.Text())

@@ -91,19 +91,7 @@ func TestNoBareSkips(t *testing.T) {
 // makes the root-only set-up before the first vet or test runs, and
 // .ci/run turns skips into failures.
 func TestMakeTestInstallsFirst(t *testing.T) {
-	mk := NeedTool(t, "make", "make")
-	cmd := exec.Command(mk, "-n", "-C", root, "test")
-	// Run by make test itself: the outer make's flags and job server are
-	// not this one's.
-	for _, kv := range os.Environ() {
-		if k, _, _ := strings.Cut(kv, "="); k != "MAKEFLAGS" && k != "MFLAGS" && k != "MAKELEVEL" {
-			cmd.Env = append(cmd.Env, kv)
-		}
-	}
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("make -n test: %v\n%s", err, out)
-	}
+	out := makeDryRun(t, "test")
 	firstTest, depsTest, debTools, setup := -1, -1, -1, -1
 	for i, line := range strings.Split(string(out), "\n") {
 		switch {
@@ -135,17 +123,7 @@ func TestMakeTestInstallsFirst(t *testing.T) {
 // Its filter once matched "/test" anywhere and dropped this package, so
 // TestNoBareSkips and the tests above never ran under make test.
 func TestUnitRunsEveryPackage(t *testing.T) {
-	mk := NeedTool(t, "make", "make")
-	cmd := exec.Command(mk, "-n", "-C", root, "unit")
-	for _, kv := range os.Environ() {
-		if k, _, _ := strings.Cut(kv, "="); k != "MAKEFLAGS" && k != "MFLAGS" && k != "MAKELEVEL" {
-			cmd.Env = append(cmd.Env, kv)
-		}
-	}
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("make -n unit: %v\n%s", err, out)
-	}
+	out := makeDryRun(t, "unit")
 	var list string
 	for _, line := range strings.Split(string(out), "\n") {
 		if i := strings.Index(line, "$(go list"); strings.Contains(line, "go test") && i >= 0 {
@@ -172,4 +150,23 @@ func TestUnitRunsEveryPackage(t *testing.T) {
 			t.Errorf("make unit runs the integration package %s", strings.TrimSpace(not))
 		}
 	}
+}
+
+// makeDryRun is what `make -n TARGET` would run in the repository. Run by
+// make test itself: the outer make's flags and job server are not this
+// one's.
+func makeDryRun(t *testing.T, target string) []byte {
+	t.Helper()
+	mk := NeedTool(t, "make", "make")
+	cmd := exec.Command(mk, "-n", "-C", root, target)
+	for _, kv := range os.Environ() {
+		if k, _, _ := strings.Cut(kv, "="); k != "MAKEFLAGS" && k != "MFLAGS" && k != "MAKELEVEL" {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("make -n %s: %v\n%s", target, err, out)
+	}
+	return out
 }
